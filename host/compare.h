@@ -1,0 +1,39 @@
+// Comparison of a float result against the double reference. Special values must match by
+// position: where the reference is NaN the result must be NaN, where it is +-inf the result
+// must be the same infinity, and a NaN or inf the reference does not have is a mismatch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/registry.h"
+
+namespace actbench {
+
+struct Mismatch {
+  int64_t index;
+  float got;
+  double want;
+};
+
+struct Comparison {
+  int64_t count = 0;
+  int64_t mismatches = 0;
+  double max_abs_err = 0.0;  // over positions where both are finite
+  double max_rel_err = 0.0;  // |got - ref| / |ref|, over finite nonzero ref
+  double max_ulp_err = 0.0;  // in units of the float spacing at ref
+  std::vector<Mismatch> first;  // the first few mismatching positions, in index order
+
+  bool ok() const { return mismatches == 0; }
+  // One line: "ok: max_abs_err=..." or "mismatch: 3 of 4099 outside atol=.. rtol=..; first [7] got .. want ..".
+  std::string describe(const Tolerance& tol) const;
+};
+
+Comparison compare(const float* got, const double* ref, int64_t count, const Tolerance& tol);
+inline Comparison compare(const std::vector<float>& got, const std::vector<double>& ref,
+                          const Tolerance& tol) {
+  return compare(got.data(), ref.data(), static_cast<int64_t>(got.size()), tol);
+}
+
+}  // namespace actbench
