@@ -1,0 +1,69 @@
+#include "host/compare.h"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+namespace actbench {
+
+namespace {
+
+constexpr size_t kReported = 5;
+
+// Spacing of floats at |ref|: the unit the ulp error is counted in.
+double float_ulp(double ref) {
+  const float f = std::fabs(static_cast<float>(ref));
+  if (std::isinf(f)) return std::ldexp(1.0, 104);  // FLT_MAX's spacing
+  return static_cast<double>(std::nextafter(f, std::numeric_limits<float>::infinity())) - f;
+}
+
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+}  // namespace
+
+Comparison compare(const float* got, const double* ref, int64_t count, const Tolerance& tol) {
+  Comparison c;
+  c.count = count;
+  for (int64_t i = 0; i < count; ++i) {
+    const double g = got[i], r = ref[i];
+    bool bad;
+    if (std::isnan(r) || std::isinf(r)) {
+      bad = std::isnan(r) ? !std::isnan(g) : g != r;
+    } else if (!std::isfinite(g)) {
+      bad = true;
+    } else {
+      const double err = std::fabs(g - r);
+      bad = err > tol.atol + tol.rtol * std::fabs(r);
+      c.max_abs_err = std::fmax(c.max_abs_err, err);
+      if (r != 0.0) c.max_rel_err = std::fmax(c.max_rel_err, err / std::fabs(r));
+      c.max_ulp_err = std::fmax(c.max_ulp_err, err / float_ulp(r));
+    }
+    if (bad) {
+      ++c.mismatches;
+      if (c.first.size() < kReported) c.first.push_back({i, got[i], r});
+    }
+  }
+  return c;
+}
+
+std::string Comparison::describe(const Tolerance& tol) const {
+  std::string s = ok() ? "ok:" : "mismatch: " + std::to_string(mismatches) + " of " +
+                                     std::to_string(count) + " outside atol=" + format_number(tol.atol) +
+                                     " rtol=" + format_number(tol.rtol) + ";";
+  s += " max_abs_err=" + format_number(max_abs_err) + " max_rel_err=" + format_number(max_rel_err) +
+       " max_ulp_err=" + format_number(max_ulp_err);
+  if (!first.empty()) {
+    s += "; first:";
+    for (const Mismatch& m : first) {
+      s += " [" + std::to_string(m.index) + "] got " + format_number(m.got) + " want " +
+           format_number(m.want);
+    }
+  }
+  return s;
+}
+
+}  // namespace actbench

@@ -1,0 +1,71 @@
+// Double-precision reference. Deliberately plain: one obvious loop per op, no vectorization,
+// so that it is easy to trust.
+#include "host/reference.h"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace actbench {
+
+double reference_activation(Activation act, double x) {
+  switch (act) {
+    case Activation::Identity:
+      return x;
+    case Activation::Sigmoid: {
+      if (std::isnan(x)) return x;
+      const double e = std::exp(-std::fabs(x));
+      return x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    }
+    case Activation::Tanh:
+      return std::tanh(x);
+    case Activation::Relu:
+      return (x > 0.0 || std::isnan(x)) ? x : 0.0;
+    case Activation::Softmax:
+      break;
+  }
+  throw std::logic_error("reference_activation: softmax is row-wise, use reference_softmax_row");
+}
+
+void reference_softmax_row(const float* x, int64_t cols, double* out) {
+  // Same special-value rules as ops.h, in double: NaN-propagating max; -inf terms are 0;
+  // exp(+inf - +inf) is NaN.
+  double m = -std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < cols; ++j) {
+    const double v = x[j];
+    if (v > m || std::isnan(v)) m = v;
+    if (std::isnan(m)) break;
+  }
+  auto term = [m](double v) { return std::isinf(v) && v < 0 ? 0.0 : std::exp(v - m); };
+  double s = 0.0;
+  for (int64_t j = 0; j < cols; ++j) s += term(x[j]);
+  for (int64_t j = 0; j < cols; ++j) out[j] = term(x[j]) / s;
+}
+
+std::vector<double> reference(const Family& family, const std::vector<float>& x,
+                              const std::vector<float>& bias, int64_t rows, int64_t cols) {
+  const int64_t count = rows * cols;
+  if (static_cast<int64_t>(x.size()) != count) {
+    throw std::invalid_argument("reference: x holds " + std::to_string(x.size()) +
+                                " values, shape needs " + std::to_string(count));
+  }
+  if (family.bias && static_cast<int64_t>(bias.size()) != cols) {
+    throw std::invalid_argument("reference: bias must hold cols values");
+  }
+  std::vector<double> out(static_cast<size_t>(count));
+  if (family.act == Activation::Softmax) {
+    for (int64_t r = 0; r < rows; ++r) reference_softmax_row(&x[r * cols], cols, &out[r * cols]);
+    return out;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const int64_t i = r * cols + c;
+      // The bias add is a float op in every implementation: round it to float first.
+      const float z = family.bias ? x[i] + bias[c] : x[i];
+      out[i] = reference_activation(family.act, z);
+    }
+  }
+  return out;
+}
+
+}  // namespace actbench

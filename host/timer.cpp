@@ -1,0 +1,30 @@
+#include "host/timer.h"
+
+namespace actbench {
+
+GpuTimer::GpuTimer(const DeviceInfo& device, cudaStream_t stream, bool flush_l2)
+    : stream_(stream), flush_(flush_l2 ? 2 * static_cast<size_t>(device.l2_bytes) : 0) {
+  ACT_CUDA_CHECK(cudaEventCreate(&start_));
+  ACT_CUDA_CHECK(cudaEventCreate(&stop_));
+}
+
+GpuTimer::~GpuTimer() {
+  cudaEventDestroy(start_);
+  cudaEventDestroy(stop_);
+}
+
+double GpuTimer::time_ms(const std::function<void()>& enqueue) {
+  if (flush_.bytes() > 0) {
+    // Writing twice the L2's size evicts whatever the previous iteration left there.
+    ACT_CUDA_CHECK(cudaMemsetAsync(flush_.get(), 0, flush_.bytes(), stream_));
+  }
+  ACT_CUDA_CHECK(cudaEventRecord(start_, stream_));
+  enqueue();
+  ACT_CUDA_CHECK(cudaEventRecord(stop_, stream_));
+  ACT_CUDA_CHECK(cudaEventSynchronize(stop_));
+  float ms = 0.0f;
+  ACT_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+  return ms;
+}
+
+}  // namespace actbench

@@ -1,0 +1,151 @@
+// The ground truth and the tools that judge against it: the double reference, the
+// comparison (tolerance, special-value positions, error figures) and the seeded inputs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "host/compare.h"
+#include "host/inputs.h"
+#include "host/reference.h"
+
+namespace actbench {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+const Family& family(const char* name) {
+  for (const Family& f : families()) {
+    if (std::string(f.name) == name) return f;
+  }
+  throw std::invalid_argument(name);
+}
+
+std::vector<double> softmax_row(std::vector<float> x) {
+  std::vector<double> out(x.size());
+  reference_softmax_row(x.data(), static_cast<int64_t>(x.size()), out.data());
+  return out;
+}
+
+TEST(Reference, SigmoidIsAccurateAndNeverOverflows) {
+  EXPECT_DOUBLE_EQ(reference_activation(Activation::Sigmoid, 0.0), 0.5);
+  EXPECT_DOUBLE_EQ(reference_activation(Activation::Sigmoid, 2.0), 1.0 / (1.0 + std::exp(-2.0)));
+  // Deep in the negative tail the value is exp(x) to full relative precision, not 0.
+  EXPECT_NEAR(reference_activation(Activation::Sigmoid, -700.0) / std::exp(-700.0), 1.0, 1e-15);
+  EXPECT_EQ(reference_activation(Activation::Sigmoid, -kInf), 0.0);
+  EXPECT_EQ(reference_activation(Activation::Sigmoid, kInf), 1.0);
+  EXPECT_TRUE(std::isnan(reference_activation(Activation::Sigmoid, kNaN)));
+}
+
+TEST(Reference, ReluPropagatesNaNAndTanhSaturates) {
+  EXPECT_TRUE(std::isnan(reference_activation(Activation::Relu, kNaN)));
+  EXPECT_EQ(reference_activation(Activation::Relu, -3.0), 0.0);
+  EXPECT_EQ(reference_activation(Activation::Relu, 3.0), 3.0);
+  EXPECT_EQ(reference_activation(Activation::Tanh, kInf), 1.0);
+  EXPECT_EQ(reference_activation(Activation::Tanh, -kInf), -1.0);
+}
+
+TEST(Reference, BiasIsAddedInFloatBeforeTheActivation) {
+  // 1 + 2^-30 rounds to 1 in float; the reference must see exactly what every kernel sees.
+  const std::vector<float> x = {1.0f}, b = {std::ldexp(1.0f, -30)};
+  const std::vector<double> y = reference(family("bias_sigmoid"), x, b, 1, 1);
+  EXPECT_EQ(y[0], reference_activation(Activation::Sigmoid, 1.0));
+}
+
+TEST(Reference, SoftmaxRowsSumToOneAndAreShiftInvariant) {
+  const std::vector<float> x = uniform_input(1000, -30.0f, 30.0f, 7);
+  std::vector<float> shifted(x);
+  for (float& v : shifted) v += 64.0f;  // rounds by up to 3.8e-6: outputs agree to 1e-5 relative
+  const std::vector<double> a = softmax_row(x), b = softmax_row(shifted);
+  EXPECT_NEAR(std::accumulate(a.begin(), a.end(), 0.0), 1.0, 1e-12);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * a[i] + 1e-300);
+}
+
+TEST(Reference, SoftmaxSpecialRowsFollowTorch) {
+  const std::vector<double> minus_inf = softmax_row({-kInf, 0.0f, -kInf, 0.0f});
+  EXPECT_EQ(minus_inf[0], 0.0);
+  EXPECT_DOUBLE_EQ(minus_inf[1], 0.5);
+  for (double v : softmax_row({1.0f, kInf, 2.0f})) EXPECT_TRUE(std::isnan(v));  // exp(inf - inf)
+  for (double v : softmax_row({1.0f, kNaN, 2.0f})) EXPECT_TRUE(std::isnan(v));
+  for (double v : softmax_row({-kInf, -kInf})) EXPECT_TRUE(std::isnan(v));  // 0 / 0
+  EXPECT_EQ(softmax_row({-5.0f})[0], 1.0);
+  EXPECT_EQ(softmax_row({3e38f, -3e38f})[0], 1.0);  // max-subtracted: no overflow
+}
+
+TEST(Compare, AcceptsWithinToleranceAndRejectsBeyond) {
+  const Tolerance tol{1e-6, 1e-3};
+  const std::vector<double> ref = {1.0, 100.0};
+  EXPECT_TRUE(compare(std::vector<float>{1.0009f, 100.09f}, ref, tol).ok());
+  const Comparison c = compare(std::vector<float>{1.0f, 100.2f}, ref, tol);
+  EXPECT_EQ(c.mismatches, 1);
+  ASSERT_EQ(c.first.size(), 1u);
+  EXPECT_EQ(c.first[0].index, 1);
+  EXPECT_NEAR(c.max_abs_err, 0.2, 1e-5);
+  EXPECT_NE(c.describe(tol).find("[1] got 100.2"), std::string::npos) << c.describe(tol);
+}
+
+TEST(Compare, SpecialValuesMustMatchByPosition) {
+  const Tolerance loose{1.0, 1.0};
+  const std::vector<double> ref = {std::nan(""), 1.0, -INFINITY};
+  EXPECT_TRUE(compare(std::vector<float>{kNaN, 1.0f, -kInf}, ref, loose).ok());
+  EXPECT_FALSE(compare(std::vector<float>{0.0f, 1.0f, -kInf}, ref, loose).ok());  // lost NaN
+  EXPECT_FALSE(compare(std::vector<float>{kNaN, kNaN, -kInf}, ref, loose).ok());  // extra NaN
+  EXPECT_FALSE(compare(std::vector<float>{kNaN, 1.0f, kInf}, ref, loose).ok());   // wrong sign
+  EXPECT_FALSE(compare(std::vector<float>{kNaN, kInf, -kInf}, ref, loose).ok());  // extra inf
+}
+
+TEST(Compare, CountsUlpsAtTheReference) {
+  const float one_up = std::nextafter(1.0f, 2.0f);
+  const Comparison c = compare(std::vector<float>{one_up}, std::vector<double>{1.0}, Tolerance{0, 0});
+  EXPECT_DOUBLE_EQ(c.max_ulp_err, 1.0);
+  EXPECT_FALSE(c.ok());
+}
+
+TEST(Inputs, AreSeededAndReproducible) {
+  EXPECT_EQ(activation_input(4099, 42), activation_input(4099, 42));
+  EXPECT_NE(activation_input(4099, 42), activation_input(4099, 43));
+  EXPECT_EQ(softmax_input(3, 1000, 5), softmax_input(3, 1000, 5));
+}
+
+TEST(Inputs, ActivationInputCoversTheRangeWithOutliersAndNoZeros) {
+  const std::vector<float> x = activation_input(1 << 16, 9);
+  int outliers = 0, zeros = 0;
+  for (float v : x) {
+    ASSERT_TRUE(std::isfinite(v));
+    outliers += std::fabs(v) > 12.0f;
+    zeros += v == 0.0f;
+  }
+  EXPECT_GT(outliers, 10);
+  EXPECT_LT(outliers, 200);
+  EXPECT_EQ(zeros, 0);
+}
+
+TEST(Inputs, SoftmaxInputHasOutlierRows) {
+  const int64_t rows = 256, cols = 512;
+  const std::vector<float> x = softmax_input(rows, cols, 3);
+  int outlier_rows = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = &x[r * cols];
+    outlier_rows += *std::max_element(row, row + cols) > 30.0f;
+  }
+  EXPECT_GT(outlier_rows, 4);
+  EXPECT_LT(outlier_rows, 64);
+}
+
+TEST(Inputs, SprinkleSpecialsPlantsAtLeastOne) {
+  std::vector<float> one = {1.0f};
+  sprinkle_specials(one, 0.0, 11);
+  EXPECT_NE(one[0], 1.0f);  // the only value was replaced by a special (NaN compares unequal too)
+  std::vector<float> many = uniform_input(10000, 1.0f, 2.0f, 1);
+  sprinkle_specials(many, 0.05, 2);
+  const auto specials = std::count_if(many.begin(), many.end(), [](float v) { return !(v >= 1.0f && v < 2.0f); });
+  EXPECT_GT(specials, 300);
+  EXPECT_LT(specials, 700);
+}
+
+}  // namespace
+}  // namespace actbench
