@@ -1,0 +1,536 @@
+// actbench: every (variant, shape) of the registry as a Google Benchmark run.
+//
+// For each benchmark: inputs and the double reference are built once per (family, shape) and
+// shared by its variants; the variant runs once and is compared with the reference (a
+// mismatch is SkipWithError("mismatch: ...") and a non-zero exit once the log is written);
+// then it is timed: GPU variants with CUDA events around the launch alone, the L2 flushed
+// before each iteration unless --warm; CPU variants with a steady clock around the call.
+// Counters: bytes_per_second (ideal bytes: inputs read once, outputs written once),
+// pct_copy_bw (against the copy bandwidth measured at start-up in the same run), and the
+// verification's max_abs_err / max_rel_err / max_ulp_err.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "actbench_version.h"
+#include "host/compare.h"
+#include "host/gpu.h"
+#include "host/reference.h"
+#include "host/runner.h"
+#include "host/timer.h"
+#include "kernels/registry.h"
+
+namespace actbench {
+namespace {
+
+constexpr const char* kUsage = R"(usage: actbench [options] [Google Benchmark flags]
+
+Runs every registered (variant, shape), verified against the CPU reference, and prints or
+logs the results. Without a GPU the CPU benchmarks run and the GPU ones are skipped.
+
+options:
+  --list             print every registered variant with its summary and exit
+  --quick            a small sweep for smoke runs
+  --n=N[,N...]       elementwise/copy sizes instead of the default sweep (N or 2^K)
+  --shape=RxC[,...]  rows x cols for the bias and softmax families instead of the sweep
+  --device=N         the GPU to use (default 0)
+  --warm             do not flush the L2 before each timed iteration
+  --help             this text
+
+Google Benchmark flags pass through, e.g. --benchmark_filter='^softmax/',
+--benchmark_out=run.json (written whole or not at all), --benchmark_repetitions=5,
+--benchmark_min_time=0.05 (bare seconds). Exit status: 0 all verified, 1 a mismatch or a
+failure in some benchmark, 2 bad usage or a fatal error.
+)";
+
+struct Shape {
+  int64_t rows, cols;
+};
+
+struct Options {
+  bool list = false, quick = false, warm = false;
+  int device = 0;
+  std::vector<int64_t> sizes;  // --n
+  std::vector<Shape> shapes;   // --shape
+  std::string out;             // --benchmark_out, written through a temporary file
+};
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::fprintf(stderr, "actbench: %s\n(actbench --help lists the options)\n", message.c_str());
+  std::exit(2);
+}
+
+// A positive integer, or 2^K; at most 2^34 (64 GiB of floats).
+int64_t parse_count(const std::string& text, const std::string& flag) {
+  const bool power = text.rfind("2^", 0) == 0;
+  const std::string digits = power ? text.substr(2) : text;
+  if (digits.empty() || digits.size() > 12 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    usage_error(flag + ": '" + text + "' is not a positive integer or 2^K");
+  }
+  const int64_t value = std::stoll(digits);
+  if (power && value > 34) usage_error(flag + ": '" + text + "' is too large (at most 2^34)");
+  const int64_t count = power ? int64_t{1} << value : value;
+  if (count < 1 || count > (int64_t{1} << 34)) {
+    usage_error(flag + ": '" + text + "' is out of range (1 .. 2^34)");
+  }
+  return count;
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream stream(text);
+  for (std::string part; std::getline(stream, part, sep);) parts.push_back(part);
+  return parts;
+}
+
+// Consumes actbench's own flags; leaves Google Benchmark's (and unknown ones) in argv.
+Options parse_options(int& argc, char** argv) {
+  Options o;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value_of = [&](const std::string& flag) -> std::optional<std::string> {
+      if (arg.rfind(flag + "=", 0) == 0) return arg.substr(flag.size() + 1);
+      if (arg == flag) {
+        if (i + 1 >= argc) usage_error(flag + " needs a value");
+        return std::string(argv[++i]);
+      }
+      return std::nullopt;
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (arg == "--list") {
+      o.list = true;
+    } else if (arg == "--quick") {
+      o.quick = true;
+    } else if (arg == "--warm") {
+      o.warm = true;
+    } else if (auto dev = value_of("--device")) {
+      if (dev->empty() || dev->size() > 3 || dev->find_first_not_of("0123456789") != std::string::npos) {
+        usage_error("--device: '" + *dev + "' is not a device index");
+      }
+      o.device = std::stoi(*dev);
+    } else if (auto sizes = value_of("--n")) {
+      for (const std::string& n : split(*sizes, ',')) o.sizes.push_back(parse_count(n, "--n"));
+    } else if (auto shapes = value_of("--shape")) {
+      for (const std::string& s : split(*shapes, ',')) {
+        const std::vector<std::string> rc = split(s, 'x');
+        if (rc.size() != 2) usage_error("--shape: '" + s + "' is not ROWSxCOLS");
+        const Shape shape{parse_count(rc[0], "--shape"), parse_count(rc[1], "--shape")};
+        if (shape.cols > (int64_t{1} << 31) - 1) usage_error("--shape: cols must fit in 32 bits");
+        o.shapes.push_back(shape);
+      }
+    } else if (arg.rfind("--benchmark_out=", 0) == 0) {
+      o.out = arg.substr(std::string("--benchmark_out=").size());
+      if (o.out.empty()) usage_error("--benchmark_out needs a file name");
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  return o;
+}
+
+// ---- the sweeps ----------------------------------------------------------------------------
+
+std::vector<int64_t> powers_of_two(int from, int to, int step) {
+  std::vector<int64_t> v;
+  for (int k = from; k <= to; k += step) v.push_back(int64_t{1} << k);
+  return v;
+}
+
+// rows x cols with rows * cols about `total` (at least one row).
+std::vector<Shape> rows_for_total(const std::vector<int64_t>& cols, int64_t total) {
+  std::vector<Shape> v;
+  for (int64_t c : cols) v.push_back({std::max<int64_t>(1, total / c), c});
+  return v;
+}
+
+std::vector<Shape> sweep(const Family& f, Device device, const Options& o) {
+  const bool gpu = device == Device::Gpu;
+  if (!f.row_shaped) {
+    std::vector<int64_t> sizes = o.sizes;
+    if (sizes.empty()) {
+      sizes = o.quick ? std::vector<int64_t>{1 << 10, 1 << 16}
+              : gpu   ? powers_of_two(10, 28, 2)
+                      : std::vector<int64_t>{1 << 16, 1 << 20, 1 << 24, 1 << 26};
+    }
+    std::vector<Shape> v;
+    for (int64_t n : sizes) v.push_back({1, n});
+    return v;
+  }
+  if (!o.shapes.empty()) return o.shapes;
+  if (o.quick) return rows_for_total({32, 1000, 4096}, 1 << 16);
+  if (f.bias) {
+    if (!gpu) return {};
+    std::vector<Shape> v = rows_for_total({768, 1024, 4096, 4099}, 1 << 26);
+    v.push_back({1024, 1024});
+    return v;
+  }
+  if (!gpu) return {{16384, 1024}, {256, 65536}};
+  std::vector<Shape> v = rows_for_total({32, 64, 128, 256, 512, 1000, 1023, 1024, 1025, 2047, 2048,
+                                         2049, 4096, 8192, 16384, 32768, 50257, 65536, 131072, 262144},
+                                        1 << 26);
+  for (int64_t rows : {1, 8, 64}) v.push_back({rows, 1 << 20});
+  return v;
+}
+
+std::string benchmark_name(const Variant& v, const Shape& s) {
+  std::string name = v.id() + "/";
+  if (!v.family->row_shaped) return name + "n:" + std::to_string(s.cols);
+  return name + "rows:" + std::to_string(s.rows) + "/cols:" + std::to_string(s.cols);
+}
+
+// Ideal traffic: every input read once, every output written once.
+double ideal_bytes(const Family& f, const Shape& s) {
+  const double elements = static_cast<double>(s.rows) * static_cast<double>(s.cols);
+  return sizeof(float) * (2.0 * elements + (f.bias ? static_cast<double>(s.cols) : 0.0));
+}
+
+// ---- run-wide state ------------------------------------------------------------------------
+
+// Inputs, reference and (for GPU variants) device copies of one (family, shape), shared by
+// consecutive benchmarks: registration groups the variants of a shape together.
+struct Prepared {
+  const Family* family = nullptr;
+  Shape shape{0, 0};
+  bool on_gpu = false;
+  Case input;
+  std::vector<double> reference;
+  DeviceBuffer x, bias;
+};
+
+struct Session {
+  Options options;
+  GpuStatus gpu;
+  DeviceInfo info;
+  cudaStream_t stream = nullptr;
+  std::unique_ptr<GpuTimer> timer;
+  double gpu_copy_bw = 0.0, cpu_copy_bw = 0.0;  // bytes per second
+  bool failed = false;
+  Prepared prepared;
+
+  Session() = default;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session() {
+    if (stream) cudaStreamDestroy(stream);
+  }
+
+  const Prepared& prepare(const Family& f, const Shape& s, bool on_gpu) {
+    Prepared& p = prepared;
+    if (p.family != &f || p.shape.rows != s.rows || p.shape.cols != s.cols) {
+      p = Prepared{};  // free the previous shape first
+      p.family = &f;
+      p.shape = s;
+      p.input = make_case(f, s.rows, s.cols, 20261127);
+      p.reference = reference(f, p.input.x, p.input.bias, s.rows, s.cols);
+    }
+    if (on_gpu && !p.on_gpu) {
+      p.x = DeviceBuffer(p.input.x.size() * sizeof(float));
+      ACT_CUDA_CHECK(cudaMemcpy(p.x.get(), p.input.x.data(), p.x.bytes(), cudaMemcpyHostToDevice));
+      p.bias = DeviceBuffer(p.input.bias.size() * sizeof(float));
+      if (p.bias.bytes() > 0) {
+        ACT_CUDA_CHECK(cudaMemcpy(p.bias.get(), p.input.bias.data(), p.bias.bytes(), cudaMemcpyHostToDevice));
+      }
+      p.on_gpu = true;
+    }
+    return p;
+  }
+};
+
+Session* g_session = nullptr;  // the one run; benchmarks are plain functions of it
+
+void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
+  Session& s = *g_session;
+  const bool on_gpu = v.device == Device::Gpu;
+  state.SetLabel(on_gpu ? "gpu" : "cpu");
+  try {
+    const Prepared& in = s.prepare(*v.family, shape, on_gpu);
+    const Comparison check = compare(run_once(v, in.input), in.reference, v.tol);
+    if (!check.ok()) {
+      s.failed = true;
+      state.SkipWithError(check.describe(v.tol).c_str());
+      return;
+    }
+    const int64_t count = shape.rows * shape.cols;
+    DeviceBuffer device_y, device_workspace;
+    std::vector<float> host_y;
+    std::vector<unsigned char> host_workspace;
+    Problem p;
+    p.rows = shape.rows;
+    p.cols = shape.cols;
+    std::function<double()> time_once;  // seconds of one call
+    if (on_gpu) {
+      device_y = DeviceBuffer(count * sizeof(float));
+      device_workspace = DeviceBuffer(v.workspace(shape.rows, shape.cols));
+      p.x = in.x.floats();
+      p.bias = in.bias.bytes() ? in.bias.floats() : nullptr;
+      p.y = device_y.floats();
+      p.workspace = device_workspace.get();
+      p.stream = s.stream;
+      time_once = [&] { return 1e-3 * s.timer->time_ms([&] { v.launch(p); }); };
+    } else {
+      host_y.resize(count);
+      host_workspace.resize(v.workspace(shape.rows, shape.cols));
+      p.x = in.input.x.data();
+      p.bias = in.input.bias.empty() ? nullptr : in.input.bias.data();
+      p.y = host_y.data();
+      p.workspace = host_workspace.data();
+      time_once = [&] {
+        const auto t0 = std::chrono::steady_clock::now();
+        v.launch(p);
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      };
+    }
+    time_once();  // warm-up: first-touch, lazy library initialization, instruction cache
+    double total = 0.0;
+    for (auto _ : state) {
+      const double seconds = time_once();
+      state.SetIterationTime(seconds);
+      total += seconds;
+    }
+    const double bytes_per_second = ideal_bytes(*v.family, shape) * state.iterations() / total;
+    const double roofline = on_gpu ? s.gpu_copy_bw : s.cpu_copy_bw;
+    state.counters["bytes_per_second"] = bytes_per_second;
+    state.counters["pct_copy_bw"] = 100.0 * bytes_per_second / roofline;
+    state.counters["max_abs_err"] = check.max_abs_err;
+    state.counters["max_rel_err"] = check.max_rel_err;
+    state.counters["max_ulp_err"] = check.max_ulp_err;
+  } catch (const std::exception& e) {
+    s.failed = true;
+    state.SkipWithError(e.what());
+  }
+}
+
+// Best-of-`reps` bandwidth of the registry's copy variant over 2^26 floats (or less when
+// memory is short): the roofline every pct_copy_bw divides by.
+double measure_copy_bw(Session& s, Device device) {
+  const char* id = device == Device::Gpu ? "copy/cuda_memcpy" : "copy/cpu_memcpy";
+  const Variant* copy = find_variant(id);
+  if (!copy) throw std::logic_error(std::string("registry has no ") + id);
+  int64_t n = int64_t{1} << 26;
+  if (device == Device::Gpu) {
+    while (n > (1 << 20) && 3 * n * sizeof(float) > free_device_bytes()) n /= 2;
+  }
+  const Shape shape{1, n};
+  double best = 1e30;
+  if (device == Device::Gpu) {
+    DeviceBuffer x(n * sizeof(float)), y(n * sizeof(float));
+    ACT_CUDA_CHECK(cudaMemset(x.get(), 0, x.bytes()));
+    Problem p;
+    p.x = x.floats();
+    p.y = y.floats();
+    p.rows = 1;
+    p.cols = n;
+    p.stream = s.stream;
+    for (int rep = 0; rep < 20; ++rep) best = std::min(best, 1e-3 * s.timer->time_ms([&] { copy->launch(p); }));
+  } else {
+    std::vector<float> x(n, 1.0f), y(n);
+    Problem p;
+    p.x = x.data();
+    p.y = y.data();
+    p.rows = 1;
+    p.cols = n;
+    for (int rep = 0; rep < 5; ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      copy->launch(p);
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+  }
+  return ideal_bytes(*copy->family, shape) / best;
+}
+
+// ---- context -------------------------------------------------------------------------------
+
+std::string json_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// The registry as JSON, so that the scripts read variants from the log itself.
+std::string registry_json() {
+  std::ostringstream o;
+  o.precision(17);
+  o << "[";
+  bool first = true;
+  for (const Variant& v : variants()) {
+    o << (first ? "" : ",") << "{\"id\":\"" << json_escape(v.id()) << "\",\"family\":\""
+      << v.family->name << "\",\"variant\":\"" << v.name << "\",\"step\":" << v.step
+      << ",\"device\":\"" << (v.device == Device::Gpu ? "gpu" : "cpu") << "\",\"summary\":\""
+      << json_escape(v.summary) << "\",\"atol\":" << v.tol.atol << ",\"rtol\":" << v.tol.rtol << "}";
+    first = false;
+  }
+  o << "]";
+  return o.str();
+}
+
+std::string host_cpu() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown";
+}
+
+std::string host_name() {
+  char name[256] = {};
+  return gethostname(name, sizeof name - 1) == 0 ? name : "unknown";
+}
+
+std::string gbs(double bytes_per_second) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", bytes_per_second / 1e9);
+  return buf;
+}
+
+void add_context(const Session& s) {
+  benchmark::AddCustomContext("git_sha", ACTBENCH_GIT_SHA);
+  benchmark::AddCustomContext("build_type", ACTBENCH_BUILD_TYPE);
+  benchmark::AddCustomContext("host_cpu", host_cpu());
+  benchmark::AddCustomContext("cpu_copy_bw_gbs", gbs(s.cpu_copy_bw));
+  benchmark::AddCustomContext("l2_flush", s.options.warm ? "warm" : "cold");
+  benchmark::AddCustomContext("actbench_variants", registry_json());
+  if (!s.gpu.available) {
+    benchmark::AddCustomContext("machine", "cpu-" + host_name());
+    benchmark::AddCustomContext("gpu_skipped", s.gpu.reason);
+    return;
+  }
+  benchmark::AddCustomContext("machine", s.info.name);
+  benchmark::AddCustomContext("gpu_name", s.info.name);
+  benchmark::AddCustomContext("gpu_device", std::to_string(s.info.device));
+  benchmark::AddCustomContext("gpu_compute_capability",
+                              std::to_string(s.info.cc_major) + "." + std::to_string(s.info.cc_minor));
+  benchmark::AddCustomContext("gpu_sm_count", std::to_string(s.info.sm_count));
+  benchmark::AddCustomContext("gpu_l2_bytes", std::to_string(s.info.l2_bytes));
+  benchmark::AddCustomContext("gpu_memory_bytes", std::to_string(s.info.total_bytes));
+  benchmark::AddCustomContext("gpu_theoretical_bw_gbs", gbs(s.info.theoretical_bw_gbs * 1e9));
+  benchmark::AddCustomContext("gpu_copy_bw_gbs", gbs(s.gpu_copy_bw));
+  benchmark::AddCustomContext("cuda_driver_version", std::to_string(s.info.driver_version));
+  benchmark::AddCustomContext("cuda_runtime_version", std::to_string(s.info.runtime_version));
+}
+
+void print_list() {
+  for (const Variant& v : variants()) {
+    std::printf("%-24s %-3s  atol=%-7.1g rtol=%-7.1g %s\n", v.id().c_str(),
+                v.device == Device::Gpu ? "gpu" : "cpu", v.tol.atol, v.tol.rtol, v.summary);
+  }
+}
+
+// Registers every (variant, shape), grouped by family and shape so inputs are shared.
+// Returns how many were registered; GPU shapes that cannot fit are left out with a message.
+int register_benchmarks(const Session& s) {
+  int registered = 0;
+  for (const Family& f : families()) {
+    for (Device device : {Device::Gpu, Device::Cpu}) {
+      if (device == Device::Gpu && !s.gpu.available) continue;
+      for (const Shape& shape : sweep(f, device, s.options)) {
+        for (const Variant& v : variants()) {
+          if (v.family != &f || v.device != device || !v.supports(shape.cols)) continue;
+          const std::string name = benchmark_name(v, shape);
+          if (device == Device::Gpu) {
+            // Timing buffers + run_once's own copies + the L2 flush buffer.
+            const double need = 2.0 * ideal_bytes(f, shape) + v.workspace(shape.rows, shape.cols) +
+                                2.0 * s.info.l2_bytes;
+            const double free_bytes = static_cast<double>(free_device_bytes());
+            if (need > 0.9 * free_bytes) {
+              std::fprintf(stderr, "actbench: skipping %s: needs %.2f GiB, %.2f GiB free\n", name.c_str(),
+                           need / (1 << 30), free_bytes / (1 << 30));
+              continue;
+            }
+          }
+          benchmark::RegisterBenchmark(name.c_str(), run_benchmark, v, shape)
+              ->UseManualTime()
+              ->Unit(benchmark::kMicrosecond);
+          ++registered;
+        }
+      }
+    }
+  }
+  return registered;
+}
+
+int run(int argc, char** argv) {
+  Session session;
+  g_session = &session;
+  session.options = parse_options(argc, argv);
+  if (session.options.list) {
+    print_list();
+    return 0;
+  }
+
+  // Defaults first so that the caller's own flags, parsed later, win.
+  const std::string tmp_out =
+      session.options.out.empty() ? "" : session.options.out + ".tmp." + std::to_string(getpid());
+  std::vector<std::string> gb_args = {argv[0], "--benchmark_min_time=0.02"};
+  if (!tmp_out.empty()) gb_args.push_back("--benchmark_out=" + tmp_out);
+  for (int i = 1; i < argc; ++i) gb_args.push_back(argv[i]);
+  std::vector<char*> gb_argv;
+  for (std::string& a : gb_args) gb_argv.push_back(a.data());
+  int gb_argc = static_cast<int>(gb_argv.size());
+  benchmark::Initialize(&gb_argc, gb_argv.data());
+  if (benchmark::ReportUnrecognizedArguments(gb_argc, gb_argv.data())) return 2;
+
+  session.gpu = probe_gpu(session.options.device);
+  if (session.gpu.available) {
+    session.info = device_info(session.options.device);
+    ACT_CUDA_CHECK(cudaStreamCreateWithFlags(&session.stream, cudaStreamNonBlocking));
+    session.timer = std::make_unique<GpuTimer>(session.info, session.stream, !session.options.warm);
+    session.gpu_copy_bw = measure_copy_bw(session, Device::Gpu);
+    std::fprintf(stderr, "actbench: GPU %d: %s, %d SMs, %.1f MiB L2, copy %s GB/s measured (%.0f theoretical)\n",
+                 session.info.device, session.info.name.c_str(), session.info.sm_count,
+                 session.info.l2_bytes / 1048576.0, gbs(session.gpu_copy_bw).c_str(),
+                 session.info.theoretical_bw_gbs);
+  } else {
+    std::fprintf(stderr, "actbench: GPU benchmarks skipped: %s; running the CPU benchmarks only\n",
+                 session.gpu.reason.c_str());
+  }
+  session.cpu_copy_bw = measure_copy_bw(session, Device::Cpu);
+  add_context(session);
+  const int registered = register_benchmarks(session);
+  std::fprintf(stderr, "actbench: %d benchmarks registered\n", registered);
+
+  const size_t ran = benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  if (ran == 0) {
+    if (!tmp_out.empty()) std::remove(tmp_out.c_str());
+    std::fprintf(stderr, "actbench: no benchmark matched; nothing was logged\n");
+    return 2;
+  }
+  if (!tmp_out.empty() && std::rename(tmp_out.c_str(), session.options.out.c_str()) != 0) {
+    std::perror(("actbench: cannot move the log to " + session.options.out).c_str());
+    return 2;
+  }
+  if (session.failed) {
+    std::fprintf(stderr, "actbench: FAILED: at least one benchmark did not verify or errored (see above)\n");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace actbench
+
+int main(int argc, char** argv) {
+  try {
+    return actbench::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "actbench: error: %s\n", e.what());
+    return 2;
+  }
+}
