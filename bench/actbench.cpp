@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -46,6 +47,9 @@ options:
   --device=N         the GPU to use (default 0)
   --warm             do not flush the L2 before each timed iteration
   --help             this text
+  --inject-mismatch=FAMILY/VARIANT
+                     corrupt one output element of that variant before verification
+                     (tests the failure path: the run must log and exit 1)
 
 Google Benchmark flags pass through, e.g. --benchmark_filter='^softmax/',
 --benchmark_out=run.json (written whole or not at all), --benchmark_repetitions=5,
@@ -63,6 +67,7 @@ struct Options {
   std::vector<int64_t> sizes;  // --n
   std::vector<Shape> shapes;   // --shape
   std::string out;             // --benchmark_out, written through a temporary file
+  std::string inject_mismatch; // variant id whose verified output is corrupted (tests only)
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -131,6 +136,9 @@ Options parse_options(int& argc, char** argv) {
         if (shape.cols > (int64_t{1} << 31) - 1) usage_error("--shape: cols must fit in 32 bits");
         o.shapes.push_back(shape);
       }
+    } else if (auto id = value_of("--inject-mismatch")) {
+      if (!find_variant(*id)) usage_error("--inject-mismatch: no variant '" + *id + "' (see --list)");
+      o.inject_mismatch = *id;
     } else if (arg.rfind("--benchmark_out=", 0) == 0) {
       o.out = arg.substr(std::string("--benchmark_out=").size());
       if (o.out.empty()) usage_error("--benchmark_out needs a file name");
@@ -258,7 +266,12 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
   state.SetLabel(on_gpu ? "gpu" : "cpu");
   try {
     const Prepared& in = s.prepare(*v.family, shape, on_gpu);
-    const Comparison check = compare(run_once(v, in.input), in.reference, v.tol);
+    std::vector<float> got = run_once(v, in.input);
+    if (v.id() == s.options.inject_mismatch) {  // NaN where the reference is a number, else 0
+      const size_t mid = got.size() / 2;
+      got[mid] = std::isnan(in.reference[mid]) ? 0.0f : std::nanf("");
+    }
+    const Comparison check = compare(got, in.reference, v.tol);
     if (!check.ok()) {
       s.failed = true;
       state.SkipWithError(check.describe(v.tol).c_str());
