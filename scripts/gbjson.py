@@ -1,0 +1,327 @@
+"""Loading, validating and folding Google Benchmark JSON logs, shared by report.py,
+compare.py and torch_compare.py.
+
+Standard library only: compare.py must run on a CI machine where nothing else is installed.
+
+A log is read once into a `Run`: its context, the registry (from the `actbench_variants`
+context entry, or inferred from the names of a log that lacks it), and one `Benchmark` per
+run_name with the repetitions folded together. Everything a script needs to know about the log
+format (Google Benchmark 1.7.1 field names, the suffixes it appends to names, the actbench
+naming scheme `family/variant/key:value...`) lives here, so the scripts never parse names or
+rows themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+# Parts Google Benchmark appends to a registered name (UseManualTime, MinTime, Repetitions,
+# Iterations, Threads): not part of actbench's identity of a benchmark.
+_GB_NAME_PART = re.compile(
+    r"manual_time|real_time|process_time|(min_time|min_warmup_time|iterations|repeats|threads):.*")
+_PARAM = re.compile(r"([A-Za-z_]\w*):(\d+)")
+_WORD = re.compile(r"[A-Za-z_][\w.-]*")
+
+# Fields Google Benchmark writes on a row; every other numeric field is a user counter.
+_GB_ROW_FIELDS = frozenset({
+    "name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
+    "repetition_index", "threads", "aggregate_name", "aggregate_unit", "error_occurred",
+    "error_message", "iterations", "real_time", "cpu_time", "time_unit", "cpu_coefficient",
+    "real_coefficient", "big_o", "rms", "allocs_per_iter", "max_bytes_used", "label"})
+# Complexity rows (SetComplexityN) carry coefficients, not times.
+_COMPLEXITY_AGGREGATES = frozenset({"BigO", "RMS"})
+
+
+class LogError(Exception):
+    """A log that cannot be used. The message names the file and the problem; the scripts print
+    it and exit 2, never a traceback."""
+
+
+@dataclass(frozen=True)
+class BenchName:
+    """A benchmark's identity parsed from its run_name. family/variant are None for a name that
+    does not follow actbench's scheme (a foreign log): such a benchmark is shown as-is."""
+
+    raw: str
+    family: str | None = None
+    variant: str | None = None
+    params: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def variant_id(self) -> str | None:
+        return f"{self.family}/{self.variant}" if self.family else None
+
+    @property
+    def shape(self) -> str:
+        """`n:1024` or `rows:4096/cols:1000`: the size part of the name."""
+        return "/".join(f"{k}:{v}" for k, v in self.params)
+
+    def param(self, key: str) -> int | None:
+        return dict(self.params).get(key)
+
+
+def parse_name(run_name: str) -> BenchName:
+    """Splits `family/variant/key:value...[/manual_time...]` into its parts."""
+    parts = [p for p in run_name.split("/") if not _GB_NAME_PART.fullmatch(p)]
+    if len(parts) < 3 or not all(_WORD.fullmatch(p) for p in parts[:2]):
+        return BenchName(run_name)
+    params = [_PARAM.fullmatch(p) for p in parts[2:]]
+    if not all(params):
+        return BenchName(run_name)
+    return BenchName(run_name, parts[0], parts[1],
+                     tuple((m.group(1), int(m.group(2))) for m in params))
+
+
+@dataclass(frozen=True)
+class VariantInfo:
+    """One registry row as the benchmark binary exported it (context `actbench_variants`)."""
+
+    family: str
+    variant: str
+    step: int
+    device: str  # "gpu" or "cpu"
+    summary: str = ""
+    atol: float | None = None
+    rtol: float | None = None
+    inferred: bool = False  # not in the log's registry: guessed from a benchmark name
+
+    @property
+    def id(self) -> str:
+        return f"{self.family}/{self.variant}"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device == "cpu"
+
+
+@dataclass
+class Benchmark:
+    """One benchmark of a log with its repetitions folded together.
+
+    center_ns is the median over repetitions (the log's own median or mean aggregate when it
+    kept only aggregates); cv is the coefficient of variation over repetitions (0 when there is
+    a single run). Counters are medians over repetitions, except max_* counters (errors), which
+    stay maxima."""
+
+    name: BenchName
+    times_ns: list[float] = field(default_factory=list)
+    center_ns: float | None = None
+    cv: float = 0.0
+    counters: dict[str, float] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+    def counter(self, key: str) -> float | None:
+        value = self.counters.get(key)
+        return value if value is not None and math.isfinite(value) else None
+
+
+@dataclass
+class Run:
+    """One log: where it came from, its context, its benchmarks by run_name (log order) and the
+    variants it knows about, by id."""
+
+    path: Path
+    context: dict[str, Any]
+    benchmarks: dict[str, Benchmark]
+    variants: dict[str, VariantInfo]
+    has_registry: bool  # variants came from actbench_variants rather than from the names
+
+    @property
+    def machine(self) -> str:
+        """What the numbers were measured on: the GPU's name for a GPU run."""
+        for key in ("machine", "gpu_name", "host_name"):
+            if self.context.get(key):
+                return str(self.context[key])
+        return "unknown machine"
+
+    def ctx_float(self, key: str) -> float | None:
+        """A numeric context entry (actbench writes them as strings)."""
+        try:
+            value = float(self.context[key])
+        except (KeyError, TypeError, ValueError):
+            return None
+        return value if math.isfinite(value) else None
+
+
+def slug(text: str) -> str:
+    """A file-name form of a machine name: `NVIDIA H100 80GB HBM3` -> `nvidia-h100-80gb-hbm3`.
+    results/README.md and .github/workflows/gpu.yml use the same rule."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
+
+
+def format_time(ns: float | None) -> str:
+    """A time in the largest unit that keeps it >= 1: `4.28 us`, `3.728 ms`; `-` for none."""
+    if ns is None:
+        return "-"
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.4g} {unit}"
+    return f"{ns:.4g} ns"
+
+
+def load(path: str | Path) -> Run:
+    """Reads and validates one log. Raises LogError with a one-line reason."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise LogError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise LogError(f"{path}: not valid JSON (truncated?): {e.msg} at line {e.lineno} "
+                       f"column {e.colno}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        raise LogError(f"{path}: not a Google Benchmark log: expected an object with a "
+                       f"'benchmarks' list")
+    context = doc.get("context", {})
+    if not isinstance(context, dict):
+        raise LogError(f"{path}: 'context' is not an object")
+    if not doc["benchmarks"]:
+        raise LogError(f"{path}: the log holds no benchmarks")
+    benchmarks = _fold(path, doc["benchmarks"])
+    registry = _registry(path, context)
+    variants = _add_inferred(dict(registry or {}), benchmarks.values())
+    return Run(path, context, benchmarks, variants, registry is not None)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+@dataclass
+class _Rows:
+    """The rows of one run_name while the log is read."""
+
+    times_ns: list[float] = field(default_factory=list)
+    counters: list[dict[str, float]] = field(default_factory=list)
+    aggregates: dict[str, tuple[float, dict[str, float]]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _fold(path: Path, rows: list[Any]) -> dict[str, Benchmark]:
+    grouped: dict[str, _Rows] = {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("name"), str):
+            raise LogError(f"{path}: benchmarks[{i}] is not an object with a 'name' string")
+        where = f"{path}: benchmarks[{i}] ({row['name']})"
+        run_name = row.get("run_name", row["name"])
+        if not isinstance(run_name, str):
+            raise LogError(f"{where}: 'run_name' is not a string")
+        aggregate = row.get("aggregate_name")
+        if row.get("run_type") == "aggregate" and aggregate in _COMPLEXITY_AGGREGATES:
+            continue
+        g = grouped.setdefault(run_name, _Rows())
+        if row.get("error_occurred"):
+            message = str(row.get("error_message") or "error")
+            if message not in g.errors:
+                g.errors.append(message)
+            continue
+        value = _number(row.get("real_time"))
+        if value is None or not math.isfinite(value):
+            raise LogError(f"{where}: 'real_time' is missing or not a finite number")
+        counters = {k: v for k, v in ((k, _number(v)) for k, v in row.items()
+                                      if k not in _GB_ROW_FIELDS) if v is not None}
+        if row.get("aggregate_unit") == "percentage":  # cv: a fraction, not a time
+            g.aggregates[str(aggregate)] = (value, counters)
+            continue
+        unit = row.get("time_unit", "ns")
+        if unit not in TIME_UNIT_NS:
+            raise LogError(f"{where}: time_unit {unit!r} is not one of "
+                           f"{', '.join(TIME_UNIT_NS)}")
+        value *= TIME_UNIT_NS[unit]
+        if row.get("run_type") == "aggregate":
+            g.aggregates[str(aggregate)] = (value, counters)
+        else:
+            g.times_ns.append(value)
+            g.counters.append(counters)
+    return {name: _benchmark(name, g) for name, g in grouped.items()}
+
+
+def _benchmark(run_name: str, g: _Rows) -> Benchmark:
+    b = Benchmark(parse_name(run_name), times_ns=g.times_ns, errors=g.errors)
+    if g.times_ns:
+        b.center_ns = statistics.median(g.times_ns)
+        if len(g.times_ns) >= 2 and b.center_ns > 0:
+            b.cv = statistics.stdev(g.times_ns) / statistics.fmean(g.times_ns)
+        b.counters = _fold_counters(g.counters)
+        return b
+    # Only aggregates (--benchmark_report_aggregates_only): take the log's own statistics.
+    for name in ("median", "mean"):
+        if name in g.aggregates:
+            b.center_ns, b.counters = g.aggregates[name]
+            break
+    if "cv" in g.aggregates:
+        b.cv = g.aggregates["cv"][0]
+    elif "stddev" in g.aggregates and "mean" in g.aggregates and g.aggregates["mean"][0] > 0:
+        b.cv = g.aggregates["stddev"][0] / g.aggregates["mean"][0]
+    return b
+
+
+def _fold_counters(per_repetition: list[dict[str, float]]) -> dict[str, float]:
+    keys = dict.fromkeys(k for counters in per_repetition for k in counters)
+    folded = {}
+    for key in keys:
+        values = [c[key] for c in per_repetition if key in c]
+        finite = [v for v in values if math.isfinite(v)]
+        if key.startswith("max_"):  # a maximum over repetitions is still a maximum; NaN wins
+            folded[key] = math.nan if len(finite) < len(values) else max(finite)
+        else:
+            folded[key] = statistics.median(finite) if finite else values[0]
+    return folded
+
+
+def _registry(path: Path, context: dict[str, Any]) -> dict[str, VariantInfo] | None:
+    """The registry the benchmark binary exported, or None when the log has none."""
+    raw = context.get("actbench_variants")
+    if raw is None:
+        return None
+    try:
+        entries = json.loads(raw) if isinstance(raw, str) else raw
+        variants = {}
+        for e in entries:
+            v = VariantInfo(family=str(e["family"]), variant=str(e["variant"]),
+                            step=int(e.get("step", 0)), device=str(e.get("device", "gpu")),
+                            summary=str(e.get("summary", "")),
+                            atol=_number(e.get("atol")), rtol=_number(e.get("rtol")))
+            variants[v.id] = v
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise LogError(f"{path}: context 'actbench_variants' is not a JSON list of variants "
+                       f"({type(e).__name__}: {e})") from None
+    return variants
+
+
+def _add_inferred(variants: dict[str, VariantInfo],
+                  benchmarks: Iterable[Benchmark]) -> dict[str, VariantInfo]:
+    """Adds the variants the names show but the registry lacks (all of them for a log without
+    actbench_variants): after the known ones in order of appearance, cpu_* on the CPU."""
+    step = max((v.step for v in variants.values()), default=-1)
+    for b in benchmarks:
+        vid = b.name.variant_id
+        if vid and vid not in variants:
+            step += 1
+            device = "cpu" if b.name.variant.startswith("cpu_") else "gpu"
+            variants[vid] = VariantInfo(b.name.family, b.name.variant, step, device,
+                                        inferred=True)
+    return variants
+
+
+def variant_info(runs: list[Run], vid: str) -> VariantInfo:
+    """A variant as the first run that has it in its registry describes it (tolerances and
+    summaries come from there), else as inferred from the names."""
+    known = [run.variants[vid] for run in runs if vid in run.variants]
+    return min(known, key=lambda v: v.inferred)

@@ -1,0 +1,548 @@
+#!/usr/bin/env python3
+"""Turns actbench logs (Google Benchmark JSON) into a Markdown report with PNG plots.
+
+    scripts/report.py RUN.json [RUN2.json ...] --out DIR
+
+One log gives DIR/<stem>.md; several give one combined report, DIR/<stem1>_vs_<stem2>.md
+(H100 vs H200, before vs after), where every plot has one line style per run. For each family
+(sigmoid, softmax, ...) the report shows:
+
+  * effective bandwidth (GB/s from the ideal bytes) against size, with each run's measured copy
+    bandwidth as the roofline;
+  * percent of that copy bandwidth (the bench's pct_copy_bw counter);
+  * speed-up over the best CPU baseline (cpu_* variant) at the same shape, and over the first
+    rung of the family's ladder (naive; unfused for bias_*), for the GPU variants;
+  * tables at the largest size and at every size, and the maximum error of every variant next
+    to the tolerance the registry gives it.
+
+Sizes are n for elementwise families, rows x cols for bias_*, and the row length (cols) for
+softmax, whose kernels are chosen by row length. Variants, their order (ladder step), which
+ones run on the CPU and their summaries come from the log's `actbench_variants` context entry;
+a log without it is read from the names, and benchmarks whose names do not follow actbench's
+scheme (any other Google Benchmark log) are shown as they are, in one table and one plot.
+
+Plots need matplotlib. Without it the report is still written, tables only, with a warning
+(on stderr and in the report) saying `python3 -m pip install matplotlib`: the GPU machines may
+have no network, and the tables are the numbers. Files are written atomically (temp file,
+rename). Exit status: 0 written; 2 unusable input (unreadable or malformed log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gbjson  # noqa: E402  (the scripts folder is not a package)
+
+PIP_HINT = "python3 -m pip install matplotlib"
+
+# Context entries shown at the top, in this order, with a readable label.
+CONTEXT_FIELDS = [
+    ("machine", "machine"), ("gpu_name", "GPU"), ("gpu_sm_count", "SMs"),
+    ("gpu_l2_bytes", "L2 cache"), ("gpu_theoretical_bw_gbs", "theoretical bandwidth (GB/s)"),
+    ("gpu_copy_bw_gbs", "measured copy bandwidth (GB/s)"),
+    ("cuda_driver_version", "CUDA driver"), ("cuda_runtime_version", "CUDA runtime"),
+    ("gpu_skipped", "GPU skipped"), ("host_cpu", "host CPU"), ("host_name", "host"),
+    ("num_cpus", "CPUs"), ("git_sha", "git sha"), ("build_type", "build type"),
+    ("library_build_type", "Google Benchmark build"), ("l2_flush", "L2 before each iteration"),
+    ("date", "date"),
+]
+# Google Benchmark's own context entries that say nothing about the numbers.
+CONTEXT_HIDDEN = {"executable", "mhz_per_cpu", "cpu_scaling_enabled", "caches", "load_avg",
+                  "actbench_variants"}
+
+
+# ---- the numbers ------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    """One benchmark of one run, with everything the tables and plots show."""
+
+    run: int                  # index into the runs
+    variant: gbjson.VariantInfo
+    name: gbjson.BenchName
+    x: int                    # the size the family is plotted against
+    series: tuple             # the other shape parameters (e.g. softmax rows): one line each
+    time_ns: float
+    gbps: float | None
+    pct_copy: float | None
+    counters: dict[str, float]    # all of the benchmark's counters (errors among them)
+    x_cpu: float | None = None    # speed-up over the best CPU baseline at this shape
+    x_first: float | None = None  # speed-up over the family's first GPU variant at this shape
+
+
+@dataclass
+class Family:
+    name: str
+    x_label: str
+    rows: list[Row]
+    variants: list[gbjson.VariantInfo]        # ladder order
+    first: gbjson.VariantInfo | None          # what x_first divides by
+
+
+def size_axis(family: str, name: gbjson.BenchName) -> tuple[str, int, tuple]:
+    """(axis label, x, series) for a benchmark: what its family is plotted against."""
+    params = dict(name.params)
+    if "n" in params:
+        x_key, label = "n", "elements (n)"
+    elif family.startswith("softmax") and "cols" in params:
+        x_key, label = "cols", "row length (cols)"
+    elif "rows" in params and "cols" in params:
+        series = tuple((k, v) for k, v in name.params if k != "rows")
+        return "elements (rows x cols)", params["rows"] * params["cols"], series
+    else:
+        x_key = name.params[0][0]
+        label = x_key
+    return label, params[x_key], tuple((k, v) for k, v in name.params if k != x_key)
+
+
+def build_families(runs: list[gbjson.Run]) -> list[Family]:
+    """Groups every timed actbench benchmark of every run by family, in registry order."""
+    by_family: dict[str, list[Row]] = {}
+    labels: dict[str, str] = {}
+    for i, run in enumerate(runs):
+        for b in run.benchmarks.values():
+            if b.name.family is None or b.center_ns is None or b.failed:
+                continue
+            label, x, series = size_axis(b.name.family, b.name)
+            labels.setdefault(b.name.family, label)
+            gbps = b.counter("bytes_per_second")
+            by_family.setdefault(b.name.family, []).append(
+                Row(i, gbjson.variant_info(runs, b.name.variant_id), b.name, x, series,
+                    b.center_ns, gbps / 1e9 if gbps is not None else None,
+                    b.counter("pct_copy_bw"), b.counters))
+    families = []
+    for name, rows in by_family.items():
+        variants = sorted({r.variant.id: r.variant for r in rows}.values(),
+                          key=lambda v: (v.step, v.variant))
+        gpu = [v for v in variants if not v.is_cpu]
+        fam = Family(name, labels[name], rows, variants, gpu[0] if len(gpu) > 1 else None)
+        _add_speedups(fam)
+        families.append(fam)
+    order = _family_order(runs)
+    return sorted(families, key=lambda f: order.get(f.name, len(order)))
+
+
+def _family_order(runs: list[gbjson.Run]) -> dict[str, int]:
+    order: dict[str, int] = {}
+    for run in runs:
+        for v in run.variants.values():
+            order.setdefault(v.family, len(order))
+    return order
+
+
+def _add_speedups(fam: Family) -> None:
+    """Speed-ups of GPU variants, each against the same run at the same shape."""
+    shapes: dict[tuple, list[Row]] = {}
+    for r in fam.rows:
+        shapes.setdefault((r.run, r.name.params), []).append(r)
+    for same_shape in shapes.values():
+        cpu = [r.time_ns for r in same_shape if r.variant.is_cpu]
+        first = [r.time_ns for r in same_shape if fam.first and r.variant.id == fam.first.id]
+        for r in same_shape:
+            if r.variant.is_cpu or r.time_ns <= 0:
+                continue
+            r.x_cpu = min(cpu) / r.time_ns if cpu else None
+            r.x_first = first[0] / r.time_ns if first else None
+
+
+def copy_bandwidth(run: gbjson.Run, runs: list[gbjson.Run], device: str) -> float | None:
+    """A run's copy bandwidth in GB/s on a device: the measured figure in the context for the
+    GPU, else the best the copy family reached in that run."""
+    if device == "gpu" and run.ctx_float("gpu_copy_bw_gbs"):
+        return run.ctx_float("gpu_copy_bw_gbs")
+    best = [b.counter("bytes_per_second") for b in run.benchmarks.values()
+            if b.name.family == "copy" and b.counter("bytes_per_second")
+            and gbjson.variant_info(runs, b.name.variant_id).device == device]
+    return max(best) / 1e9 if best else None
+
+
+# ---- formatting --------------------------------------------------------------------------------
+
+def fmt(value: float | None, kind: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–" if value is None else str(value)
+    if kind == "gbps":
+        return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
+    if kind == "pct":
+        return f"{value:.1f}%"
+    if kind == "x":
+        return f"{value:.0f}×" if value >= 100 else f"{value:.3g}×"
+    if kind == "err":
+        return "0" if value == 0 else f"{value:.2e}"
+    return str(value)
+
+
+def size_label(value: float) -> str:
+    """1024 -> 1K, 16777216 -> 16M: binary multiples, as sizes in this suite are."""
+    for suffix, scale in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if value >= scale and value % scale == 0:
+            return f"{int(value // scale)}{suffix}"
+    return f"{value:g}"
+
+
+def md_table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+    return [line(header), "|" + "|".join(" --- " for _ in header) + "|",
+            *(line(r) for r in rows), ""]
+
+
+def run_labels(runs: list[gbjson.Run]) -> list[str]:
+    """Machine names when they tell the runs apart (H100 vs H200), else file stems."""
+    for labels in ([r.machine for r in runs], [r.path.stem for r in runs]):
+        if len(set(labels)) == len(labels):
+            return labels
+    return [f"{i + 1}: {r.path.stem}" for i, r in enumerate(runs)]
+
+
+def context_value(key: str, value: Any) -> str:
+    if key == "gpu_l2_bytes":
+        try:
+            return f"{int(value) / (1 << 20):g} MiB"
+        except ValueError:
+            pass
+    if key.startswith("cuda_") and key.endswith("_version") and str(value).isdigit():
+        v = int(value)
+        return f"{v // 1000}.{v % 1000 // 10}"
+    return str(value)
+
+
+# ---- the Markdown ------------------------------------------------------------------------------
+
+def markdown(runs: list[gbjson.Run], labels: list[str], families: list[Family],
+             others: list[tuple[int, gbjson.Benchmark]], plots: dict[str, str],
+             plot_note: str | None) -> str:
+    multi = len(runs) > 1
+    out = [f"# actbench report: {' vs '.join(labels)}", "",
+           "Generated by `scripts/report.py` from " +
+           ", ".join(f"`{r.path.name}`" for r in runs) + ".", ""]
+    if plot_note:
+        out += [f"> **Note:** {plot_note}", ""]
+    out += ["## Machine", ""] + context_table(runs, labels)
+    if families:
+        out += ["## Summary", "",
+                "The fastest variant of each family at its largest size.", ""]
+        out += md_table(["family"] + (["run"] if multi else []) +
+                        ["size", "fastest", "time", "GB/s", "% of copy", "× CPU", "× first step"],
+                        summary_rows(families, labels, multi))
+    for fam in families:
+        out += family_section(fam, labels, multi, plots.get(fam.name))
+    failed = [(i, b) for i, run in enumerate(runs) for b in run.benchmarks.values() if b.failed]
+    if failed:
+        out += ["## Errors", "", "These benchmarks failed and are left out above.", ""]
+        out += md_table(["benchmark"] + (["run"] if multi else []) + ["error"],
+                        [[b.name.raw] + ([labels[i]] if multi else []) + ["; ".join(b.errors)]
+                         for i, b in failed])
+    if others:
+        out += other_section(others, labels, multi, plots.get("other"))
+    return "\n".join(out)
+
+
+def context_table(runs: list[gbjson.Run], labels: list[str]) -> list[str]:
+    known = [(k, label) for k, label in CONTEXT_FIELDS if any(k in r.context for r in runs)]
+    extra = sorted({k for r in runs for k in r.context}
+                   - {k for k, _ in CONTEXT_FIELDS} - CONTEXT_HIDDEN)
+    rows = [[label] + [context_value(k, r.context[k]) if k in r.context else "–" for r in runs]
+            for k, label in known + [(k, k) for k in extra]]
+    return md_table([""] + labels, rows)
+
+
+def summary_rows(families: list[Family], labels: list[str], multi: bool) -> list[list[str]]:
+    rows = []
+    for fam in families:
+        for run in sorted({r.run for r in fam.rows}):
+            mine = [r for r in fam.rows if r.run == run]
+            largest = max(mine, key=lambda r: (r.x, r.series)).name.params
+            best = min((r for r in mine if r.name.params == largest), key=lambda r: r.time_ns)
+            cells = metric_cells(best)
+            if best.x_first is not None:
+                cells[-1] += f" over {fam.first.variant}"
+            rows.append([fam.name] + ([labels[run]] if multi else []) +
+                        [best.name.shape, best.variant.variant] + cells)
+    return rows
+
+
+def metric_cells(r: Row) -> list[str]:
+    return [gbjson.format_time(r.time_ns), fmt(r.gbps, "gbps"), fmt(r.pct_copy, "pct"),
+            fmt(r.x_cpu, "x"), fmt(r.x_first, "x")]
+
+
+def family_section(fam: Family, labels: list[str], multi: bool, plot: str | None) -> list[str]:
+    out = [f"## {fam.name}", ""]
+    if plot:
+        out += [f"![{fam.name}: bandwidth, percent of copy bandwidth and speed-ups vs "
+                f"{fam.x_label}]({plot})", ""]
+    first = f"× {fam.first.variant}" if fam.first else "× first step"
+    header = ["variant"] + (["run"] if multi else []) + [
+        "size", "time", "GB/s", "% of copy", "× CPU", first]
+
+    def rows(selected: list[Row]) -> list[list[str]]:
+        order = {v.id: i for i, v in enumerate(fam.variants)}
+        selected = sorted(selected, key=lambda r: (order[r.variant.id], r.run, r.x, r.series))
+        return [[r.variant.variant] + ([labels[r.run]] if multi else []) +
+                [r.name.shape] + metric_cells(r) for r in selected]
+
+    largest = {run: max((r for r in fam.rows if r.run == run),
+                        key=lambda r: (r.x, r.series)).name.params
+               for run in {r.run for r in fam.rows}}
+    out += ["Largest size:", ""]
+    out += md_table(header, rows([r for r in fam.rows if r.name.params == largest[r.run]]))
+    out += ["<details><summary>All sizes</summary>", ""]
+    out += md_table(header, rows(fam.rows)) + ["</details>", ""]
+    out += ["Variants and accuracy (largest error over all sizes; tolerance "
+            "|got - ref| <= atol + rtol·|ref| against the double-precision reference):", ""]
+    out += md_table(["variant", "device", "what it is"] + (["run"] if multi else []) +
+                    ["max abs err", "max rel err", "atol", "rtol"], accuracy_rows(fam, labels, multi))
+    return out
+
+
+def accuracy_rows(fam: Family, labels: list[str], multi: bool) -> list[list[str]]:
+    rows = []
+    for v in fam.variants:
+        for run in sorted({r.run for r in fam.rows if r.variant.id == v.id}):
+            mine = [r for r in fam.rows if r.variant.id == v.id and r.run == run]
+            errs = [_max_counter(mine, key) for key in ("max_abs_err", "max_rel_err")]
+            rows.append([v.variant, v.device, v.summary or "–"] +
+                        ([labels[run]] if multi else []) +
+                        [fmt(e, "err") for e in errs] + [fmt(v.atol, "err"), fmt(v.rtol, "err")])
+    return rows
+
+
+def _max_counter(rows: list[Row], key: str) -> float | None:
+    """The largest value of a counter over rows; NaN (a NaN error) wins."""
+    values = [r.counters[key] for r in rows if key in r.counters]
+    if any(v is not None and math.isnan(v) for v in values):
+        return math.nan
+    return max(values) if values else None
+
+
+def other_section(others: list[tuple[int, gbjson.Benchmark]], labels: list[str], multi: bool,
+                  plot: str | None) -> list[str]:
+    out = ["## Other benchmarks", "",
+           "Names outside actbench's `family/variant/size` scheme, as logged.", ""]
+    if plot:
+        out += [f"![time per benchmark]({plot})", ""]
+    keys = list(dict.fromkeys(k for _, b in others for k in b.counters))
+    out += md_table(["benchmark"] + (["run"] if multi else []) + ["time", "cv"] + keys,
+                    [[b.name.raw] + ([labels[i]] if multi else []) +
+                     [gbjson.format_time(b.center_ns), fmt(100 * b.cv, "pct") if b.cv else "–"] +
+                     [f"{b.counters[k]:.4g}" if k in b.counters else "–" for k in keys]
+                     for i, b in others])
+    return out
+
+
+# ---- the plots --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    y_label: str
+    value: Callable[[Row], float | None]
+    ratio: bool  # may span orders of magnitude: log scale when it does
+
+
+PANELS = [
+    Panel("Effective bandwidth", "GB/s (ideal bytes / time)", lambda r: r.gbps, True),
+    Panel("Percent of copy bandwidth", "% of measured copy bandwidth", lambda r: r.pct_copy, False),
+    Panel("Speed-up over the best CPU baseline", "× (CPU time / GPU time)", lambda r: r.x_cpu, True),
+    Panel("Speed-up over {first}", "× ({first} time / time)", lambda r: r.x_first, True),
+]
+LOG_SCALE_SPAN = 20  # a ratio panel goes log-scale when its values span more than this
+LINE_STYLES = ["-", "--", ":", "-."]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
+
+
+def import_pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (files only, no display), or None."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def plot_family(plt: Any, fam: Family, runs: list[gbjson.Run], labels: list[str],
+                path: Path) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    first = fam.first.variant if fam.first else ""
+    panels = [p for p in PANELS if any(p.value(r) is not None for r in fam.rows)]
+    cols = 1 if len(panels) == 1 else 2
+    nrows = (len(panels) + 1) // 2
+    fig, axes = plt.subplots(nrows, cols, figsize=(6.2 * cols, 4.2 * nrows), squeeze=False)
+    colors = plt.get_cmap("tab10" if len(fam.variants) <= 10 else "tab20").colors
+    color = {v.id: colors[i % len(colors)] for i, v in enumerate(fam.variants)}
+    series_values = sorted({r.series for r in fam.rows})
+    marker = {s: MARKERS[i % len(MARKERS)] for i, s in enumerate(series_values)}
+    run_ids = sorted({r.run for r in fam.rows})
+    style = {run: LINE_STYLES[i % len(LINE_STYLES)] for i, run in enumerate(run_ids)}
+    refs: list[Line2D] = []
+    for ax, panel in zip(axes.flat, panels):
+        lines: dict[tuple, list[Row]] = {}
+        for r in fam.rows:
+            if panel.value(r) is not None:
+                lines.setdefault((r.variant.id, r.run, r.series), []).append(r)
+        for (vid, run, series), pts in lines.items():
+            pts.sort(key=lambda r: r.x)
+            ax.plot([r.x for r in pts], [panel.value(r) for r in pts], color=color[vid],
+                    linestyle=style[run], marker=marker[series], markersize=4, linewidth=1.5)
+        if panel is PANELS[0]:
+            refs = _copy_lines(ax, fam, runs, run_ids, style)
+        if panel is PANELS[1]:
+            ax.axhline(100, color="0.4", linewidth=1, linestyle="-")
+            ax.set_ylim(bottom=0)
+        if panel in PANELS[2:]:
+            ax.axhline(1, color="0.4", linewidth=0.8)
+        ax.set_title(panel.title.format(first=first))
+        ax.set_xlabel(fam.x_label)
+        ax.set_ylabel(panel.y_label.format(first=first))
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_locator(LogLocator(base=2, numticks=9))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: size_label(v)))
+        values = [v for r in fam.rows if (v := panel.value(r)) is not None and v > 0]
+        if panel.ratio and values and max(values) > LOG_SCALE_SPAN * min(values):
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.grid(True, which="major", alpha=0.3)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    handles = [Line2D([], [], color=color[v.id], marker="o", markersize=4,
+                      label=f"{v.variant} ({v.device})") for v in fam.variants]
+    if len(run_ids) > 1:
+        handles += [Line2D([], [], color="0.3", linestyle=style[i], label=labels[i])
+                    for i in run_ids]
+    if len(series_values) > 1:
+        handles += [Line2D([], [], color="0.3", marker=marker[s], linestyle="none",
+                           label=", ".join(f"{k}={v}" for k, v in s)) for s in series_values]
+    fig.suptitle(f"{fam.name}: " + " vs ".join(labels[i] for i in run_ids), fontsize=13)
+    fig.tight_layout()
+    fig.legend(handles=handles + refs, loc="upper left", bbox_to_anchor=(1.0, 0.95),
+               frameon=False, title="variant (device)")
+    save(fig, path)
+    plt.close(fig)
+
+
+def _copy_lines(ax: Any, fam: Family, runs: list[gbjson.Run], run_ids: list[int],
+                style: dict[int, str]) -> list[Any]:
+    """Draws each run's copy bandwidth on the devices the family runs on; returns legend
+    entries."""
+    from matplotlib.lines import Line2D
+
+    handles = []
+    devices = sorted({v.device for v in fam.variants})
+    for run in run_ids:
+        for device in devices:
+            bw = copy_bandwidth(runs[run], runs, device)
+            if bw is None:
+                continue
+            shade = "0.15" if device == "gpu" else "0.55"
+            ax.axhline(bw, color=shade, linestyle=style[run], linewidth=2.2, alpha=0.6)
+            handles.append(Line2D([], [], color=shade, linestyle=style[run], linewidth=2.2,
+                                  alpha=0.6, label=f"{device.upper()} copy {bw:.0f} GB/s"))
+    return handles
+
+
+def plot_others(plt: Any, others: list[tuple[int, gbjson.Benchmark]], labels: list[str],
+                path: Path) -> None:
+    names = list(dict.fromkeys(b.name.raw for _, b in others))
+    run_ids = sorted({i for i, _ in others})
+    height = 0.8 / len(run_ids)
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.35 * len(names) * len(run_ids)))
+    for k, run in enumerate(run_ids):
+        times = {b.name.raw: b.center_ns for i, b in others if i == run}
+        ys = [j + k * height for j, n in enumerate(names) if n in times]
+        ax.barh(ys, [times[n] for n in names if n in times], height=height, label=labels[run])
+    ax.set_yticks([j + height * (len(run_ids) - 1) / 2 for j in range(len(names))], names)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("time per iteration (ns)")
+    ax.set_title("Other benchmarks: time per iteration")
+    ax.grid(True, axis="x", alpha=0.3)
+    if len(run_ids) > 1:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.tight_layout()
+    save(fig, path)
+    plt.close(fig)
+
+
+# ---- files ------------------------------------------------------------------------------------
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Writes through a temp file in the same folder and renames it over `path`, so a reader
+    never sees half a report and an interrupted run leaves the old one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save(fig: Any, path: Path) -> None:
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
+
+
+def report_stem(runs: list[gbjson.Run]) -> str:
+    stems = [r.path.stem for r in runs]
+    if len(stems) <= 3:
+        return "_vs_".join(stems)
+    return f"{stems[0]}_and_{len(stems) - 1}_more"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="report.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("logs", nargs="+", type=Path, help="Google Benchmark JSON logs")
+    p.add_argument("--out", type=Path, required=True, help="folder for the .md and .png files")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    try:
+        runs = [gbjson.load(path) for path in args.logs]
+    except gbjson.LogError as e:
+        print(f"report.py: error: {e}", file=sys.stderr)
+        return 2
+    labels = run_labels(runs)
+    families = build_families(runs)
+    others = [(i, b) for i, run in enumerate(runs) for b in run.benchmarks.values()
+              if b.name.family is None and b.center_ns is not None and not b.failed]
+    stem = report_stem(runs)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"report.py: error: cannot create {args.out}: {e.strerror}", file=sys.stderr)
+        return 2
+    plt = import_pyplot()
+    plots: dict[str, str] = {}
+    note = None
+    if plt is None:
+        note = f"plots left out: matplotlib is not installed ({PIP_HINT})"
+        print(f"report.py: warning: {note}", file=sys.stderr)
+    else:
+        for fam in families:
+            plots[fam.name] = f"{stem}_{gbjson.slug(fam.name)}.png"
+            plot_family(plt, fam, runs, labels, args.out / plots[fam.name])
+        if others:
+            plots["other"] = f"{stem}_other.png"
+            plot_others(plt, others, labels, args.out / plots["other"])
+    md_path = args.out / f"{stem}.md"
+    text = markdown(runs, labels, families, others, plots, note)
+    atomic_write(md_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    print(f"report.py: wrote {md_path}" + (f" and {len(plots)} plot(s)" if plots else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
