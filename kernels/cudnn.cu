@@ -1,0 +1,137 @@
+// cuDNN references (built only when CMake found cuDNN, ACTBENCH_HAVE_CUDNN):
+//
+//   cudnn_activation<A>  `cudnn` of sigmoid, tanh, relu: cudnnActivationForward (SIGMOID, TANH,
+//                        RELU, NaN propagated), y = act(x) with alpha = 1, beta = 0.
+//   cudnn_softmax        `softmax/cudnn`: cudnnSoftmaxForward (ACCURATE: max-subtracted;
+//                        INSTANCE: over C * H * W of each N).
+//
+// Both see the problem as an NCHW float tensor of rows x cols x 1 x 1, so INSTANCE mode is the
+// row-wise softmax and the activation covers all rows * cols elements. The handle is created
+// on the first call (on the device current then) and kept for the process; descriptors are
+// made once per shape and cached, so a timed call does one cudnnSetStream and the cuDNN call.
+// cudnnActivationForward is marked deprecated in cuDNN 9 (warnings only with
+// CUDNN_WARN_DEPRECATED) but remains the library's one-call eltwise activation.
+#include <cudnn.h>
+
+#include <climits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "common/cuda_check.h"
+#include "launchers.h"
+
+namespace actbench {
+
+namespace {
+
+void cudnn_check(cudnnStatus_t status, const char* call) {
+  if (status != CUDNN_STATUS_SUCCESS) {
+    throw std::runtime_error(std::string(call) + " failed: " + cudnnGetErrorString(status) +
+                             " (cudnnStatus_t " + std::to_string(static_cast<int>(status)) + ")");
+  }
+}
+
+// Serializes every use of the shared handle (cudnnSetStream + the call) and the cache.
+std::mutex& cudnn_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+cudnnHandle_t handle() {
+  // Thread-safe static: created once; a throwing cudnnCreate is retried on the next call.
+  // Never destroyed: tearing it down at exit could run after the CUDA context is gone.
+  static const cudnnHandle_t h = [] {
+    cudnnHandle_t created = nullptr;
+    cudnn_check(cudnnCreate(&created), "cudnnCreate");
+    return created;
+  }();
+  return h;
+}
+
+using TensorDesc = std::unique_ptr<std::remove_pointer_t<cudnnTensorDescriptor_t>,
+                                   decltype(&cudnnDestroyTensorDescriptor)>;
+
+// The rows x cols x 1 x 1 descriptor; call with cudnn_mutex() held. cuDNN's dimensions and
+// strides are int: shapes beyond that are rejected here rather than truncated.
+cudnnTensorDescriptor_t tensor_desc(int64_t rows, int64_t cols) {
+  if (rows < 1 || cols < 1 || rows > INT_MAX / cols) {
+    throw std::invalid_argument("cuDNN: a " + std::to_string(rows) + " x " +
+                                std::to_string(cols) +
+                                " tensor does not fit cuDNN's int dimensions (rows * cols must "
+                                "be in [1, " + std::to_string(INT_MAX) + "])");
+  }
+  static std::map<std::pair<int64_t, int64_t>, TensorDesc> cache;
+  const auto key = std::make_pair(rows, cols);
+  if (const auto it = cache.find(key); it != cache.end()) return it->second.get();
+  cudnnTensorDescriptor_t raw = nullptr;
+  cudnn_check(cudnnCreateTensorDescriptor(&raw), "cudnnCreateTensorDescriptor");
+  TensorDesc desc(raw, &cudnnDestroyTensorDescriptor);
+  cudnn_check(cudnnSetTensor4dDescriptor(raw, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
+                                         static_cast<int>(rows), static_cast<int>(cols), 1, 1),
+              "cudnnSetTensor4dDescriptor");
+  return cache.emplace(key, std::move(desc)).first->second.get();
+}
+
+template <Activation A>
+constexpr cudnnActivationMode_t activation_mode() {
+  static_assert(A == Activation::Sigmoid || A == Activation::Tanh || A == Activation::Relu,
+                "cudnn_activation supports Sigmoid, Tanh and Relu");
+  return A == Activation::Sigmoid ? CUDNN_ACTIVATION_SIGMOID
+         : A == Activation::Tanh  ? CUDNN_ACTIVATION_TANH
+                                  : CUDNN_ACTIVATION_RELU;
+}
+
+template <Activation A>
+cudnnActivationDescriptor_t activation_desc() {
+  static const cudnnActivationDescriptor_t desc = [] {
+    cudnnActivationDescriptor_t created = nullptr;
+    cudnn_check(cudnnCreateActivationDescriptor(&created), "cudnnCreateActivationDescriptor");
+    // relu(NaN) is NaN (ops.h): propagate. The coefficient is only used by clipped modes.
+    const cudnnStatus_t status =
+        cudnnSetActivationDescriptor(created, activation_mode<A>(), CUDNN_PROPAGATE_NAN, 0.0);
+    if (status != CUDNN_STATUS_SUCCESS) cudnnDestroyActivationDescriptor(created);
+    cudnn_check(status, "cudnnSetActivationDescriptor");
+    return created;
+  }();
+  return desc;
+}
+
+}  // namespace
+
+template <Activation A>
+void cudnn_activation(const Problem& p) {
+  if (p.rows * p.cols == 0) return;
+  const std::lock_guard<std::mutex> lock(cudnn_mutex());
+  const cudnnTensorDescriptor_t t = tensor_desc(p.rows, p.cols);
+  const cudnnActivationDescriptor_t act = activation_desc<A>();
+  const cudnnHandle_t h = handle();
+  cudnn_check(cudnnSetStream(h, p.stream), "cudnnSetStream");
+  const float one = 1.0f, zero = 0.0f;
+  cudnn_check(cudnnActivationForward(h, act, &one, t, p.x, &zero, t, p.y),
+              "cudnnActivationForward");
+  ACT_CHECK_LAUNCH();
+}
+
+void cudnn_softmax(const Problem& p) {
+  if (p.rows * p.cols == 0) return;
+  const std::lock_guard<std::mutex> lock(cudnn_mutex());
+  const cudnnTensorDescriptor_t t = tensor_desc(p.rows, p.cols);
+  const cudnnHandle_t h = handle();
+  cudnn_check(cudnnSetStream(h, p.stream), "cudnnSetStream");
+  const float one = 1.0f, zero = 0.0f;
+  cudnn_check(cudnnSoftmaxForward(h, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE, &one, t,
+                                  p.x, &zero, t, p.y),
+              "cudnnSoftmaxForward");
+  ACT_CHECK_LAUNCH();
+}
+
+template void cudnn_activation<Activation::Sigmoid>(const Problem&);
+template void cudnn_activation<Activation::Tanh>(const Problem&);
+template void cudnn_activation<Activation::Relu>(const Problem&);
+
+}  // namespace actbench

@@ -1,0 +1,313 @@
+// GPU tests specific to the elementwise and bias + activation variants, over every GPU variant
+// the registry lists for sigmoid, tanh, relu and bias_* (naive, warp, warp_approx, thrust,
+// cudnn, unfused, fused, fused_warp): what the generic sweep of test_variants.cpp does not
+// stress.
+//
+//   ElementwiseGpu.Sizes            n in {1, 3, 31, 32, 33, 1023, 4099, 2^20, 2^24 + 3}: every
+//                                   head/vector/tail split, several grid-stride rounds.
+//   ElementwiseGpu.InputOffset      x 1-3 floats past alignment (run_once's offset).
+//   ElementwiseGpu.OffsetPairs      x and y misaligned independently (0-3 floats each), with
+//                                   sentinels around y: nothing written outside y[0, n),
+//                                   everything written inside.
+//   ElementwiseGpu.SpecialValues    a quarter of the inputs special (+-0, +-inf, NaN, +-88.7,
+//                                   +-1e4), and an input made only of special values.
+//   ElementwiseGpu.EmptyProblem     n = 0 enqueues nothing and throws nothing.
+//   BiasGpu.OddShapes               rows x cols with odd cols (rows start misaligned), x 0-3
+//                                   floats past alignment.
+//   BiasGpu.OffsetPairs             x, y, bias offsets combined, sentinels around y.
+//   BiasGpu.SpecialValues           special values in x and in the bias.
+//   BiasGpu.EmptyProblem            0 rows: nothing enqueued.
+//
+// Every test starts with ACT_REQUIRE_GPU(); no CUDA call happens outside a test body.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "host/compare.h"
+#include "host/gpu.h"
+#include "host/inputs.h"
+#include "host/reference.h"
+#include "host/runner.h"
+#include "kernels/common/cuda_check.h"
+#include "kernels/registry.h"
+#include "tests/gpu_test.h"
+
+namespace actbench {
+namespace {
+
+bool is_elementwise_activation(const Family& f) {
+  return f.act == Activation::Sigmoid || f.act == Activation::Tanh || f.act == Activation::Relu;
+}
+
+// The registry's GPU variants of sigmoid/tanh/relu (bias = false) or bias_* (bias = true).
+std::vector<const Variant*> gpu_variants(bool bias) {
+  std::vector<const Variant*> out;
+  for (const Variant& v : variants()) {
+    if (v.device == Device::Gpu && is_elementwise_activation(*v.family) && v.family->bias == bias) {
+      out.push_back(&v);
+    }
+  }
+  return out;
+}
+
+std::string param_name(const ::testing::TestParamInfo<const Variant*>& info) {
+  std::string name = info.param->id();
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return name;
+}
+
+std::string shape(const Case& c) {
+  return std::to_string(c.rows) + " x " + std::to_string(c.cols);
+}
+
+std::vector<double> reference_of(const Variant& v, const Case& c) {
+  return reference(*v.family, c.x, c.bias, c.rows, c.cols);
+}
+
+void expect_matches(const Variant& v, const std::vector<float>& got,
+                    const std::vector<double>& ref, const std::string& what) {
+  ASSERT_EQ(got.size(), ref.size()) << v.id() << " " << what;
+  const Comparison cmp = compare(got, ref, v.tol);
+  EXPECT_TRUE(cmp.ok()) << v.id() << " " << what << ": " << cmp.describe(v.tol);
+}
+
+class Stream {
+ public:
+  Stream() { ACT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+  ~Stream() { cudaStreamDestroy(stream_); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  cudaStream_t get() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+struct Offsets {
+  int x = 0, y = 0, bias = 0;  // floats past a 256-byte aligned allocation, 0-3
+};
+
+std::string describe(const Offsets& o) {
+  return "offsets x+" + std::to_string(o.x) + " y+" + std::to_string(o.y) + " bias+" +
+         std::to_string(o.bias);
+}
+
+// Sentinel floats on each side of y: a multiple of 4, so y's offset alone sets its alignment.
+constexpr int64_t kGuard = 8;
+constexpr uint32_t kPoisonBits = 0x7fc0deadu;  // a NaN no arithmetic produces
+
+bool is_poison(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return bits == kPoisonBits;
+}
+
+// Runs v on c with x, y and bias each placed at its own offset, on a non-blocking stream.
+// y sits between kGuard poisoned floats on each side; a write outside y[0, n) or an element
+// of y left unwritten is a test failure. Returns y.
+std::vector<float> run_placed(const Variant& v, const Case& c, const Offsets& off) {
+  const int64_t n = c.rows * c.cols;
+  const size_t y_floats = static_cast<size_t>(kGuard + 3 + n + kGuard);
+  float poison;
+  std::memcpy(&poison, &kPoisonBits, sizeof poison);
+  std::vector<float> host_y(y_floats, poison);
+
+  Stream stream;
+  const cudaStream_t s = stream.get();
+  DeviceBuffer x((static_cast<size_t>(n) + 3) * sizeof(float));
+  DeviceBuffer y(y_floats * sizeof(float));
+  DeviceBuffer bias, workspace;
+  if (!c.bias.empty()) bias = DeviceBuffer((c.bias.size() + 3) * sizeof(float));
+  if (v.workspace(c.rows, c.cols) > 0) workspace = DeviceBuffer(v.workspace(c.rows, c.cols));
+  ACT_CUDA_CHECK(cudaMemcpyAsync(x.floats() + off.x, c.x.data(), n * sizeof(float),
+                                 cudaMemcpyHostToDevice, s));
+  if (!c.bias.empty()) {
+    ACT_CUDA_CHECK(cudaMemcpyAsync(bias.floats() + off.bias, c.bias.data(),
+                                   c.bias.size() * sizeof(float), cudaMemcpyHostToDevice, s));
+  }
+  ACT_CUDA_CHECK(cudaMemcpyAsync(y.floats(), host_y.data(), y_floats * sizeof(float),
+                                 cudaMemcpyHostToDevice, s));
+
+  Problem p;
+  p.x = x.floats() + off.x;
+  p.bias = c.bias.empty() ? nullptr : bias.floats() + off.bias;
+  p.y = y.floats() + kGuard + off.y;
+  p.rows = c.rows;
+  p.cols = c.cols;
+  p.workspace = workspace.get();
+  p.stream = s;
+  v.launch(p);
+  ACT_CUDA_CHECK(cudaMemcpyAsync(host_y.data(), y.floats(), y_floats * sizeof(float),
+                                 cudaMemcpyDeviceToHost, s));
+  ACT_CUDA_CHECK(cudaStreamSynchronize(s));
+
+  const int64_t begin = kGuard + off.y, end = begin + n;
+  int64_t outside = 0, unwritten = 0, first_outside = -1, first_unwritten = -1;
+  for (int64_t i = 0; i < static_cast<int64_t>(y_floats); ++i) {
+    const bool inside = i >= begin && i < end;
+    if (!inside && !is_poison(host_y[i]) && outside++ == 0) first_outside = i - begin;
+    if (inside && is_poison(host_y[i]) && unwritten++ == 0) first_unwritten = i - begin;
+  }
+  EXPECT_EQ(outside, 0) << v.id() << " " << shape(c) << " " << describe(off) << ": wrote "
+                        << outside << " float(s) outside y, first at y[" << first_outside << "]";
+  EXPECT_EQ(unwritten, 0) << v.id() << " " << shape(c) << " " << describe(off) << ": left "
+                          << unwritten << " element(s) unwritten, first y[" << first_unwritten
+                          << "]";
+  return std::vector<float>(host_y.begin() + begin, host_y.begin() + end);
+}
+
+// A problem with no element: the launcher must enqueue nothing and throw nothing (null
+// pointers included).
+void expect_empty_problem_is_noop(const Variant& v, int64_t rows, int64_t cols) {
+  Stream stream;
+  Problem p;
+  p.rows = rows;
+  p.cols = cols;
+  p.stream = stream.get();
+  EXPECT_NO_THROW(v.launch(p)) << v.id() << " on " << rows << " x " << cols;
+  ACT_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+}
+
+// Input made of the special values, repeated.
+void fill_with_specials(std::vector<float>& values) {
+  const std::vector<float>& s = special_values();
+  for (size_t i = 0; i < values.size(); ++i) values[i] = s[i % s.size()];
+}
+
+// ---- sigmoid, tanh, relu ------------------------------------------------------------------
+
+class ElementwiseGpu : public ::testing::TestWithParam<const Variant*> {};
+
+TEST_P(ElementwiseGpu, Sizes) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{31}, int64_t{32}, int64_t{33},
+                          int64_t{1023}, int64_t{4099}, int64_t{1} << 20, (int64_t{1} << 24) + 3}) {
+    Case c = make_case(*v.family, 1, n, 100 + n);
+    sprinkle_specials(c.x, 1e-3, 200 + n);
+    expect_matches(v, run_once(v, c), reference_of(v, c), "n=" + std::to_string(n));
+  }
+}
+
+TEST_P(ElementwiseGpu, InputOffset) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{33}, int64_t{4099},
+                          (int64_t{1} << 22) + 5}) {
+    const Case c = make_case(*v.family, 1, n, 300 + n);
+    const std::vector<double> ref = reference_of(v, c);
+    for (int offset = 1; offset <= 3; ++offset) {
+      expect_matches(v, run_once(v, c, offset), ref,
+                     "n=" + std::to_string(n) + " offset=" + std::to_string(offset));
+    }
+  }
+}
+
+TEST_P(ElementwiseGpu, OffsetPairs) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  for (const int64_t n : {int64_t{1}, int64_t{2}, int64_t{5}, int64_t{33}, int64_t{4101},
+                          (int64_t{1} << 20) + 7}) {
+    const Case c = make_case(*v.family, 1, n, 400 + n);
+    const std::vector<double> ref = reference_of(v, c);
+    for (int ox = 0; ox < 4; ++ox) {
+      for (int oy = 0; oy < 4; ++oy) {
+        const Offsets off{ox, oy, 0};
+        expect_matches(v, run_placed(v, c, off), ref, "n=" + std::to_string(n) + " " + describe(off));
+      }
+    }
+  }
+}
+
+TEST_P(ElementwiseGpu, SpecialValues) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  Case sprinkled = make_case(*v.family, 1, 4099, 500);
+  sprinkle_specials(sprinkled.x, 0.25, 501);
+  const std::vector<double> ref = reference_of(v, sprinkled);
+  expect_matches(v, run_once(v, sprinkled), ref, "25% special values");
+  expect_matches(v, run_placed(v, sprinkled, Offsets{1, 3, 0}), ref, "25% special values, x+1 y+3");
+
+  Case only = make_case(*v.family, 1, 1029, 502);
+  fill_with_specials(only.x);
+  const std::vector<double> only_ref = reference_of(v, only);
+  expect_matches(v, run_once(v, only), only_ref, "special values only");
+  expect_matches(v, run_placed(v, only, Offsets{2, 0, 0}), only_ref, "special values only, x+2");
+}
+
+TEST_P(ElementwiseGpu, EmptyProblem) {
+  ACT_REQUIRE_GPU();
+  expect_empty_problem_is_noop(*GetParam(), 1, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, ElementwiseGpu, ::testing::ValuesIn(gpu_variants(false)),
+                         param_name);
+
+// ---- bias + activation ----------------------------------------------------------------------
+
+class BiasGpu : public ::testing::TestWithParam<const Variant*> {};
+
+struct Shape {
+  int64_t rows, cols;
+};
+
+TEST_P(BiasGpu, OddShapes) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  const Shape shapes[] = {{1, 1},   {3, 1},    {1, 3},      {7, 3},     {5, 33},   {33, 7},
+                          {2, 4},   {4, 1024}, {64, 1023},  {3, 4099},  {1000, 1025},
+                          {17, 65537}, {2049, 8191}};
+  for (const Shape& s : shapes) {
+    const Case c = make_case(*v.family, s.rows, s.cols, 600 + s.rows * 7 + s.cols);
+    const std::vector<double> ref = reference_of(v, c);
+    for (int offset = 0; offset <= 3; ++offset) {
+      expect_matches(v, run_once(v, c, offset), ref, shape(c) + " offset=" + std::to_string(offset));
+    }
+  }
+}
+
+TEST_P(BiasGpu, OffsetPairs) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  const Shape shapes[] = {{1, 1}, {3, 5}, {7, 3}, {5, 33}, {4, 1024}, {33, 257}, {257, 4097}};
+  for (const Shape& s : shapes) {
+    const Case c = make_case(*v.family, s.rows, s.cols, 700 + s.rows * 7 + s.cols);
+    const std::vector<double> ref = reference_of(v, c);
+    for (int ox = 0; ox < 4; ++ox) {
+      for (int oy = 0; oy < 4; ++oy) {
+        for (const int ob : {0, 3}) {
+          const Offsets off{ox, oy, ob};
+          expect_matches(v, run_placed(v, c, off), ref, shape(c) + " " + describe(off));
+        }
+      }
+    }
+  }
+}
+
+TEST_P(BiasGpu, SpecialValues) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  Case c = make_case(*v.family, 37, 129, 800);
+  sprinkle_specials(c.x, 0.25, 801);
+  expect_matches(v, run_once(v, c), reference_of(v, c), "25% special x");
+  sprinkle_specials(c.bias, 0.25, 802);
+  const std::vector<double> ref = reference_of(v, c);
+  expect_matches(v, run_once(v, c), ref, "25% special x and bias");
+  expect_matches(v, run_placed(v, c, Offsets{3, 1, 2}), ref, "25% special x and bias, x+3 y+1 bias+2");
+}
+
+TEST_P(BiasGpu, EmptyProblem) {
+  ACT_REQUIRE_GPU();
+  expect_empty_problem_is_noop(*GetParam(), 0, 5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, BiasGpu, ::testing::ValuesIn(gpu_variants(true)), param_name);
+
+}  // namespace
+}  // namespace actbench
