@@ -156,9 +156,9 @@ class Run:
 
 
 def slug(text: str) -> str:
-    """A file-name form of a machine name: `NVIDIA H100 80GB HBM3` -> `nvidia-h100-80gb-hbm3`.
-    results/README.md and .github/workflows/gpu.yml use the same rule."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
+    """A file-name form of a machine name: `NVIDIA H100 80GB HBM3` -> `NVIDIA-H100-80GB-HBM3`,
+    the rule scripts/bench.sh names logs by and results/README.md gives for baselines."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-") or "unknown"
 
 
 def format_time(ns: float | None) -> str:

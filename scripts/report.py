@@ -46,7 +46,9 @@ PIP_HINT = "python3 -m pip install matplotlib"
 CONTEXT_FIELDS = [
     ("machine", "machine"), ("gpu_name", "GPU"), ("gpu_sm_count", "SMs"),
     ("gpu_l2_bytes", "L2 cache"), ("gpu_theoretical_bw_gbs", "theoretical bandwidth (GB/s)"),
-    ("gpu_copy_bw_gbs", "measured copy bandwidth (GB/s)"),
+    ("gpu_copy_bw_gbs", "measured GPU copy bandwidth (GB/s)"),
+    ("gpu_compute_capability", "compute capability"), ("gpu_memory_bytes", "GPU memory"),
+    ("cpu_copy_bw_gbs", "measured CPU copy bandwidth (GB/s)"),
     ("cuda_driver_version", "CUDA driver"), ("cuda_runtime_version", "CUDA runtime"),
     ("gpu_skipped", "GPU skipped"), ("host_cpu", "host CPU"), ("host_name", "host"),
     ("num_cpus", "CPUs"), ("git_sha", "git sha"), ("build_type", "build type"),
@@ -153,10 +155,10 @@ def _add_speedups(fam: Family) -> None:
 
 
 def copy_bandwidth(run: gbjson.Run, runs: list[gbjson.Run], device: str) -> float | None:
-    """A run's copy bandwidth in GB/s on a device: the measured figure in the context for the
-    GPU, else the best the copy family reached in that run."""
-    if device == "gpu" and run.ctx_float("gpu_copy_bw_gbs"):
-        return run.ctx_float("gpu_copy_bw_gbs")
+    """A run's copy bandwidth in GB/s on a device (what pct_copy_bw divides by): the figure
+    the bench measured and put in the context, else the best the copy family reached."""
+    if run.ctx_float(f"{device}_copy_bw_gbs"):
+        return run.ctx_float(f"{device}_copy_bw_gbs")
     best = [b.counter("bytes_per_second") for b in run.benchmarks.values()
             if b.name.family == "copy" and b.counter("bytes_per_second")
             and gbjson.variant_info(runs, b.name.variant_id).device == device]
@@ -175,7 +177,7 @@ def fmt(value: float | None, kind: str) -> str:
     if kind == "x":
         return f"{value:.0f}×" if value >= 100 else f"{value:.3g}×"
     if kind == "err":
-        return "0" if value == 0 else f"{value:.2e}"
+        return "0" if value == 0 else f"{value:.3g}" if 0.01 <= value < 1e4 else f"{value:.2e}"
     return str(value)
 
 
@@ -203,9 +205,9 @@ def run_labels(runs: list[gbjson.Run]) -> list[str]:
 
 
 def context_value(key: str, value: Any) -> str:
-    if key == "gpu_l2_bytes":
+    if key in ("gpu_l2_bytes", "gpu_memory_bytes"):
         try:
-            return f"{int(value) / (1 << 20):g} MiB"
+            return f"{int(value) / (1 << 20):.4g} MiB"
         except ValueError:
             pass
     if key.startswith("cuda_") and key.endswith("_version") and str(value).isdigit():
@@ -257,16 +259,24 @@ def context_table(runs: list[gbjson.Run], labels: list[str]) -> list[str]:
 def summary_rows(families: list[Family], labels: list[str], multi: bool) -> list[list[str]]:
     rows = []
     for fam in families:
-        for run in sorted({r.run for r in fam.rows}):
-            mine = [r for r in fam.rows if r.run == run]
-            largest = max(mine, key=lambda r: (r.x, r.series)).name.params
-            best = min((r for r in mine if r.name.params == largest), key=lambda r: r.time_ns)
+        for run, largest in sorted(largest_shapes(fam).items()):
+            best = min((r for r in fam.rows if r.run == run and r.name.params == largest),
+                       key=lambda r: r.time_ns)
             cells = metric_cells(best)
             if best.x_first is not None:
                 cells[-1] += f" over {fam.first.variant}"
             rows.append([fam.name] + ([labels[run]] if multi else []) +
                         [best.name.shape, best.variant.variant] + cells)
     return rows
+
+
+def largest_shapes(fam: Family) -> dict[int, tuple]:
+    """The largest shape of the family in each run (runs may sweep different sizes)."""
+    largest: dict[int, Row] = {}
+    for r in fam.rows:
+        if r.run not in largest or (r.x, r.series) > (largest[r.run].x, largest[r.run].series):
+            largest[r.run] = r
+    return {run: r.name.params for run, r in largest.items()}
 
 
 def metric_cells(r: Row) -> list[str]:
@@ -289,29 +299,38 @@ def family_section(fam: Family, labels: list[str], multi: bool, plot: str | None
         return [[r.variant.variant] + ([labels[r.run]] if multi else []) +
                 [r.name.shape] + metric_cells(r) for r in selected]
 
-    largest = {run: max((r for r in fam.rows if r.run == run),
-                        key=lambda r: (r.x, r.series)).name.params
-               for run in {r.run for r in fam.rows}}
+    largest = largest_shapes(fam)
     out += ["Largest size:", ""]
     out += md_table(header, rows([r for r in fam.rows if r.name.params == largest[r.run]]))
     out += ["<details><summary>All sizes</summary>", ""]
     out += md_table(header, rows(fam.rows)) + ["</details>", ""]
     out += ["Variants and accuracy (largest error over all sizes; tolerance "
             "|got - ref| <= atol + rtol·|ref| against the double-precision reference):", ""]
+    keys = error_counters(fam)
     out += md_table(["variant", "device", "what it is"] + (["run"] if multi else []) +
-                    ["max abs err", "max rel err", "atol", "rtol"], accuracy_rows(fam, labels, multi))
+                    [k.replace("_", " ") for k in keys] + ["atol", "rtol"],
+                    accuracy_rows(fam, keys, labels, multi))
     return out
 
 
-def accuracy_rows(fam: Family, labels: list[str], multi: bool) -> list[list[str]]:
+def error_counters(fam: Family) -> list[str]:
+    """The max_*_err counters the family's rows carry: abs, rel, ulp first."""
+    found = {k for r in fam.rows for k in r.counters
+             if k.startswith("max_") and k.endswith("_err")}
+    preferred = [k for k in ("max_abs_err", "max_rel_err", "max_ulp_err") if k in found]
+    return preferred + sorted(found - set(preferred))
+
+
+def accuracy_rows(fam: Family, keys: list[str], labels: list[str],
+                  multi: bool) -> list[list[str]]:
     rows = []
     for v in fam.variants:
         for run in sorted({r.run for r in fam.rows if r.variant.id == v.id}):
             mine = [r for r in fam.rows if r.variant.id == v.id and r.run == run]
-            errs = [_max_counter(mine, key) for key in ("max_abs_err", "max_rel_err")]
             rows.append([v.variant, v.device, v.summary or "–"] +
                         ([labels[run]] if multi else []) +
-                        [fmt(e, "err") for e in errs] + [fmt(v.atol, "err"), fmt(v.rtol, "err")])
+                        [fmt(_max_counter(mine, k), "err") for k in keys] +
+                        [fmt(v.atol, "err"), fmt(v.rtol, "err")])
     return rows
 
 

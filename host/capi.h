@@ -1,0 +1,66 @@
+/* A C interface over the variant registry, for ctypes (scripts/torch_compare.py) and any
+ * other foreign caller. Variants are addressed by their index in the registry,
+ * 0 <= i < actbench_variant_count(); the registry is the only list of them.
+ *
+ * Nothing here throws: a failing call returns -1 (or NULL, or NaN) and actbench_last_error()
+ * says why, per thread. The variant strings are static and live as long as the library. */
+#ifndef ACTBENCH_CAPI_H
+#define ACTBENCH_CAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define ACTBENCH_CAPI __attribute__((visibility("default")))
+#else
+#define ACTBENCH_CAPI
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+ACTBENCH_CAPI int actbench_variant_count(void);
+
+/* "softmax/warp", its family ("softmax") and name ("warp"); NULL when i is out of range. */
+ACTBENCH_CAPI const char* actbench_variant_id(int i);
+ACTBENCH_CAPI const char* actbench_variant_family(int i);
+ACTBENCH_CAPI const char* actbench_variant_name(int i);
+ACTBENCH_CAPI const char* actbench_variant_summary(int i);
+/* "gpu" (device pointers, enqueued on the stream) or "cpu" (host pointers, runs to completion). */
+ACTBENCH_CAPI const char* actbench_variant_device(int i);
+/* What the family computes: "sigmoid", "tanh", "relu", "softmax" (over each row) or
+ * "identity" (copy); with bias, y = act(x + bias[col]). */
+ACTBENCH_CAPI const char* actbench_variant_activation(int i);
+
+/* 1 when the family adds a bias per column, 0 when not, -1 when i is out of range. */
+ACTBENCH_CAPI int actbench_variant_has_bias(int i);
+/* Position on the family's optimization ladder; -1 when i is out of range. */
+ACTBENCH_CAPI int actbench_variant_step(int i);
+/* Accepted error against a double-precision reference: |got - ref| <= atol + rtol * |ref|.
+ * NaN when i is out of range. */
+ACTBENCH_CAPI double actbench_variant_atol(int i);
+ACTBENCH_CAPI double actbench_variant_rtol(int i);
+/* 1 when the variant handles rows of `cols` elements, 0 when not, -1 on a bad index. */
+ACTBENCH_CAPI int actbench_variant_supports(int i, int64_t cols);
+/* Bytes of workspace actbench_run needs for this shape (0: none); -1 on a bad index. */
+ACTBENCH_CAPI int64_t actbench_workspace_bytes(int i, int64_t rows, int64_t cols);
+
+/* y = variant(x [+ bias]) over rows x cols floats, row-major (elementwise families: rows = 1,
+ * cols = n, or any factorization). bias has cols entries for bias families, else may be NULL.
+ * workspace holds actbench_workspace_bytes(i, rows, cols) bytes (NULL when that is 0).
+ * stream is a cudaStream_t (NULL: the default stream), ignored by CPU variants. A GPU variant
+ * is only enqueued: synchronize the stream before reading y. Returns 0, or -1 with
+ * actbench_last_error() set (bad arguments, unsupported shape, a failed launch). */
+ACTBENCH_CAPI int actbench_run(int i, const float* x, const float* bias, float* y, int64_t rows,
+                               int64_t cols, void* workspace, void* stream);
+
+/* Why the last failing call on this thread failed ("" when none has); valid until the next
+ * failing call on the same thread. */
+ACTBENCH_CAPI const char* actbench_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ACTBENCH_CAPI_H */

@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""PyTorch as a peer: every GPU variant of the registry against the same op in PyTorch.
+
+    scripts/torch_compare.py [--lib PATH] [--out FILE.json] [--quick]
+
+Loads libactbench_capi (host/capi.h) with ctypes and, for a few shapes per family, runs each
+GPU variant and PyTorch's eager equivalent (torch.sigmoid/tanh/relu, act(x + b) as torch.add
+then the activation, torch.softmax(dim=-1), Tensor.copy_) on the same CUDA tensors in the same
+process. Both are checked against a float64 reference computed by PyTorch from the same float
+inputs (the variant within its registry tolerance), and timed alike: CUDA events around the
+call alone on the current stream, after warm-up, with the L2 flushed before each timed call by
+writing a buffer twice its size, median of the calls.
+
+The log is shaped like actbench's (Google Benchmark JSON: context with machine, gpu_name and
+actbench_variants; rows named <family>/<variant>/<shape>, PyTorch's as <family>/torch/<shape>,
+with bytes_per_second, pct_copy_bw against copy/cuda_memcpy measured here, max_abs_err,
+max_rel_err), so `scripts/report.py` shows PyTorch as one more variant.
+
+Without PyTorch, or without a GPU it can see, it says so in one line and exits 0 writing
+nothing. Exit status: 0 written, every variant agreed; 1 written, some variant disagreed (its
+row carries the error); 2 unusable arguments or no library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import datetime
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gbjson  # noqa: E402  (the scripts folder is not a package)
+
+ROOT = Path(__file__).resolve().parents[1]
+TORCH_STEP = 30  # after actbench's own variants, library references and CPU baselines
+WARMUP = 3
+
+
+# ---- the C interface ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CVariant:
+    """A registry variant as host/capi.h describes it."""
+
+    index: int
+    family: str
+    name: str
+    device: str
+    activation: str  # sigmoid, tanh, relu, softmax, identity
+    has_bias: bool
+    step: int
+    atol: float
+    rtol: float
+    summary: str
+
+    @property
+    def row_shaped(self) -> bool:
+        """Benchmarked as rows x cols (softmax works per row; the bias per column)."""
+        return self.has_bias or self.activation == "softmax"
+
+
+def load_library(path: Path) -> tuple[ctypes.CDLL, list[CVariant]]:
+    """Opens the library, declares the signatures of host/capi.h, lists the registry."""
+    lib = ctypes.CDLL(str(path))
+    for name in ("id", "family", "name", "summary", "device", "activation"):
+        getattr(lib, f"actbench_variant_{name}").restype = ctypes.c_char_p
+    for name in ("atol", "rtol"):
+        getattr(lib, f"actbench_variant_{name}").restype = ctypes.c_double
+    lib.actbench_variant_supports.argtypes = [ctypes.c_int, ctypes.c_int64]
+    lib.actbench_workspace_bytes.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    lib.actbench_workspace_bytes.restype = ctypes.c_int64
+    lib.actbench_run.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                 ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p]
+    lib.actbench_last_error.restype = ctypes.c_char_p
+
+    def text(what: str, i: int) -> str:
+        return getattr(lib, f"actbench_variant_{what}")(i).decode()
+
+    variants = [CVariant(i, text("family", i), text("name", i), text("device", i),
+                         text("activation", i), lib.actbench_variant_has_bias(i) == 1,
+                         lib.actbench_variant_step(i), lib.actbench_variant_atol(i),
+                         lib.actbench_variant_rtol(i), text("summary", i))
+                for i in range(lib.actbench_variant_count())]
+    return lib, variants
+
+
+def find_library(given: Path | None) -> Path | None:
+    """--lib, else the most recent build under build/ (bench.sh builds build/release)."""
+    if given:
+        return given if given.is_file() else None
+    built = sorted(ROOT.glob("build/*/bench/libactbench_capi.so"), key=lambda p: p.stat().st_mtime)
+    return built[-1] if built else None
+
+
+# ---- one measurement -----------------------------------------------------------------------------
+
+def shapes(v: CVariant, quick: bool) -> list[tuple[int, int]]:
+    """(rows, cols) to run; elementwise families are one row of n."""
+    if v.activation == "softmax":
+        return [(4096, 1024)] if quick else [(8192, 128), (4096, 1024), (4096, 4096), (512, 32768)]
+    if v.has_bias:
+        return [(4096, 1024)] if quick else [(4096, 1024), (16384, 4096)]
+    return [(1, 1 << 20)] if quick else [(1, 1 << 20), (1, 1 << 24), (1, 1 << 26)]
+
+
+def bench_name(family: str, variant: str, row_shaped: bool, rows: int, cols: int) -> str:
+    return f"{family}/{variant}/" + (f"rows:{rows}/cols:{cols}" if row_shaped else f"n:{cols}")
+
+
+def ideal_bytes(v: CVariant, rows: int, cols: int) -> int:
+    """Each input read once, each output written once (as actbench counts)."""
+    return 4 * (2 * rows * cols + (cols if v.has_bias else 0))
+
+
+class Bench:
+    """Everything that needs PyTorch: inputs, the reference, the torch op, timing."""
+
+    def __init__(self, torch: Any, lib: ctypes.CDLL, iterations: int) -> None:
+        self.torch = torch
+        self.lib = lib
+        self.iterations = iterations
+        self.device = torch.device("cuda")
+        props = torch.cuda.get_device_properties(self.device)
+        l2 = getattr(props, "L2_cache_size", 0) or (64 << 20)
+        self.flush = torch.empty(2 * l2 // 4, dtype=torch.float32, device=self.device)
+        self.generator = torch.Generator(device=self.device).manual_seed(20261127)
+
+    def inputs(self, v: CVariant, rows: int, cols: int) -> tuple[Any, Any]:
+        """Like actbench's: activations uniform in [-12, 12), softmax logits N(0, 2), bias
+        uniform in [-2, 2)."""
+        t = self.torch
+        if v.activation == "softmax":
+            x = t.randn(rows, cols, generator=self.generator, device=self.device) * 2
+        else:
+            x = t.rand(rows, cols, generator=self.generator, device=self.device) * 24 - 12
+        b = (t.rand(cols, generator=self.generator, device=self.device) * 4 - 2
+             if v.has_bias else None)
+        return x, b
+
+    def reference(self, v: CVariant, x: Any, b: Any) -> Any:
+        """float64 from the float inputs; the bias is added in float first, as every variant
+        does (host/reference.h)."""
+        z = (x + b if b is not None else x).double()
+        return {"identity": lambda: z, "sigmoid": lambda: self.torch.sigmoid(z),
+                "tanh": lambda: self.torch.tanh(z), "relu": lambda: self.torch.relu(z),
+                "softmax": lambda: self.torch.softmax(z, dim=-1)}[v.activation]()
+
+    def torch_op(self, v: CVariant, x: Any, b: Any, y: Any) -> Callable[[], Any]:
+        """PyTorch's eager equivalent; returns its result. It writes y where PyTorch has an out=
+        form; torch.relu and torch.softmax have none and return a tensor from the caching
+        allocator. With a bias: torch.add into y, then the activation in place (two kernels,
+        as eager PyTorch runs it)."""
+        t = self.torch
+        if v.activation == "identity":
+            return lambda: y.copy_(x)
+        if v.activation == "softmax":
+            return lambda: t.softmax(x, dim=-1)
+        if b is not None:
+            return lambda: getattr(t.add(x, b, out=y), f"{v.activation}_")()
+        if v.activation == "relu":
+            return lambda: t.relu(x)
+        act = {"sigmoid": t.sigmoid, "tanh": t.tanh}[v.activation]
+        return lambda: act(x, out=y)
+
+    def actbench_op(self, v: CVariant, x: Any, b: Any, y: Any) -> Callable[[], None]:
+        rows, cols = x.shape
+        ws_bytes = self.lib.actbench_workspace_bytes(v.index, rows, cols)
+        ws = self.torch.empty(max(ws_bytes, 1), dtype=self.torch.uint8, device=self.device)
+        stream = self.torch.cuda.current_stream().cuda_stream
+
+        def run() -> None:
+            if self.lib.actbench_run(v.index, x.data_ptr(), b.data_ptr() if b is not None else None,
+                                     y.data_ptr(), rows, cols, ws.data_ptr(), stream) != 0:
+                raise RuntimeError(self.lib.actbench_last_error().decode())
+        return run
+
+    def time_us(self, op: Callable[[], Any]) -> float:
+        """Median over timed calls, each after an L2 flush, of the call alone."""
+        t = self.torch
+        for _ in range(WARMUP):
+            op()
+        events = []
+        for _ in range(self.iterations):
+            self.flush.zero_()
+            start, end = t.cuda.Event(enable_timing=True), t.cuda.Event(enable_timing=True)
+            start.record()
+            op()
+            end.record()
+            events.append((start, end))
+        t.cuda.synchronize()
+        return 1e3 * statistics.median(s.elapsed_time(e) for s, e in events)
+
+    def errors(self, got: Any, ref: Any) -> tuple[float, float]:
+        diff = (got.double() - ref).abs()
+        nonzero = ref != 0
+        rel = (diff[nonzero] / ref.abs()[nonzero]).max().item() if nonzero.any() else 0.0
+        return diff.max().item(), rel
+
+    def agrees(self, v: CVariant, got: Any, ref: Any) -> bool:
+        return bool((got.double() - ref).abs().le(v.atol + v.rtol * ref.abs()).all())
+
+
+# ---- the log ----------------------------------------------------------------------------------
+
+def row(name: str, time_us: float, iterations: int, counters: dict[str, float]) -> dict:
+    return {"name": name, "run_name": name, "run_type": "iteration", "repetitions": 1,
+            "repetition_index": 0, "threads": 1, "iterations": iterations,
+            "real_time": time_us, "cpu_time": time_us, "time_unit": "us", **counters}
+
+
+def error_row(name: str, message: str) -> dict:
+    return {"name": name, "run_name": name, "run_type": "iteration", "repetitions": 1,
+            "repetition_index": 0, "threads": 1, "error_occurred": True,
+            "error_message": message, "iterations": 0, "real_time": 0.0, "cpu_time": 0.0,
+            "time_unit": "us"}
+
+
+def torch_entry(torch: Any, first: CVariant) -> dict:
+    """PyTorch as one more variant of the family in actbench_variants (no tolerance: its
+    error is reported, not judged)."""
+    op = {"identity": "Tensor.copy_", "softmax": "torch.softmax(dim=-1)"}.get(
+        first.activation, f"torch.{first.activation}" + ("(x + b)" if first.has_bias else ""))
+    return {"id": f"{first.family}/torch", "family": first.family, "variant": "torch",
+            "step": TORCH_STEP, "device": "gpu", "summary": f"PyTorch {torch.__version__} eager {op}",
+            "atol": None, "rtol": None}
+
+
+def measure_shape(bench: Bench, members: list[CVariant], rows: int, cols: int) -> list[dict]:
+    """PyTorch and every variant of one family that supports the shape, on the same inputs."""
+    first = members[0]
+    x, b = bench.inputs(first, rows, cols)
+    ref = bench.reference(first, x, b)
+    y = bench.torch.empty_like(x)
+    # (variant name, the call, whose tolerance judges it: None for PyTorch)
+    runs: list[tuple[str, Callable[[], Any], CVariant | None]] = [
+        ("torch", bench.torch_op(first, x, b, y), None)]
+    runs += [(v.name, bench.actbench_op(v, x, b, y), v) for v in members
+             if bench.lib.actbench_variant_supports(v.index, cols) == 1]
+    out = []
+    for variant, op, judged_by in runs:
+        name = bench_name(first.family, variant, first.row_shaped, rows, cols)
+        try:
+            y.fill_(float("nan"))  # an element the variant forgets is a mismatch
+            result = op()
+            got = result if result is not None else y
+            abs_err, rel_err = bench.errors(got, ref)
+            if judged_by and not bench.agrees(judged_by, got, ref):
+                out.append(error_row(name, f"mismatch: max_abs_err={abs_err:.3g} max_rel_err="
+                                     f"{rel_err:.3g} outside atol={judged_by.atol:g} "
+                                     f"rtol={judged_by.rtol:g}"))
+                continue
+            time_us = bench.time_us(op)
+        except RuntimeError as e:  # the library's errors, and PyTorch's (out of memory, ...)
+            out.append(error_row(name, str(e).splitlines()[0]))
+            continue
+        out.append(row(name, time_us, bench.iterations, {
+            "bytes_per_second": ideal_bytes(first, rows, cols) / (time_us * 1e-6),
+            "max_abs_err": abs_err, "max_rel_err": rel_err}))
+    return out
+
+
+def measure(bench: Bench, gpu: list[CVariant], quick: bool) -> tuple[list[dict], list[dict]]:
+    """Every family at its shapes: the benchmark rows and PyTorch's actbench_variants entries."""
+    rows: list[dict] = []
+    entries: list[dict] = []
+    for family in dict.fromkeys(v.family for v in gpu):
+        members = [v for v in gpu if v.family == family]
+        entries.append(torch_entry(bench.torch, members[0]))
+        for r, c in shapes(members[0], quick):
+            rows += measure_shape(bench, members, r, c)
+            bench.torch.cuda.empty_cache()  # the next shape may be 16x larger
+    return rows, entries
+
+
+def add_pct_copy(rows: list[dict]) -> float | None:
+    """pct_copy_bw on every row, against the best copy/cuda_memcpy bandwidth of this run."""
+    copy = [r["bytes_per_second"] for r in rows
+            if r["name"].startswith("copy/cuda_memcpy/") and not r.get("error_occurred")]
+    if not copy:
+        return None
+    for r in rows:
+        if not r.get("error_occurred"):
+            r["pct_copy_bw"] = 100 * r["bytes_per_second"] / max(copy)
+    return max(copy) / 1e9
+
+
+def git_sha() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def context(torch: Any, gpu: list[CVariant], torch_variants: list[dict],
+            copy_gbs: float | None) -> dict:
+    props = torch.cuda.get_device_properties(torch.device("cuda"))
+    registry = [{"id": f"{v.family}/{v.name}", "family": v.family, "variant": v.name,
+                 "step": v.step, "device": v.device, "summary": v.summary, "atol": v.atol,
+                 "rtol": v.rtol} for v in gpu]
+    ctx = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+           "host_name": socket.gethostname(), "executable": sys.argv[0],
+           "num_cpus": os.cpu_count() or 0, "machine": props.name, "gpu_name": props.name,
+           "gpu_sm_count": str(props.multi_processor_count),
+           "gpu_compute_capability": f"{props.major}.{props.minor}",
+           "gpu_memory_bytes": str(props.total_memory),
+           "cuda_runtime_version": f"{torch.version.cuda} (PyTorch)",
+           "torch_version": torch.__version__, "git_sha": git_sha(), "l2_flush": "cold",
+           "actbench_variants": json.dumps(registry + torch_variants)}
+    if getattr(props, "L2_cache_size", 0):
+        ctx["gpu_l2_bytes"] = str(props.L2_cache_size)
+    if copy_gbs:
+        ctx["gpu_copy_bw_gbs"] = f"{copy_gbs:.1f}"
+    return ctx
+
+
+def write_atomically(path: Path, doc: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="torch_compare.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--lib", type=Path, help="libactbench_capi.so (default: newest under build/)")
+    p.add_argument("--out", type=Path, help="log to write (default: "
+                   "results/<date>_<machine>_<sha>_torch.json)")
+    p.add_argument("--quick", action="store_true", help="one shape per family, fewer calls")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    try:
+        import torch
+    except ImportError:
+        print("torch_compare.py: PyTorch is not installed: nothing to compare")
+        return 0
+    if not torch.cuda.is_available():
+        print("torch_compare.py: PyTorch sees no CUDA GPU: nothing to compare")
+        return 0
+    path = find_library(args.lib)
+    if path is None:
+        where = f"at {args.lib}" if args.lib else "under build/"
+        print(f"torch_compare.py: error: no libactbench_capi.so {where}; build it with "
+              f"`cmake --build --preset release --target actbench_capi` or pass --lib",
+              file=sys.stderr)
+        return 2
+    lib, variants = load_library(path)
+    gpu = [v for v in variants if v.device == "gpu"]
+    bench = Bench(torch, lib, iterations=10 if args.quick else 30)
+    rows, torch_variants = measure(bench, gpu, args.quick)
+    copy_gbs = add_pct_copy(rows)
+    ctx = context(torch, gpu, torch_variants, copy_gbs)
+    out = args.out or ROOT / "results" / (
+        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%dT%H%MZ}_"
+        f"{gbjson.slug(ctx['machine'])}_{ctx['git_sha']}_torch.json")
+    write_atomically(out, {"context": ctx, "benchmarks": rows})
+    failed = [r["name"] for r in rows if r.get("error_occurred")]
+    print(f"torch_compare.py: wrote {out} ({len(rows)} rows"
+          + (f"; FAILED: {', '.join(failed)})" if failed else ")"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,124 @@
+"""scripts/gbjson.py: names, folding of repetitions and the registry, on which report.py and
+compare.py both stand."""
+from __future__ import annotations
+
+import copy
+import math
+import statistics
+import tempfile
+import unittest
+from pathlib import Path
+
+from support import FIXTURES, fixture, write_log
+
+import gbjson
+
+
+class Names(unittest.TestCase):
+    def test_actbench_names_drop_what_google_benchmark_appends(self):
+        n = gbjson.parse_name("softmax/warp/rows:4096/cols:1000/manual_time")
+        self.assertEqual((n.family, n.variant, n.variant_id), ("softmax", "warp", "softmax/warp"))
+        self.assertEqual(n.params, (("rows", 4096), ("cols", 1000)))
+        self.assertEqual(n.shape, "rows:4096/cols:1000")
+        self.assertEqual(n.param("cols"), 1000)
+        n = gbjson.parse_name("relu/cpu_omp/n:1024/min_time:0.050/repeats:3/real_time/threads:1")
+        self.assertEqual((n.variant_id, n.shape), ("relu/cpu_omp", "n:1024"))
+
+    def test_other_names_stay_as_they_are(self):
+        for raw in ("BM_memcpy/8", "BM_StringCopy", "BM_Parse/threads:2", "a/b/c",
+                    "sigmoid/warp/n:abc", "sigmoid/warp"):
+            with self.subTest(raw=raw):
+                n = gbjson.parse_name(raw)
+                self.assertIsNone(n.family)
+                self.assertEqual(n.raw, raw)
+
+    def test_slug_matches_the_log_names_of_bench_sh(self):
+        self.assertEqual(gbjson.slug("NVIDIA H100 80GB HBM3"), "NVIDIA-H100-80GB-HBM3")
+        self.assertEqual(gbjson.slug("cpu-build.host"), "cpu-build-host")
+
+
+class Folding(unittest.TestCase):
+    def setUp(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+
+    def tearDown(self) -> None:
+        self.tmp.cleanup()
+
+    def test_repetitions_fold_to_median_cv_and_maxima(self):
+        log = fixture("h100_reps.json")
+        name = "sigmoid/warp/n:16777216/manual_time"
+        rows = [b for b in log["benchmarks"]
+                if b["run_name"] == name and b["run_type"] == "iteration"]
+        rows[3]["max_abs_err"] = 1e-3  # one repetition saw a larger error
+        b = gbjson.load(write_log(self.dir, "log.json", log)).benchmarks[name]
+        times = [r["real_time"] * 1e3 for r in rows]  # us -> ns
+        self.assertEqual(len(b.times_ns), 5)
+        self.assertAlmostEqual(b.center_ns, statistics.median(times))
+        self.assertAlmostEqual(b.cv, statistics.stdev(times) / statistics.fmean(times))
+        self.assertEqual(b.counters["max_abs_err"], 1e-3)
+        self.assertAlmostEqual(b.counters["bytes_per_second"],
+                               statistics.median(r["bytes_per_second"] for r in rows))
+
+    def test_aggregates_only_log_uses_its_median_and_cv(self):
+        log = fixture("h100_reps.json")
+        log["benchmarks"] = [b for b in log["benchmarks"] if b["run_type"] == "aggregate"]
+        run = gbjson.load(write_log(self.dir, "log.json", log))
+        b = run.benchmarks["copy/cpu_memcpy/n:1048576/real_time"]
+        median = [r for r in log["benchmarks"] if r["name"].endswith("real_time_median")
+                  and r["run_name"] == "copy/cpu_memcpy/n:1048576/real_time"][0]
+        self.assertEqual(b.times_ns, [])
+        self.assertAlmostEqual(b.center_ns, median["real_time"] * 1e3)
+        self.assertGreater(b.cv, 0)
+
+    def test_errored_rows_mark_the_benchmark_failed(self):
+        log = fixture("h100_single.json")
+        log["benchmarks"].append({"name": "tanh/warp/n:7/manual_time", "run_type": "iteration",
+                                  "error_occurred": True, "error_message": "mismatch: 1 of 7",
+                                  "real_time": 0, "time_unit": "us", "max_abs_err": math.nan})
+        b = gbjson.load(write_log(self.dir, "log.json", log)).benchmarks["tanh/warp/n:7/manual_time"]
+        self.assertTrue(b.failed)
+        self.assertEqual(b.errors, ["mismatch: 1 of 7"])
+        self.assertIsNone(b.center_ns)
+
+    def test_nan_counters_are_read(self):
+        # Google Benchmark writes NaN unquoted; Python's json accepts it.
+        text = (FIXTURES / "h100_single.json").read_text().replace(
+            '"max_abs_err": 5.96e-08', '"max_abs_err": NaN', 1)
+        path = self.dir / "log.json"
+        path.write_text(text)
+        b = next(iter(gbjson.load(path).benchmarks.values()))
+        self.assertTrue(math.isnan(b.counters["max_abs_err"]))
+        self.assertIsNone(b.counter("max_abs_err"))
+
+
+class Registry(unittest.TestCase):
+    def test_variants_come_from_the_context(self):
+        run = gbjson.load(FIXTURES / "h100_single.json")
+        self.assertTrue(run.has_registry)
+        warp = run.variants["softmax/warp"]
+        self.assertEqual((warp.step, warp.device, warp.atol, warp.rtol), (2, "gpu", 1e-9, 1e-5))
+        self.assertTrue(run.variants["softmax/cpu_scalar"].is_cpu)
+        self.assertEqual(run.machine, "NVIDIA H100 80GB HBM3")
+        self.assertEqual(run.ctx_float("gpu_copy_bw_gbs"), 2961.4)
+
+    def test_without_registry_variants_are_inferred_from_names(self):
+        log = copy.deepcopy(fixture("h100_single.json"))
+        del log["context"]["actbench_variants"]
+        with tempfile.TemporaryDirectory() as tmp:
+            run = gbjson.load(write_log(Path(tmp), "log.json", log))
+        self.assertFalse(run.has_registry)
+        self.assertEqual(list(run.variants)[:3], ["sigmoid/naive", "sigmoid/warp", "sigmoid/cpu_omp"])
+        self.assertTrue(run.variants["sigmoid/cpu_omp"].is_cpu)
+        self.assertTrue(run.variants["sigmoid/cpu_omp"].inferred)
+        self.assertIsNone(run.variants["sigmoid/warp"].atol)
+
+    def test_foreign_log_has_no_variants(self):
+        run = gbjson.load(FIXTURES / "foreign.json")
+        self.assertEqual(run.variants, {})
+        self.assertEqual(run.machine, "laptop")
+        self.assertEqual(run.benchmarks["BM_Parse/threads:2"].center_ns, 1.2501e6)
+
+
+if __name__ == "__main__":
+    unittest.main()
