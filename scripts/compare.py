@@ -119,8 +119,9 @@ def judge(name: str, base: gbjson.Benchmark | None, new: gbjson.Benchmark | None
     """Classifies one benchmark present in at least one of the logs."""
     if base is None or new is None:
         side, present = ("new", new) if base is None else ("base", base)
-        v = Verdict(name, "NEW" if base is None else "GONE")
-        setattr(v, f"{side}_ns", present.center_ns)
+        v = Verdict(name, "NEW" if base is None else "GONE",
+                    base_ns=base.center_ns if base else None,
+                    new_ns=new.center_ns if new else None)
         if present.failed:
             v.status, v.note = "ERROR", _errors(side, present)
         return v

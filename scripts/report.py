@@ -10,13 +10,14 @@ One log gives DIR/<stem>.md; several give one combined report, DIR/<stem1>_vs_<s
   * effective bandwidth (GB/s from the ideal bytes) against size, with each run's measured copy
     bandwidth as the roofline;
   * percent of that copy bandwidth (the bench's pct_copy_bw counter);
-  * speed-up over the best CPU baseline (cpu_* variant) at the same shape, and over the first
-    rung of the family's ladder (naive; unfused for bias_*), for the GPU variants;
+  * speed-up over the best CPU baseline (cpu_* variant) at the same size, and over the first
+    rung of the family's ladder (naive; unfused for bias_*), for the GPU variants (per
+    element, as the CPU sweep may have fewer rows at the same row length);
   * tables at the largest size and at every size, and the maximum error of every variant next
     to the tolerance the registry gives it.
 
-Sizes are n for elementwise families, rows x cols for bias_*, and the row length (cols) for
-softmax, whose kernels are chosen by row length. Variants, their order (ladder step), which
+Sizes are n for elementwise families and the row length (cols) for bias_* and softmax, one
+line per total size (rows x cols). Variants, their order (ladder step), which
 ones run on the CPU and their summaries come from the log's `actbench_variants` context entry;
 a log without it is read from the names, and benchmarks whose names do not follow actbench's
 scheme (any other Google Benchmark log) are shown as they are, in one table and one plot.
@@ -70,7 +71,7 @@ class Row:
     variant: gbjson.VariantInfo
     name: gbjson.BenchName
     x: int                    # the size the family is plotted against
-    series: tuple             # the other shape parameters (e.g. softmax rows): one line each
+    series: tuple[int, str]   # one line per series: (order, legend label)
     time_ns: float
     gbps: float | None
     pct_copy: float | None
@@ -88,20 +89,19 @@ class Family:
     first: gbjson.VariantInfo | None          # what x_first divides by
 
 
-def size_axis(family: str, name: gbjson.BenchName) -> tuple[str, int, tuple]:
-    """(axis label, x, series) for a benchmark: what its family is plotted against."""
+def size_axis(name: gbjson.BenchName) -> tuple[str, int, tuple[int, str]]:
+    """(axis label, x, series) of a benchmark. Elementwise families are plotted against n.
+    Row-shaped ones (bias_*, softmax) against the row length, which decides how their kernels
+    work, with one line per total size: the sweep keeps rows x cols about constant and adds a
+    few shapes of other totals, and a CPU sweep may use a smaller total."""
     params = dict(name.params)
-    if "n" in params:
-        x_key, label = "n", "elements (n)"
-    elif family.startswith("softmax") and "cols" in params:
-        x_key, label = "cols", "row length (cols)"
-    elif "rows" in params and "cols" in params:
-        series = tuple((k, v) for k, v in name.params if k != "rows")
-        return "elements (rows x cols)", params["rows"] * params["cols"], series
-    else:
-        x_key = name.params[0][0]
-        label = x_key
-    return label, params[x_key], tuple((k, v) for k, v in name.params if k != x_key)
+    if "rows" in params and "cols" in params:
+        log2_total = round(math.log2(params["rows"] * params["cols"]))
+        return "row length (cols)", params["cols"], (log2_total,
+                                                     f"~{size_label(2 ** log2_total)} elements")
+    key = "n" if "n" in params else name.params[0][0]
+    others = ", ".join(f"{k}={v}" for k, v in name.params if k != key)
+    return "elements (n)" if key == "n" else key, params[key], (0, others)
 
 
 def build_families(runs: list[gbjson.Run]) -> list[Family]:
@@ -112,7 +112,7 @@ def build_families(runs: list[gbjson.Run]) -> list[Family]:
         for b in run.benchmarks.values():
             if b.name.family is None or b.center_ns is None or b.failed:
                 continue
-            label, x, series = size_axis(b.name.family, b.name)
+            label, x, series = size_axis(b.name)
             labels.setdefault(b.name.family, label)
             gbps = b.counter("bytes_per_second")
             by_family.setdefault(b.name.family, []).append(
@@ -140,18 +140,23 @@ def _family_order(runs: list[gbjson.Run]) -> dict[str, int]:
 
 
 def _add_speedups(fam: Family) -> None:
-    """Speed-ups of GPU variants, each against the same run at the same shape."""
-    shapes: dict[tuple, list[Row]] = {}
+    """Speed-ups of GPU variants against the same run at the same x (n; the row length for
+    softmax). Times are compared per element, because the CPU sweep may use fewer rows than
+    the GPU's at the same row length; at the same shape this is the plain ratio of times."""
+    def per_element(r: Row) -> float:
+        return r.time_ns / math.prod(v for _, v in r.name.params)
+
+    same_x: dict[tuple, list[Row]] = {}
     for r in fam.rows:
-        shapes.setdefault((r.run, r.name.params), []).append(r)
-    for same_shape in shapes.values():
-        cpu = [r.time_ns for r in same_shape if r.variant.is_cpu]
-        first = [r.time_ns for r in same_shape if fam.first and r.variant.id == fam.first.id]
-        for r in same_shape:
+        same_x.setdefault((r.run, r.x), []).append(r)
+    for rows in same_x.values():
+        cpu = [per_element(r) for r in rows if r.variant.is_cpu]
+        first = [per_element(r) for r in rows if fam.first and r.variant.id == fam.first.id]
+        for r in rows:
             if r.variant.is_cpu or r.time_ns <= 0:
                 continue
-            r.x_cpu = min(cpu) / r.time_ns if cpu else None
-            r.x_first = first[0] / r.time_ns if first else None
+            r.x_cpu = min(cpu) / per_element(r) if cpu else None
+            r.x_first = min(first) / per_element(r) if first else None
 
 
 def copy_bandwidth(run: gbjson.Run, runs: list[gbjson.Run], device: str) -> float | None:
@@ -168,6 +173,7 @@ def copy_bandwidth(run: gbjson.Run, runs: list[gbjson.Run], device: str) -> floa
 # ---- formatting --------------------------------------------------------------------------------
 
 def fmt(value: float | None, kind: str) -> str:
+    """A table cell: "–" for no value, else the kind's usual precision and unit."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–" if value is None else str(value)
     if kind == "gbps":
@@ -370,7 +376,8 @@ class Panel:
 PANELS = [
     Panel("Effective bandwidth", "GB/s (ideal bytes / time)", lambda r: r.gbps, True),
     Panel("Percent of copy bandwidth", "% of measured copy bandwidth", lambda r: r.pct_copy, False),
-    Panel("Speed-up over the best CPU baseline", "× (CPU time / GPU time)", lambda r: r.x_cpu, True),
+    Panel("Speed-up over the best CPU baseline", "× (CPU time / GPU time)",
+          lambda r: r.x_cpu, True),
     Panel("Speed-up over {first}", "× ({first} time / time)", lambda r: r.x_first, True),
 ]
 LOG_SCALE_SPAN = 20  # a ratio panel goes log-scale when its values span more than this
@@ -442,8 +449,8 @@ def plot_family(plt: Any, fam: Family, runs: list[gbjson.Run], labels: list[str]
         handles += [Line2D([], [], color="0.3", linestyle=style[i], label=labels[i])
                     for i in run_ids]
     if len(series_values) > 1:
-        handles += [Line2D([], [], color="0.3", marker=marker[s], linestyle="none",
-                           label=", ".join(f"{k}={v}" for k, v in s)) for s in series_values]
+        handles += [Line2D([], [], color="0.3", marker=marker[s], linestyle="none", label=s[1])
+                    for s in series_values]
     fig.suptitle(f"{fam.name}: " + " vs ".join(labels[i] for i in run_ids), fontsize=13)
     fig.tight_layout()
     fig.legend(handles=handles + refs, loc="upper left", bbox_to_anchor=(1.0, 0.95),

@@ -229,8 +229,8 @@ def torch_entry(torch: Any, first: CVariant) -> dict:
     op = {"identity": "Tensor.copy_", "softmax": "torch.softmax(dim=-1)"}.get(
         first.activation, f"torch.{first.activation}" + ("(x + b)" if first.has_bias else ""))
     return {"id": f"{first.family}/torch", "family": first.family, "variant": "torch",
-            "step": TORCH_STEP, "device": "gpu", "summary": f"PyTorch {torch.__version__} eager {op}",
-            "atol": None, "rtol": None}
+            "step": TORCH_STEP, "device": "gpu",
+            "summary": f"PyTorch {torch.__version__} eager {op}", "atol": None, "rtol": None}
 
 
 def measure_shape(bench: Bench, members: list[CVariant], rows: int, cols: int) -> list[dict]:

@@ -76,7 +76,8 @@ class Folding(unittest.TestCase):
         log["benchmarks"].append({"name": "tanh/warp/n:7/manual_time", "run_type": "iteration",
                                   "error_occurred": True, "error_message": "mismatch: 1 of 7",
                                   "real_time": 0, "time_unit": "us", "max_abs_err": math.nan})
-        b = gbjson.load(write_log(self.dir, "log.json", log)).benchmarks["tanh/warp/n:7/manual_time"]
+        run = gbjson.load(write_log(self.dir, "log.json", log))
+        b = run.benchmarks["tanh/warp/n:7/manual_time"]
         self.assertTrue(b.failed)
         self.assertEqual(b.errors, ["mismatch: 1 of 7"])
         self.assertIsNone(b.center_ns)
@@ -108,7 +109,8 @@ class Registry(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             run = gbjson.load(write_log(Path(tmp), "log.json", log))
         self.assertFalse(run.has_registry)
-        self.assertEqual(list(run.variants)[:3], ["sigmoid/naive", "sigmoid/warp", "sigmoid/cpu_omp"])
+        self.assertEqual(list(run.variants)[:3],
+                         ["sigmoid/naive", "sigmoid/warp", "sigmoid/cpu_omp"])
         self.assertTrue(run.variants["sigmoid/cpu_omp"].is_cpu)
         self.assertTrue(run.variants["sigmoid/cpu_omp"].inferred)
         self.assertIsNone(run.variants["sigmoid/warp"].atol)
