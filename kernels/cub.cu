@@ -1,0 +1,78 @@
+// Library reference for softmax:
+//
+//   cub      one block of 256 threads per row; the row max and the row sum are each one
+//            cub::BlockReduce over the functors of common/ops.h (MaxOp keeps NaN), and x is
+//            read three times (max, sum, output) as in `fused`, so the two differ only in
+//            the reduction
+//
+// Kernel, then launcher.
+#include <cub/block/block_reduce.cuh>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "common/cuda_check.h"
+#include "common/ops.h"
+#include "launchers.h"
+
+namespace actbench {
+
+namespace {
+
+constexpr int kCubThreads = 256;
+
+template <int kThreads>
+__global__ void __launch_bounds__(kThreads)
+    softmax_cub_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int64_t cols) {
+  using BlockReduce = cub::BlockReduce<float, kThreads>;
+  __shared__ typename BlockReduce::TempStorage temp;
+  __shared__ float row_max, row_sum;  // BlockReduce's result lands in thread 0 only
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const float* xr = x + row * cols;
+    float m = MaxOp{}.identity();
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) m = MaxOp{}(m, xr[c]);
+    m = BlockReduce(temp).Reduce(m, MaxOp{});
+    if (threadIdx.x == 0) row_max = m;
+    __syncthreads();  // publishes row_max; `temp` may be reused
+    m = row_max;      // read before the next barrier, which thread 0 passes before rewriting it
+    float s = SumOp{}.identity();
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) s += softmax_term(xr[c], m);
+    s = BlockReduce(temp).Reduce(s, SumOp{});
+    if (threadIdx.x == 0) row_sum = s;
+    __syncthreads();  // publishes row_sum; `temp` may be reused
+    const SoftmaxState state{m, row_sum};  // read before the next row's first barrier
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) y[row * cols + c] = softmax_output(xr[c], state);
+  }
+}
+
+// Blocks of the kernel the current device holds at once, queried once per device.
+int cub_resident_blocks(const void* kernel) {
+  static std::mutex mutex;
+  static std::map<int, int> cache;
+  int device = 0;
+  ACT_CUDA_CHECK(cudaGetDevice(&device));
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(device);
+  if (it == cache.end()) {
+    int sms = 0, per_sm = 0;
+    ACT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    ACT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kCubThreads, 0));
+    it = cache.emplace(device, sms * std::max(per_sm, 1)).first;
+  }
+  return it->second;
+}
+
+}  // namespace
+
+void softmax_cub(const Problem& p) {
+  if (p.rows == 0 || p.cols == 0) return;
+  const auto kernel = softmax_cub_kernel<kCubThreads>;
+  const int grid = static_cast<int>(std::min<int64_t>(p.rows, cub_resident_blocks(reinterpret_cast<const void*>(kernel))));
+  kernel<<<grid, kCubThreads, 0, p.stream>>>(p.x, p.y, p.rows, p.cols);
+  ACT_CHECK_LAUNCH();
+}
+
+}  // namespace actbench

@@ -1,0 +1,356 @@
+// Launchers of the softmax variants (kernels in softmax.cuh):
+//
+//   naive    three kernels, one thread per row; workspace: each row's max and sum
+//   fused    one block of 256 threads per row, shared-memory trees
+//   warp     rows up to kSoftmaxWarpMaxCols: a lane group per row, the row in registers
+//   block    rows up to kSoftmaxBlockMaxCols: a block per row, the row in registers
+//   online   any row: parts of rows over a cooperative grid; workspace: the parts' states
+//   auto     warp, block or online by shape (thresholds below)
+//
+// Each launcher is the only place that picks its kernels' template parameters, grid and block;
+// it enqueues on p.stream and checks every launch. Grids are capped at what the device holds
+// at once (the kernels loop over rows), from SM counts and occupancies queried once per device
+// and kernel, then cached.
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "common/cuda_check.h"
+#include "launchers.h"
+#include "softmax.cuh"
+
+namespace actbench {
+
+namespace {
+
+// ---- the shapes of each strategy --------------------------------------------------------------
+
+// warp. Rows up to 128 columns: a group of 1..32 lanes (the narrowest that holds the row at 4
+// floats per lane), two rows per group per step, so every lane has 8 floats in flight. Longer
+// rows: the whole warp, with the first per-lane bucket that holds the row (buckets ~15% apart,
+// so padding wastes little; every lane's floats stay in registers with no spills up to 128).
+constexpr int kWarpShortPerLane = 4;
+constexpr int kWarpShortRows = 2;
+constexpr int kWarpGroups[] = {1, 2, 4, 8, 16, 32};
+constexpr int kWarpPerLane[] = {8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128};
+
+// block: the fewest threads (from 128) that hold the row at 32 floats each, then the fewest
+// floats per thread (a multiple of 8) that hold it with those threads.
+constexpr int kBlockThreads[] = {128, 256, 512, 1024};
+constexpr int kBlockPerThread[] = {8, 16, 24, 32};
+
+// online. A part of at most kOnlineChunkMax floats, double-buffered, takes 96 KB of shared
+// memory: two 512-thread blocks per SM. Rows are not split into parts shorter than
+// kOnlineChunkMin (the cross-block merge would cost more than the parallelism gains). The grid
+// never exceeds kOnlineMaxGrid blocks (the SM count of any GPU in sight times the two blocks per
+// SM), which bounds the workspace without asking the device.
+constexpr int64_t kOnlineChunkMax = 12288;
+constexpr int64_t kOnlineChunkMin = 1024;
+// A grid barrier and the merge after it (~3 us) in floats one block moves meanwhile (two
+// blocks per SM on 132 SMs share ~3 TB/s; 8 bytes a float): weighs waves against parts.
+constexpr int64_t kOnlineBarrierFloats = 4096;
+constexpr size_t kOnlineBufferBytes = 2 * kOnlineChunkMax * sizeof(float);
+constexpr int kOnlineMaxGrid = 2048;
+
+constexpr int kNaiveThreads = 256;
+constexpr int kFusedThreads = 256;
+
+// auto. Up to kAutoWarpMaxCols a warp holds the row with no barrier at all (ptxas: full
+// occupancy to 256 columns, 36 warps per SM at 1024, 12 at 4096, where 128 floats a lane
+// still keep ~190 KB per SM in flight); up to kAutoBlockMaxCols a block holds it with two or
+// more blocks per SM, when there are rows enough for every SM; beyond,
+// or with fewer rows than SMs, online splits rows across the GPU and streams parts through
+// shared memory. Both numbers are a design estimate until the benchmark sweep measures the
+// crossings; neither sits next to the 1024 / 2048 boundaries checked for cliffs.
+constexpr int64_t kAutoWarpMaxCols = 4096;
+constexpr int64_t kAutoBlockMaxCols = 16384;
+
+constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// ---- device facts, queried once per device (and kernel) ----------------------------------
+
+int current_device() {
+  int device = 0;
+  ACT_CUDA_CHECK(cudaGetDevice(&device));
+  return device;
+}
+
+int sm_count() {
+  static std::mutex mutex;
+  static std::map<int, int> cache;
+  const int device = current_device();
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(device);
+  if (it == cache.end()) {
+    int sms = 0;
+    ACT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    it = cache.emplace(device, sms).first;
+  }
+  return it->second;
+}
+
+// How many blocks of `kernel` the current device holds at once: SMs x blocks per SM at
+// `threads` threads and `dynamic_smem` bytes of dynamic shared memory. The first call per
+// device also raises the kernel's dynamic shared-memory limit to `dynamic_smem`.
+int resident_blocks(const void* kernel, int threads, size_t dynamic_smem) {
+  static std::mutex mutex;
+  static std::map<std::pair<int, const void*>, int> cache;
+  const int sms = sm_count();
+  const int device = current_device();
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find({device, kernel});
+  if (it == cache.end()) {
+    if (dynamic_smem > 48 * 1024) {
+      ACT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(dynamic_smem)));
+    }
+    int per_sm = 0;
+    ACT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, dynamic_smem));
+    if (per_sm < 1) throw std::runtime_error("softmax: a kernel does not fit on an SM of this device");
+    it = cache.emplace(std::make_pair(device, kernel), sms * per_sm).first;
+  }
+  return it->second;
+}
+
+template <class Kernel>
+int resident_blocks(Kernel kernel, int threads, size_t dynamic_smem = 0) {
+  return resident_blocks(reinterpret_cast<const void*>(kernel), threads, dynamic_smem);
+}
+
+// Blocks for `work` units of one block each, capped at what the device holds at once.
+int capped_grid(int64_t work, int resident) {
+  return static_cast<int>(std::min<int64_t>(work, resident));
+}
+
+// Rows start on 16-byte boundaries, so float4 loads and stores are legal: not for rows of a
+// length that is no multiple of 4 (row r starts r * cols floats in), nor for offset pointers.
+bool vector_rows(const Problem& p) {
+  const auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
+  return p.cols % 4 == 0 && aligned(p.x) && aligned(p.y);
+}
+
+void require_cols(const Problem& p, int64_t max_cols, const char* variant) {
+  if (p.cols > max_cols) {
+    throw std::invalid_argument(std::string("softmax/") + variant + ": cols = " + std::to_string(p.cols) +
+                                " exceeds its maximum of " + std::to_string(max_cols));
+  }
+}
+
+void require_workspace(const Problem& p, const char* variant) {
+  if (p.workspace == nullptr) throw std::invalid_argument(std::string("softmax/") + variant + ": no workspace");
+}
+
+// ---- warp ---------------------------------------------------------------------------------
+
+template <int kVec, int kPerLane, int kGroup, int kRows>
+void launch_warp(const Problem& p) {
+  const auto kernel = softmax_warp_kernel<kVec, kPerLane, kGroup, kRows>;
+  constexpr int64_t kRowsPerBlock = (kSoftmaxWarpKernelThreads / kWarpSize) * (kWarpSize / kGroup) * kRows;
+  const int grid = capped_grid(ceil_div(p.rows, kRowsPerBlock), resident_blocks(kernel, kSoftmaxWarpKernelThreads));
+  kernel<<<grid, kSoftmaxWarpKernelThreads, 0, p.stream>>>(p.x, p.y, p.rows, static_cast<int>(p.cols));
+  ACT_CHECK_LAUNCH();
+}
+
+// The folds below launch the first table entry that holds the row (|| stops at it).
+template <int kVec, size_t... I>
+void launch_warp_short(const Problem& p, int64_t group, std::index_sequence<I...>) {
+  (void)((group <= kWarpGroups[I] &&
+          (launch_warp<kVec, kWarpShortPerLane, kWarpGroups[I], kWarpShortRows>(p), true)) || ...);
+}
+
+template <int kVec, size_t... I>
+void launch_warp_long(const Problem& p, int64_t per_lane, std::index_sequence<I...>) {
+  (void)((per_lane <= kWarpPerLane[I] && (launch_warp<kVec, kWarpPerLane[I], kWarpSize, 1>(p), true)) || ...);
+}
+
+template <int kVec>
+void launch_warp_for(const Problem& p) {
+  if (p.cols <= kWarpSize * kWarpShortPerLane) {
+    launch_warp_short<kVec>(p, ceil_div(p.cols, kWarpShortPerLane), std::make_index_sequence<std::size(kWarpGroups)>{});
+  } else {
+    launch_warp_long<kVec>(p, ceil_div(p.cols, kWarpSize), std::make_index_sequence<std::size(kWarpPerLane)>{});
+  }
+}
+
+// ---- block --------------------------------------------------------------------------------
+
+template <int kVec, int kThreads, int kPerThread>
+void launch_block(const Problem& p) {
+  const auto kernel = softmax_block_kernel<kVec, kThreads, kPerThread>;
+  const int grid = capped_grid(p.rows, resident_blocks(kernel, kThreads));
+  kernel<<<grid, kThreads, 0, p.stream>>>(p.x, p.y, p.rows, static_cast<int>(p.cols));
+  ACT_CHECK_LAUNCH();
+}
+
+template <int kVec, int kThreads, size_t... I>
+void launch_block_per_thread(const Problem& p, std::index_sequence<I...>) {
+  const int64_t per_thread = ceil_div(p.cols, kThreads);
+  (void)((per_thread <= kBlockPerThread[I] && (launch_block<kVec, kThreads, kBlockPerThread[I]>(p), true)) || ...);
+}
+
+template <int kVec, size_t... I>
+void launch_block_for(const Problem& p, std::index_sequence<I...>) {
+  constexpr int kMaxPerThread = kBlockPerThread[std::size(kBlockPerThread) - 1];
+  (void)((p.cols <= int64_t{kBlockThreads[I]} * kMaxPerThread &&
+          (launch_block_per_thread<kVec, kBlockThreads[I]>(p, std::make_index_sequence<std::size(kBlockPerThread)>{}),
+           true)) || ...);
+}
+
+// ---- online -------------------------------------------------------------------------------
+
+// grid = rows_per_wave * splits blocks; each row in `splits` parts of at most `chunk` floats;
+// `waves` rounds of rows_per_wave rows.
+struct OnlinePlan {
+  int grid;
+  int splits;
+  int64_t chunk;
+  int64_t waves;
+};
+
+// Parts of ceil(cols / splits) floats rounded up to whole float4s (rounding can leave fewer
+// parts, never an empty one), rows_per_wave rows a wave.
+OnlinePlan make_plan(int64_t rows, int64_t cols, int64_t splits, int64_t rows_per_wave) {
+  const int64_t chunk = ceil_div(ceil_div(cols, splits), 4) * 4;
+  splits = ceil_div(cols, chunk);
+  rows_per_wave = std::min(rows, rows_per_wave);
+  return {static_cast<int>(rows_per_wave * splits), static_cast<int>(splits), chunk, ceil_div(rows, rows_per_wave)};
+}
+
+// Parts in shared memory: a row needs at least ceil(cols / kOnlineChunkMax) of them. A wave
+// of k rows splits each into capacity / k parts (none shorter than kOnlineChunkMin), so few
+// rows spread over the whole GPU. The k with the least time per block wins, counted in floats
+// moved: each wave moves a part and, when rows are split, waits at a grid barrier worth about
+// kOnlineBarrierFloats; fewer waves on ties. All k with the same capacity / k give the same
+// parts, and the largest of them the fewest waves, so only those are tried (O(sqrt(capacity))).
+OnlinePlan plan_resident(int64_t rows, int64_t cols, int capacity) {
+  const int64_t min_splits = ceil_div(cols, kOnlineChunkMax);
+  const int64_t max_splits = std::min<int64_t>(capacity, std::max(min_splits, ceil_div(cols, kOnlineChunkMin)));
+  const int64_t last = std::min(rows, capacity / min_splits);
+  const auto cost = [](const OnlinePlan& plan) {
+    return plan.waves * (plan.chunk + (plan.splits > 1 ? kOnlineBarrierFloats : 0));
+  };
+  OnlinePlan best{};
+  for (int64_t k = std::min(rows, capacity / max_splits); k <= last; k = capacity / (capacity / k) + 1) {
+    const int64_t rows_per_wave = std::min(last, capacity / (capacity / k));
+    const OnlinePlan plan = make_plan(rows, cols, std::min(capacity / rows_per_wave, max_splits), rows_per_wave);
+    if (best.grid == 0 || cost(plan) < cost(best) || (cost(plan) == cost(best) && plan.waves < best.waves)) {
+      best = plan;
+    }
+  }
+  return best;
+}
+
+template <int kVec, bool kResident>
+void launch_online_kernel(const Problem& p, const OnlinePlan& plan) {
+  if (plan.splits > 1) require_workspace(p, "online");
+  const auto kernel = softmax_online_kernel<kVec, kResident>;
+  const size_t smem = kResident ? 2 * plan.chunk * sizeof(float) : 0;
+  const float* x = p.x;
+  float* y = p.y;
+  int64_t rows = p.rows, cols = p.cols, chunk = plan.chunk, waves = plan.waves;
+  int splits = plan.splits;
+  SoftmaxState* partials = static_cast<SoftmaxState*>(p.workspace);
+  void* args[] = {&x, &y, &rows, &cols, &chunk, &splits, &waves, &partials};
+  ACT_CUDA_CHECK(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(kernel), dim3(plan.grid),
+                                             dim3(kSoftmaxOnlineThreads), args, smem, p.stream));
+  ACT_CHECK_LAUNCH();
+}
+
+template <int kVec>
+void launch_online_for(const Problem& p) {
+  const int capacity = std::min(
+      kOnlineMaxGrid, resident_blocks(softmax_online_kernel<kVec, true>, kSoftmaxOnlineThreads, kOnlineBufferBytes));
+  if (ceil_div(p.cols, kOnlineChunkMax) <= capacity) {
+    launch_online_kernel<kVec, true>(p, plan_resident(p.rows, p.cols, capacity));
+  } else {
+    // A row longer than the GPU's shared memory holds: one part per block, read twice.
+    const int streamed = std::min(kOnlineMaxGrid, resident_blocks(softmax_online_kernel<kVec, false>, kSoftmaxOnlineThreads));
+    launch_online_kernel<kVec, false>(p, make_plan(p.rows, p.cols, streamed, 1));
+  }
+}
+
+}  // namespace
+
+const int64_t kSoftmaxWarpMaxCols = int64_t{kWarpSize} * kWarpPerLane[std::size(kWarpPerLane) - 1];
+const int64_t kSoftmaxBlockMaxCols =
+    int64_t{kBlockThreads[std::size(kBlockThreads) - 1]} * kBlockPerThread[std::size(kBlockPerThread) - 1];
+
+size_t softmax_naive_workspace(int64_t rows, int64_t) { return 2 * static_cast<size_t>(rows) * sizeof(float); }
+
+// The parts' states of two waves; rows of at most kOnlineChunkMin columns are never split.
+size_t softmax_online_workspace(int64_t, int64_t cols) {
+  return cols > kOnlineChunkMin ? 2 * size_t{kOnlineMaxGrid} * sizeof(SoftmaxState) : 0;
+}
+
+size_t softmax_auto_workspace(int64_t rows, int64_t cols) {
+  return cols > kAutoWarpMaxCols ? softmax_online_workspace(rows, cols) : 0;
+}
+
+void softmax_naive(const Problem& p) {
+  if (p.rows == 0 || p.cols == 0) return;
+  require_workspace(p, "naive");
+  float* row_max = static_cast<float*>(p.workspace);
+  float* row_sum = row_max + p.rows;
+  const auto grid = static_cast<unsigned>(ceil_div(p.rows, kNaiveThreads));
+  softmax_naive_max_kernel<<<grid, kNaiveThreads, 0, p.stream>>>(p.x, row_max, p.rows, p.cols);
+  ACT_CHECK_LAUNCH();
+  softmax_naive_sum_kernel<<<grid, kNaiveThreads, 0, p.stream>>>(p.x, row_max, row_sum, p.rows, p.cols);
+  ACT_CHECK_LAUNCH();
+  softmax_naive_normalize_kernel<<<grid, kNaiveThreads, 0, p.stream>>>(p.x, row_max, row_sum, p.y, p.rows, p.cols);
+  ACT_CHECK_LAUNCH();
+}
+
+void softmax_fused(const Problem& p) {
+  if (p.rows == 0 || p.cols == 0) return;
+  const auto kernel = softmax_fused_kernel<kFusedThreads>;
+  const int grid = capped_grid(p.rows, resident_blocks(kernel, kFusedThreads));
+  kernel<<<grid, kFusedThreads, 0, p.stream>>>(p.x, p.y, p.rows, p.cols);
+  ACT_CHECK_LAUNCH();
+}
+
+void softmax_warp(const Problem& p) {
+  if (p.rows == 0 || p.cols == 0) return;
+  require_cols(p, kSoftmaxWarpMaxCols, "warp");
+  if (vector_rows(p)) {
+    launch_warp_for<4>(p);
+  } else {
+    launch_warp_for<1>(p);
+  }
+}
+
+void softmax_block(const Problem& p) {
+  if (p.rows == 0 || p.cols == 0) return;
+  require_cols(p, kSoftmaxBlockMaxCols, "block");
+  const auto threads = std::make_index_sequence<std::size(kBlockThreads)>{};
+  if (vector_rows(p)) {
+    launch_block_for<4>(p, threads);
+  } else {
+    launch_block_for<1>(p, threads);
+  }
+}
+
+void softmax_online(const Problem& p) {
+  if (p.rows == 0 || p.cols == 0) return;
+  if (vector_rows(p)) {
+    launch_online_for<4>(p);
+  } else {
+    launch_online_for<1>(p);
+  }
+}
+
+void softmax_auto(const Problem& p) {
+  if (p.cols <= kAutoWarpMaxCols) {
+    softmax_warp(p);
+  } else if (p.cols <= kAutoBlockMaxCols && p.rows >= sm_count()) {
+    softmax_block(p);
+  } else {
+    softmax_online(p);
+  }
+}
+
+}  // namespace actbench

@@ -1,0 +1,378 @@
+// Row-wise softmax kernels: rows x cols float32, row-major, over the last dimension, y never
+// aliases x. One kernel body per strategy; the launchers in softmax.cu pick each template's
+// parameters, the grid and the block.
+//
+//   naive    softmax_naive_{max,sum,normalize}_kernel: three kernels, one thread per row
+//   fused    softmax_fused_kernel: one block per row, shared-memory tree reductions, x read
+//            three times (max, sum, output)
+//   warp     softmax_warp_kernel: a group of kGroup lanes per row (32 / kGroup rows per warp
+//            for short rows), the row in registers, shuffle reductions, one read, one write
+//   block    softmax_block_kernel: one block per row, the row in registers, shuffle +
+//            shared-memory reductions, one read, one write
+//   online   softmax_online_kernel: a cooperative persistent grid; each row is split into
+//            parts, one per block, each block folds its part into one (max, sum) state in a
+//            single pass and the row's states are merged through the workspace after a grid
+//            barrier; parts are double-buffered in shared memory so x is read once
+//
+// Numerics (common/ops.h): maxima propagate NaN (max_nan), softmax_term makes -inf entries 0
+// and +inf entries NaN, partial states merge with SoftmaxMergeOp. Every optimized kernel
+// scales by 1 / sum computed once per row: e * (1 / s) is softmax_output's e / s to within
+// an ulp, and keeps its special cases (s = 0 or NaN makes every element NaN).
+#pragma once
+
+#include <cooperative_groups.h>
+#include <cuda_pipeline.h>
+
+#include <cstdint>
+
+#include "common/ops.h"
+#include "common/reduce.cuh"
+
+namespace actbench {
+
+// ---- naive: three kernels, one thread per row ------------------------------------------------
+
+__global__ void softmax_naive_max_kernel(const float* __restrict__ x, float* __restrict__ row_max,
+                                         int64_t rows, int64_t cols) {
+  const int64_t row = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  if (row >= rows) return;
+  const float* xr = x + row * cols;
+  float m = MaxOp{}.identity();
+  for (int64_t c = 0; c < cols; ++c) m = MaxOp{}(m, xr[c]);
+  row_max[row] = m;
+}
+
+// One thread adds up a whole row in order: a plain float sum of 2^20 terms drifts by ~1e-5
+// relative, so it is compensated (Kahan) to stay at float rounding.
+__global__ void softmax_naive_sum_kernel(const float* __restrict__ x,
+                                         const float* __restrict__ row_max,
+                                         float* __restrict__ row_sum, int64_t rows, int64_t cols) {
+  const int64_t row = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  if (row >= rows) return;
+  const float* xr = x + row * cols;
+  const float m = row_max[row];
+  float sum = 0.0f, lost = 0.0f;
+  for (int64_t c = 0; c < cols; ++c) {
+    const float term = softmax_term(xr[c], m) - lost;
+    const float next = sum + term;
+    lost = (next - sum) - term;
+    sum = next;
+  }
+  row_sum[row] = sum;
+}
+
+__global__ void softmax_naive_normalize_kernel(const float* __restrict__ x,
+                                               const float* __restrict__ row_max,
+                                               const float* __restrict__ row_sum,
+                                               float* __restrict__ y, int64_t rows, int64_t cols) {
+  const int64_t row = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  if (row >= rows) return;
+  const SoftmaxState state{row_max[row], row_sum[row]};
+  for (int64_t c = 0; c < cols; ++c) y[row * cols + c] = softmax_output(x[row * cols + c], state);
+}
+
+// ---- fused: one block per row, shared-memory trees --------------------------------------------
+
+template <int kThreads>
+__global__ void __launch_bounds__(kThreads)
+    softmax_fused_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows,
+                         int64_t cols) {
+  __shared__ float tree[kThreads];
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const float* xr = x + row * cols;
+    float m = MaxOp{}.identity();
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) m = MaxOp{}(m, xr[c]);
+    m = block_reduce_tree<kThreads>(m, MaxOp{}, tree);
+    float s = SumOp{}.identity();
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) s += softmax_term(xr[c], m);
+    s = block_reduce_tree<kThreads>(s, SumOp{}, tree);
+    const SoftmaxState state{m, s};
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) y[row * cols + c] = softmax_output(xr[c], state);
+  }
+}
+
+// ---- the part of a row one thread keeps in registers (warp, block) ------------------------
+
+// kChunks chunks of kVec consecutive floats; chunk j starts at column (j * stride + index) *
+// kVec, so threads with consecutive indices touch consecutive 4 * kVec bytes (coalesced).
+// Columns past the row hold -inf: neutral for the max and 0 in the sum (softmax_term), so the
+// padding needs no case of its own. kVec = 4 needs 16-byte aligned rows (cols % 4 == 0 and
+// aligned x and y), which the launchers check; then a chunk is all in the row or all past it.
+template <int kVec, int kChunks>
+struct RowSlice {
+  static_assert(kVec == 1 || kVec == 4, "RowSlice: kVec must be 1 (scalar) or 4 (float4)");
+  static_assert(kChunks >= 1, "RowSlice: a slice holds at least one chunk");
+  static constexpr int kCount = kVec * kChunks;
+  // Independent accumulators, so max and sum are not one dependent chain of kCount steps.
+  static constexpr int kAcc = kCount < 4 ? kCount : 4;
+
+  float v[kCount];
+
+  // Every load is issued before any value is used: kChunks loads in flight per thread.
+  __device__ __forceinline__ void load(const float* row, int cols, int index, int stride,
+                                       bool active) {
+#pragma unroll
+    for (int j = 0; j < kChunks; ++j) {
+      const int col = (j * stride + index) * kVec;
+      const bool inside = active && col < cols;
+      if constexpr (kVec == 4) {
+        const float4 q = inside ? *reinterpret_cast<const float4*>(row + col)
+                                : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
+        v[4 * j + 0] = q.x;
+        v[4 * j + 1] = q.y;
+        v[4 * j + 2] = q.z;
+        v[4 * j + 3] = q.w;
+      } else {
+        v[j] = inside ? row[col] : -INFINITY;
+      }
+    }
+  }
+
+  __device__ __forceinline__ float max() const {
+    float acc[kAcc];
+#pragma unroll
+    for (int i = 0; i < kAcc; ++i) acc[i] = MaxOp{}.identity();
+#pragma unroll
+    for (int i = 0; i < kCount; ++i) acc[i % kAcc] = MaxOp{}(acc[i % kAcc], v[i]);
+#pragma unroll
+    for (int i = 1; i < kAcc; ++i) acc[0] = MaxOp{}(acc[0], acc[i]);
+    return acc[0];
+  }
+
+  // Replaces every value by its numerator exp(x - m) and returns their sum.
+  __device__ __forceinline__ float exp_sum(float m) {
+    float acc[kAcc];
+#pragma unroll
+    for (int i = 0; i < kAcc; ++i) acc[i] = SumOp{}.identity();
+#pragma unroll
+    for (int i = 0; i < kCount; ++i) {
+      v[i] = softmax_term(v[i], m);
+      acc[i % kAcc] += v[i];
+    }
+#pragma unroll
+    for (int i = 1; i < kAcc; ++i) acc[0] += acc[i];
+    return acc[0];
+  }
+
+  __device__ __forceinline__ void store(float* row, int cols, int index, int stride,
+                                        float scale) const {
+#pragma unroll
+    for (int j = 0; j < kChunks; ++j) {
+      const int col = (j * stride + index) * kVec;
+      if (col >= cols) continue;
+      if constexpr (kVec == 4) {
+        *reinterpret_cast<float4*>(row + col) =
+            make_float4(v[4 * j] * scale, v[4 * j + 1] * scale, v[4 * j + 2] * scale, v[4 * j + 3] * scale);
+      } else {
+        row[col] = v[j] * scale;
+      }
+    }
+  }
+};
+
+// ---- warp: kGroup lanes per row, the row in registers -------------------------------------
+
+constexpr int kSoftmaxWarpKernelThreads = 128;
+
+// Each group of kGroup lanes owns kRows rows per step and holds kPerLane floats of each.
+// Step r of a warp covers 32 / kGroup consecutive rows, one per group, so each load
+// instruction of the warp reads one contiguous stretch. A grid-stride loop over the rows
+// keeps the grid at what the GPU holds at once.
+template <int kVec, int kPerLane, int kGroup, int kRows>
+__global__ void __launch_bounds__(kSoftmaxWarpKernelThreads)
+    softmax_warp_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int cols) {
+  static_assert(kPerLane % kVec == 0, "softmax_warp_kernel: kPerLane must be a multiple of kVec");
+  static_assert(is_pow2(kGroup) && kGroup <= kWarpSize,
+                "softmax_warp_kernel: kGroup must be a power of two no larger than the warp");
+  constexpr int kGroupsPerWarp = kWarpSize / kGroup;
+  constexpr int kRowsPerWarp = kGroupsPerWarp * kRows;
+  const int lane = threadIdx.x % kWarpSize;
+  const int index = lane % kGroup;
+  const int group = lane / kGroup;
+  const int64_t warp = (blockIdx.x * int64_t{blockDim.x} + threadIdx.x) / kWarpSize;
+  const int64_t warps = int64_t{gridDim.x} * blockDim.x / kWarpSize;
+
+  for (int64_t first = warp * kRowsPerWarp; first < rows; first += warps * kRowsPerWarp) {
+    RowSlice<kVec, kPerLane / kVec> slice[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      const int64_t row = first + r * kGroupsPerWarp + group;
+      slice[r].load(x + row * cols, cols, index, kGroup, row < rows);
+    }
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      const int64_t row = first + r * kGroupsPerWarp + group;
+      const float m = warp_reduce<kGroup>(slice[r].max(), MaxOp{});
+      const float s = warp_reduce<kGroup>(slice[r].exp_sum(m), SumOp{});
+      if (row < rows) slice[r].store(y + row * cols, cols, index, kGroup, 1.0f / s);
+    }
+  }
+}
+
+// ---- block: one block per row, the row in registers ---------------------------------------
+
+template <int kVec, int kThreads, int kPerThread>
+__global__ void __launch_bounds__(kThreads)
+    softmax_block_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int cols) {
+  static_assert(kPerThread % kVec == 0, "softmax_block_kernel: kPerThread must be a multiple of kVec");
+  __shared__ BlockReduceStorage<float, kThreads> storage;
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    RowSlice<kVec, kPerThread / kVec> slice;
+    slice.load(x + row * cols, cols, threadIdx.x, kThreads, true);
+    const float m = block_reduce<kThreads>(slice.max(), MaxOp{}, storage);
+    const float s = block_reduce<kThreads>(slice.exp_sum(m), SumOp{}, storage);
+    slice.store(y + row * cols, cols, threadIdx.x, kThreads, 1.0f / s);
+  }
+}
+
+// ---- online: rows split across a cooperative grid -----------------------------------------
+
+constexpr int kSoftmaxOnlineThreads = 512;
+
+// A part of `len` floats is walked in quads of four elements per thread: with kVec = 4 a
+// quad is one aligned float4 (elements 4q .. 4q+3), with kVec = 1 four scalars a block
+// apart (q, q + T, q + 2T, q + 3T), coalesced either way. Quads past `len` are not visited;
+// scalar elements past it read as -inf and are not written.
+template <int kVec>
+struct Quads {
+  static_assert(kVec == 1 || kVec == 4, "Quads: kVec must be 1 (scalar) or 4 (float4)");
+  static constexpr int64_t kThreads = kSoftmaxOnlineThreads;
+  // Index of element e (0..3) of the quad starting at `start`.
+  static __device__ __forceinline__ int64_t at(int64_t start, int e) {
+    return start + e * (kVec == 4 ? 1 : kThreads);
+  }
+  // Start of this thread's first quad and the distance to its next one.
+  static __device__ __forceinline__ int64_t begin() { return threadIdx.x * int64_t{kVec}; }
+  static constexpr int64_t kStep = 4 * kThreads;
+
+  static __device__ __forceinline__ float4 load(const float* src, int64_t start, int64_t len) {
+    if constexpr (kVec == 4) {
+      return *reinterpret_cast<const float4*>(src + start);
+    } else {
+      float e[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) e[i] = at(start, i) < len ? src[at(start, i)] : -INFINITY;
+      return make_float4(e[0], e[1], e[2], e[3]);
+    }
+  }
+
+  static __device__ __forceinline__ void store(float* dst, int64_t start, int64_t len, float4 q) {
+    if constexpr (kVec == 4) {
+      // A plain write-back store, written as the intrinsic so that it stays one 16-byte
+      // st.global.v4 (the compiler splits the assignment into four 4-byte stores here).
+      __stwb(reinterpret_cast<float4*>(dst + start), q);
+    } else {
+      const float e[4] = {q.x, q.y, q.z, q.w};
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        if (at(start, i) < len) dst[at(start, i)] = e[i];
+    }
+  }
+
+  // Starts asynchronous copies (cp.async) of this thread's elements into shared memory.
+  static __device__ __forceinline__ void copy_async(float* dst_shared, const float* src, int64_t len) {
+    for (int64_t start = begin(); start < len; start += kStep) {
+      if constexpr (kVec == 4) {
+        __pipeline_memcpy_async(dst_shared + start, src + start, sizeof(float4));
+      } else {
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+          if (at(start, i) < len) __pipeline_memcpy_async(dst_shared + at(start, i), src + at(start, i), sizeof(float));
+      }
+    }
+  }
+};
+
+// The online normalizer over this thread's quads of a part, in one pass: each quad is
+// reduced to its own (max, sum) and merged into the running state, four elements per merge.
+template <int kVec>
+__device__ __forceinline__ SoftmaxState online_thread_state(const float* src, int64_t len) {
+  SoftmaxState state = SoftmaxMergeOp{}.identity();
+  for (int64_t start = Quads<kVec>::begin(); start < len; start += Quads<kVec>::kStep) {
+    const float4 q = Quads<kVec>::load(src, start, len);
+    const float m = MaxOp{}(MaxOp{}(q.x, q.y), MaxOp{}(q.z, q.w));
+    const float s = (softmax_term(q.x, m) + softmax_term(q.y, m)) + (softmax_term(q.z, m) + softmax_term(q.w, m));
+    state = SoftmaxMergeOp{}(state, SoftmaxState{m, s});
+  }
+  return state;
+}
+
+template <int kVec>
+__device__ __forceinline__ void online_normalize(const float* src, float* dst, int64_t len,
+                                                 SoftmaxState row) {
+  const float scale = 1.0f / row.s;
+  for (int64_t start = Quads<kVec>::begin(); start < len; start += Quads<kVec>::kStep) {
+    const float4 q = Quads<kVec>::load(src, start, len);
+    Quads<kVec>::store(dst, start, len,
+                       make_float4(softmax_term(q.x, row.m) * scale, softmax_term(q.y, row.m) * scale,
+                                   softmax_term(q.z, row.m) * scale, softmax_term(q.w, row.m) * scale));
+  }
+}
+
+// The grid is rows_per_wave * splits blocks, all resident (cooperative launch). In wave w,
+// block b handles part b % splits (columns [part * chunk, part * chunk + chunk) of the row)
+// of row w * rows_per_wave + b / splits; past the last row it has nothing to do but still
+// takes part in the barriers.
+//
+// kResident: the part lives in shared memory (2 * chunk floats of dynamic shared memory):
+// while wave w is reduced, synchronized and written, wave w + 1's part is already being
+// copied into the other buffer, so DRAM stays busy through the grid barrier and x is read
+// from DRAM once. Otherwise (a row longer than the whole GPU's shared memory) each part is
+// read from global memory twice: once for its state, once to write the output.
+//
+// With splits > 1, each block's state goes to partials[(w % 2) * gridDim.x + b]; after the
+// grid barrier every block of the row merges the row's states in the same order, so they all
+// scale by bitwise the same (max, sum). Waves alternate between two halves of `partials`:
+// a block writes wave w + 2's state only after the barrier of wave w + 1, which every block
+// reaches only once it has read wave w's states.
+template <int kVec, bool kResident>
+__global__ void __launch_bounds__(kSoftmaxOnlineThreads, 2)
+    softmax_online_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows,
+                          int64_t cols, int64_t chunk, int splits, int64_t waves,
+                          SoftmaxState* __restrict__ partials) {
+  extern __shared__ float4 online_buffers[];
+  __shared__ BlockReduceStorage<SoftmaxState, kSoftmaxOnlineThreads> storage;
+  const SoftmaxMergeOp merge;
+  const int rows_per_wave = gridDim.x / splits;
+  const int part = blockIdx.x % splits;
+  const int64_t offset = part * chunk;  // first column of this block's part
+  const auto row_of = [&](int64_t wave) { return wave * rows_per_wave + blockIdx.x / splits; };
+  const auto len_of = [&](int64_t row) { return row < rows ? min(chunk, cols - offset) : int64_t{0}; };
+  const auto buffer = [&](int64_t wave) {
+    return reinterpret_cast<float*>(online_buffers) + (wave % 2) * chunk;
+  };
+
+  if constexpr (kResident) {
+    Quads<kVec>::copy_async(buffer(0), x + row_of(0) * cols + offset, len_of(row_of(0)));
+    __pipeline_commit();
+  }
+  for (int64_t wave = 0; wave < waves; ++wave) {
+    const int64_t row = row_of(wave);
+    const int64_t len = len_of(row);
+    const float* src = x + row * cols + offset;
+    if constexpr (kResident) {
+      const int64_t next = row_of(wave + 1);
+      if (wave + 1 < waves) Quads<kVec>::copy_async(buffer(wave + 1), x + next * cols + offset, len_of(next));
+      __pipeline_commit();     // one group per wave (possibly empty), so
+      __pipeline_wait_prior(1);  // this wave's group is complete for this thread,
+      __syncthreads();         // and for every thread of the block
+      src = buffer(wave);
+    }
+    SoftmaxState state = block_reduce<kSoftmaxOnlineThreads>(online_thread_state<kVec>(src, len), merge, storage);
+    if (splits > 1) {
+      SoftmaxState* slots = partials + (wave % 2) * gridDim.x;
+      if (threadIdx.x == 0) slots[blockIdx.x] = state;
+      cooperative_groups::this_grid().sync();
+      // L2 loads (ld.global.cg): an L1 line read in an earlier wave may hold stale slots.
+      const SoftmaxState* row_slots = slots + (blockIdx.x - part);
+      SoftmaxState mine = merge.identity();
+      for (int i = threadIdx.x; i < splits; i += kSoftmaxOnlineThreads)
+        mine = merge(mine, SoftmaxState{__ldcg(&row_slots[i].m), __ldcg(&row_slots[i].s)});
+      state = block_reduce<kSoftmaxOnlineThreads>(mine, merge, storage);
+    }
+    online_normalize<kVec>(src, y + row * cols + offset, len, state);
+    if constexpr (kResident) __syncthreads();  // buffer(wave) is refilled by the next iteration's copy
+  }
+}
+
+}  // namespace actbench
