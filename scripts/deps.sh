@@ -34,8 +34,17 @@ actbench_ensure_deps() {
     fi
   fi
   if ! python3 -c "import matplotlib" >/dev/null 2>&1; then
-    echo "actbench: installing matplotlib (reports' plots)" >&2
-    python3 -m pip install -q matplotlib >&2 || {
-      echo "actbench: run: python3 -m pip install matplotlib" >&2; exit 1; }
+    # Debian's own python3 refuses pip installs (PEP 668): use its package there.
+    if [ "$(command -v python3)" = /usr/bin/python3 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "actbench: installing python3-matplotlib (reports' plots)" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib >&2 || {
+        echo "actbench: run: apt-get install -y python3-matplotlib" >&2; exit 1; }
+    else
+      echo "actbench: installing matplotlib (reports' plots)" >&2
+      python3 -m pip install -q matplotlib >&2 || {
+        echo "actbench: run: python3 -m pip install matplotlib" >&2; exit 1; }
+    fi
+  fi
+}
   fi
 }
