@@ -46,5 +46,3 @@ actbench_ensure_deps() {
     fi
   fi
 }
-  fi
-}
