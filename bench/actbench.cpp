@@ -437,10 +437,12 @@ void add_context(const Session& s) {
   benchmark::AddCustomContext("l2_flush", s.options.warm ? "warm" : "cold");
   if (!s.gpu.available) {
     benchmark::AddCustomContext("machine", "cpu-" + host_name());
+    benchmark::AddCustomContext("device", "none: CPU benchmarks only");
     benchmark::AddCustomContext("gpu_skipped", s.gpu.reason);
     return;
   }
   benchmark::AddCustomContext("machine", s.info.name);
+  benchmark::AddCustomContext("device", s.info.name + " (CUDA device " + std::to_string(s.info.device) + ")");
   benchmark::AddCustomContext("gpu_name", s.info.name);
   benchmark::AddCustomContext("gpu_device", std::to_string(s.info.device));
   benchmark::AddCustomContext("gpu_compute_capability",
