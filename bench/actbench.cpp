@@ -283,25 +283,18 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
     std::vector<float> host_y;
     std::vector<unsigned char> host_workspace;
     Problem p;
-    p.rows = shape.rows;
-    p.cols = shape.cols;
     std::function<double()> time_once;  // seconds of one call
     if (on_gpu) {
       device_y = DeviceBuffer(count * sizeof(float));
       device_workspace = DeviceBuffer(v.workspace(shape.rows, shape.cols));
-      p.x = in.x.floats();
-      p.bias = in.bias.bytes() ? in.bias.floats() : nullptr;
-      p.y = device_y.floats();
-      p.workspace = device_workspace.get();
-      p.stream = s.stream;
+      p = {in.x.floats(), in.bias.bytes() ? in.bias.floats() : nullptr, device_y.floats(),
+           shape.rows, shape.cols, device_workspace.get(), s.stream};
       time_once = [&] { return 1e-3 * s.timer->time_ms([&] { v.launch(p); }); };
     } else {
       host_y.resize(count);
       host_workspace.resize(v.workspace(shape.rows, shape.cols));
-      p.x = in.input.x.data();
-      p.bias = in.input.bias.empty() ? nullptr : in.input.bias.data();
-      p.y = host_y.data();
-      p.workspace = host_workspace.data();
+      p = {in.input.x.data(), in.input.bias.empty() ? nullptr : in.input.bias.data(), host_y.data(),
+           shape.rows, shape.cols, host_workspace.data(), nullptr};
       time_once = [&] {
         const auto t0 = std::chrono::steady_clock::now();
         v.launch(p);
@@ -343,20 +336,11 @@ double measure_copy_bw(Session& s, Device device) {
   if (device == Device::Gpu) {
     DeviceBuffer x(n * sizeof(float)), y(n * sizeof(float));
     ACT_CUDA_CHECK(cudaMemset(x.get(), 0, x.bytes()));
-    Problem p;
-    p.x = x.floats();
-    p.y = y.floats();
-    p.rows = 1;
-    p.cols = n;
-    p.stream = s.stream;
+    const Problem p{x.floats(), nullptr, y.floats(), 1, n, nullptr, s.stream};
     for (int rep = 0; rep < 20; ++rep) best = std::min(best, 1e-3 * s.timer->time_ms([&] { copy->launch(p); }));
   } else {
     std::vector<float> x(n, 1.0f), y(n);
-    Problem p;
-    p.x = x.data();
-    p.y = y.data();
-    p.rows = 1;
-    p.cols = n;
+    const Problem p{x.data(), nullptr, y.data(), 1, n, nullptr, nullptr};
     for (int rep = 0; rep < 5; ++rep) {
       const auto t0 = std::chrono::steady_clock::now();
       copy->launch(p);

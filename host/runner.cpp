@@ -51,15 +51,8 @@ std::vector<float> run_gpu(const Variant& v, const Case& c, int x_offset, int y_
                                 c.bias.size() * sizeof(float), cudaMemcpyHostToDevice));
     }
     ACT_CUDA_CHECK(cudaMemset(y.get(), kPoison, y.bytes()));
-    Problem p;
-    p.x = x.floats() + x_offset;
-    p.bias = c.bias.empty() ? nullptr : bias.floats() + x_offset;
-    p.y = y.floats() + y_offset;
-    p.rows = c.rows;
-    p.cols = c.cols;
-    p.workspace = workspace.get();
-    p.stream = stream;
-    v.launch(p);
+    v.launch({x.floats() + x_offset, c.bias.empty() ? nullptr : bias.floats() + x_offset,
+              y.floats() + y_offset, c.rows, c.cols, workspace.get(), stream});
     ACT_CUDA_CHECK(cudaStreamSynchronize(stream));
     ACT_CUDA_CHECK(cudaStreamDestroy(stream));
   } catch (...) {
@@ -80,14 +73,8 @@ std::vector<float> run_cpu(const Variant& v, const Case& c, int x_offset, int y_
   std::vector<float> y(y_offset + count + kSlack);
   std::memset(y.data(), kPoison, y.size() * sizeof(float));
   std::vector<unsigned char> workspace(v.workspace(c.rows, c.cols));
-  Problem p;
-  p.x = x.data() + x_offset;
-  p.bias = c.bias.empty() ? nullptr : bias.data() + x_offset;
-  p.y = y.data() + y_offset;
-  p.rows = c.rows;
-  p.cols = c.cols;
-  p.workspace = workspace.data();
-  v.launch(p);
+  v.launch({x.data() + x_offset, c.bias.empty() ? nullptr : bias.data() + x_offset, y.data() + y_offset,
+            c.rows, c.cols, workspace.data(), nullptr});
   check_canary(y, y_offset, count, v);
   return {y.begin() + y_offset, y.begin() + y_offset + count};
 }
