@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -99,6 +100,24 @@ std::vector<std::string> split(const std::string& text, char sep) {
   return parts;
 }
 
+// Google Benchmark matches filters against its internal names, which end in "/manual_time";
+// the names users see (and logs hold) do not. An end anchor `$` is widened to allow the
+// suffix, so that '^relu/warp/n:1024$' selects the benchmark it names. The rewritten flag
+// lives as long as the process, as argv entries must (a deque never moves its elements).
+char* filter_on_registered_names(const char* flag) {
+  static std::deque<std::string> storage;
+  std::string out;
+  for (const char* c = flag; *c; ++c) {
+    if (*c == '$' && (c == flag || c[-1] != '\\')) {
+      out += "(/manual_time)?$";
+    } else {
+      out += *c;
+    }
+  }
+  storage.push_back(out);
+  return storage.back().data();
+}
+
 // Consumes actbench's own flags; leaves Google Benchmark's (and unknown ones) in argv.
 Options parse_options(int& argc, char** argv) {
   Options o;
@@ -140,6 +159,8 @@ Options parse_options(int& argc, char** argv) {
     } else if (auto id = value_of("--inject-mismatch")) {
       if (!find_variant(*id)) usage_error("--inject-mismatch: no variant '" + *id + "' (see --list)");
       o.inject_mismatch = *id;
+    } else if (arg.rfind("--benchmark_filter=", 0) == 0) {
+      argv[kept++] = filter_on_registered_names(argv[i]);
     } else if (arg.rfind("--benchmark_out=", 0) == 0) {
       o.out = arg.substr(std::string("--benchmark_out=").size());
       if (o.out.empty()) usage_error("--benchmark_out needs a file name");

@@ -151,9 +151,10 @@ const std::vector<Variant>& variants() {
         {&f[kTanh], "cpu_onednn", 22, C, cpu_onednn_elementwise<Activation::Tanh>, kPrecise,
          "oneDNN eltwise_tanh"},
         {&f[kRelu], "cpu_onednn", 22, C, cpu_onednn_elementwise<Activation::Relu>, kExact,
-         "oneDNN eltwise_relu"},
+         "oneDNN eltwise_relu", nullptr, 0, "oneDNN's relu maps NaN to 0"},
         {&f[kSoftmax], "cpu_onednn", 22, C, cpu_onednn_softmax, kSoftmaxTol,
-         "oneDNN softmax (accurate), over the last axis"},
+         "oneDNN softmax (accurate), over the last axis", nullptr, 0,
+         "oneDNN's softmax puts NaN only where the row holds NaN or +inf, 0 elsewhere"},
     };
     v.insert(v.end(), onednn.begin(), onednn.end());
 #endif

@@ -54,6 +54,10 @@ struct Variant {
   const char* summary;    // one line, shown by --list and the report
   WorkspaceBytes workspace_bytes = nullptr;  // nullptr: needs none
   int64_t max_cols = 0;                      // longest supported row; 0: any
+  // nullptr when the variant follows common/ops.h on NaN and +-inf; else how it departs (a
+  // library's own convention, reported rather than hidden). Special-value tests skip such a
+  // variant with this reason; benchmark inputs hold no NaN or inf.
+  const char* special_values = nullptr;
 
   std::string id() const { return std::string(family->name) + "/" + name; }
   bool supports(int64_t cols) const { return max_cols == 0 || cols <= max_cols; }

@@ -1,5 +1,6 @@
-// Shared by the GPU tests: skip with the stated reason when there is no device. No CUDA call
-// happens before a test body runs, so test discovery works on any machine.
+// Shared by the tests: skip with the stated reason when there is no device (no CUDA call
+// happens before a test body runs, so test discovery works on any machine), or when a
+// variant's registry entry says it departs from the special-value rules of common/ops.h.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -21,4 +22,12 @@ inline const GpuStatus& gpu_status() {
   do {                                                                               \
     if (!::actbench::testing::gpu_status().available)                                \
       GTEST_SKIP() << "no GPU: " << ::actbench::testing::gpu_status().reason;        \
+  } while (0)
+
+// First statement of a test that feeds NaN or +-inf to `variant` (a const Variant&).
+#define ACT_REQUIRE_SPECIAL_VALUE_RULES(variant)                                     \
+  do {                                                                               \
+    if ((variant).special_values)                                                    \
+      GTEST_SKIP() << (variant).id() << " departs from the special-value rules: "    \
+                   << (variant).special_values;                                      \
   } while (0)

@@ -3,6 +3,7 @@
 // CPU variants run everywhere; GPU variants skip with the reason when there is no device.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,12 @@ struct VariantCase {
   int x_offset, y_offset;
   bool specials;
 };
+
+// How CTest and failure messages show a case: "softmax/warp 16x1025 offsets 1,3".
+void PrintTo(const VariantCase& c, std::ostream* os) {
+  *os << c.variant->id() << " " << c.shape.rows << "x" << c.shape.cols << " offsets " << c.x_offset
+      << "," << c.y_offset << (c.specials ? " with special values" : "");
+}
 
 // Lengths around warp, vector and block boundaries, plus one large enough for a full grid.
 const std::vector<Shape>& shapes_for(const Family& f) {
@@ -65,6 +72,7 @@ class VariantTest : public ::testing::TestWithParam<VariantCase> {};
 TEST_P(VariantTest, MatchesReference) {
   const VariantCase& c = GetParam();
   if (c.variant->device == Device::Gpu) ACT_REQUIRE_GPU();
+  if (c.specials) ACT_REQUIRE_SPECIAL_VALUE_RULES(*c.variant);
   const uint64_t seed = 1000 + static_cast<uint64_t>(c.shape.rows * 7919 + c.shape.cols);
   Case input = make_case(*c.variant->family, c.shape.rows, c.shape.cols, seed);
   if (c.specials) sprinkle_specials(input.x, 0.01, seed);
