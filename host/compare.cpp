@@ -1,5 +1,6 @@
 #include "host/compare.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -23,12 +24,12 @@ std::string format_number(double v) {
   return buf;
 }
 
-}  // namespace
-
-Comparison compare(const float* got, const double* ref, int64_t count, const Tolerance& tol) {
+// One contiguous range, in index order.
+Comparison compare_range(const float* got, const double* ref, int64_t begin, int64_t end,
+                         const Tolerance& tol) {
   Comparison c;
-  c.count = count;
-  for (int64_t i = 0; i < count; ++i) {
+  c.count = end - begin;
+  for (int64_t i = begin; i < end; ++i) {
     const double g = got[i], r = ref[i];
     bool bad;
     if (std::isnan(r) || std::isinf(r)) {
@@ -45,6 +46,32 @@ Comparison compare(const float* got, const double* ref, int64_t count, const Tol
     if (bad) {
       ++c.mismatches;
       if (c.first.size() < kReported) c.first.push_back({i, got[i], r});
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+// Chunks are compared in parallel (2^28-element outputs are checked in every full sweep) and
+// merged in index order, so the result is the same as one sequential pass.
+Comparison compare(const float* got, const double* ref, int64_t count, const Tolerance& tol) {
+  constexpr int64_t kChunk = int64_t{1} << 20;
+  const int64_t chunks = std::max<int64_t>(1, (count + kChunk - 1) / kChunk);
+  std::vector<Comparison> parts(static_cast<size_t>(chunks));
+#pragma omp parallel for schedule(dynamic, 1) if (chunks > 1)
+  for (int64_t k = 0; k < chunks; ++k) {
+    parts[k] = compare_range(got, ref, k * kChunk, std::min(count, (k + 1) * kChunk), tol);
+  }
+  Comparison c;
+  for (const Comparison& part : parts) {
+    c.count += part.count;
+    c.mismatches += part.mismatches;
+    c.max_abs_err = std::fmax(c.max_abs_err, part.max_abs_err);
+    c.max_rel_err = std::fmax(c.max_rel_err, part.max_rel_err);
+    c.max_ulp_err = std::fmax(c.max_ulp_err, part.max_ulp_err);
+    for (const Mismatch& m : part.first) {
+      if (c.first.size() < kReported) c.first.push_back(m);
     }
   }
   return c;

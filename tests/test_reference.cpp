@@ -98,6 +98,24 @@ TEST(Compare, SpecialValuesMustMatchByPosition) {
   EXPECT_FALSE(compare(std::vector<float>{kNaN, kInf, -kInf}, ref, loose).ok());  // extra inf
 }
 
+TEST(Compare, ChunkedPassReportsTheFirstMismatchesInIndexOrder) {
+  // Mismatches in the third 2^20-element chunk and then the first: the report must list the
+  // first chunk's ones first, as a sequential pass would, and count all of them.
+  const int64_t n = (int64_t{3} << 20) + 5;
+  std::vector<double> ref(n, 1.0);
+  std::vector<float> got(n, 1.0f);
+  for (int64_t i : {(int64_t{2} << 20) + 1, (int64_t{2} << 20) + 2, int64_t{7}, int64_t{9}, n - 1}) got[i] = 2.0f;
+  const Comparison c = compare(got, ref, Tolerance{0, 0});
+  EXPECT_EQ(c.count, n);
+  EXPECT_EQ(c.mismatches, 5);
+  ASSERT_EQ(c.first.size(), 5u);
+  EXPECT_EQ(c.first[0].index, 7);
+  EXPECT_EQ(c.first[1].index, 9);
+  EXPECT_EQ(c.first[2].index, (int64_t{2} << 20) + 1);
+  EXPECT_EQ(c.first[4].index, n - 1);
+  EXPECT_DOUBLE_EQ(c.max_abs_err, 1.0);
+}
+
 TEST(Compare, CountsUlpsAtTheReference) {
   const float one_up = std::nextafter(1.0f, 2.0f);
   const Comparison c = compare(std::vector<float>{one_up}, std::vector<double>{1.0}, Tolerance{0, 0});
