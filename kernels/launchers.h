@@ -40,6 +40,9 @@ void softmax_cub(const Problem& p);
 // kernels/copy.cu — the roofline: a device-to-device copy of the same bytes.
 void copy_cuda_memcpy(const Problem& p);
 
+// kernels/fill.cu — a harness utility, not a variant: n floats set to `value` on `stream`.
+void fill_floats(float* p, int64_t n, float value, cudaStream_t stream);
+
 #if ACTBENCH_HAVE_CUDNN
 // kernels/cudnn.cu — A is Sigmoid, Tanh or Relu.
 template <Activation A> void cudnn_activation(const Problem& p);

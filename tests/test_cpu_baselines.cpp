@@ -138,7 +138,7 @@ TEST_P(CpuVariant, MatchesReference) {
   if (c.input != Input::Generated) ACT_REQUIRE_SPECIAL_VALUE_RULES(*c.variant);
   const Case in = input_for(c);
   const std::vector<double> want = reference(*c.variant->family, in.x, in.bias, in.rows, in.cols);
-  const std::vector<float> got = run_once(*c.variant, in, c.x_offset, c.y_offset);
+  const std::vector<float> got = run_once(*c.variant, in, {c.x_offset, c.y_offset});
   const Comparison cmp = compare(got, want, c.variant->tol);
   EXPECT_TRUE(cmp.ok()) << c.variant->id() << ": " << cmp.describe(c.variant->tol);
 }

@@ -5,16 +5,16 @@
 //
 //   ElementwiseGpu.Sizes            n in {1, 3, 31, 32, 33, 1023, 4099, 2^20, 2^24 + 3}: every
 //                                   head/vector/tail split, several grid-stride rounds.
-//   ElementwiseGpu.InputOffset      x 1-3 floats past alignment (run_once's offset).
+//   ElementwiseGpu.InputOffset      x 1-3 floats past alignment (run_once's Placement).
 //   ElementwiseGpu.OffsetPairs      x and y misaligned independently (0-3 floats each), with
-//                                   sentinels around y: nothing written outside y[0, n),
+//                                   run_once's guards: nothing written outside y[0, n),
 //                                   everything written inside.
 //   ElementwiseGpu.SpecialValues    a quarter of the inputs special (+-0, +-inf, NaN, +-88.7,
 //                                   +-1e4), and an input made only of special values.
 //   ElementwiseGpu.EmptyProblem     n = 0 enqueues nothing and throws nothing.
 //   BiasGpu.OddShapes               rows x cols with odd cols (rows start misaligned), x 0-3
 //                                   floats past alignment.
-//   BiasGpu.OffsetPairs             x, y, bias offsets combined, sentinels around y.
+//   BiasGpu.OffsetPairs             x, y, bias offsets combined, guards around y.
 //   BiasGpu.SpecialValues           special values in x and in the bias.
 //   BiasGpu.EmptyProblem            0 rows: nothing enqueued.
 //
@@ -89,77 +89,9 @@ class Stream {
   cudaStream_t stream_ = nullptr;
 };
 
-struct Offsets {
-  int x = 0, y = 0, bias = 0;  // floats past a 256-byte aligned allocation, 0-3
-};
-
-std::string describe(const Offsets& o) {
-  return "offsets x+" + std::to_string(o.x) + " y+" + std::to_string(o.y) + " bias+" +
-         std::to_string(o.bias);
-}
-
-// Sentinel floats on each side of y: a multiple of 4, so y's offset alone sets its alignment.
-constexpr int64_t kGuard = 8;
-constexpr uint32_t kPoisonBits = 0x7fc0deadu;  // a NaN no arithmetic produces
-
-bool is_poison(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  return bits == kPoisonBits;
-}
-
-// Runs v on c with x, y and bias each placed at its own offset, on a non-blocking stream.
-// y sits between kGuard poisoned floats on each side; a write outside y[0, n) or an element
-// of y left unwritten is a test failure. Returns y.
-std::vector<float> run_placed(const Variant& v, const Case& c, const Offsets& off) {
-  const int64_t n = c.rows * c.cols;
-  const size_t y_floats = static_cast<size_t>(kGuard + 3 + n + kGuard);
-  float poison;
-  std::memcpy(&poison, &kPoisonBits, sizeof poison);
-  std::vector<float> host_y(y_floats, poison);
-
-  Stream stream;
-  const cudaStream_t s = stream.get();
-  DeviceBuffer x((static_cast<size_t>(n) + 3) * sizeof(float));
-  DeviceBuffer y(y_floats * sizeof(float));
-  DeviceBuffer bias, workspace;
-  if (!c.bias.empty()) bias = DeviceBuffer((c.bias.size() + 3) * sizeof(float));
-  if (v.workspace(c.rows, c.cols) > 0) workspace = DeviceBuffer(v.workspace(c.rows, c.cols));
-  ACT_CUDA_CHECK(cudaMemcpyAsync(x.floats() + off.x, c.x.data(), n * sizeof(float),
-                                 cudaMemcpyHostToDevice, s));
-  if (!c.bias.empty()) {
-    ACT_CUDA_CHECK(cudaMemcpyAsync(bias.floats() + off.bias, c.bias.data(),
-                                   c.bias.size() * sizeof(float), cudaMemcpyHostToDevice, s));
-  }
-  ACT_CUDA_CHECK(cudaMemcpyAsync(y.floats(), host_y.data(), y_floats * sizeof(float),
-                                 cudaMemcpyHostToDevice, s));
-
-  Problem p;
-  p.x = x.floats() + off.x;
-  p.bias = c.bias.empty() ? nullptr : bias.floats() + off.bias;
-  p.y = y.floats() + kGuard + off.y;
-  p.rows = c.rows;
-  p.cols = c.cols;
-  p.workspace = workspace.get();
-  p.stream = s;
-  v.launch(p);
-  ACT_CUDA_CHECK(cudaMemcpyAsync(host_y.data(), y.floats(), y_floats * sizeof(float),
-                                 cudaMemcpyDeviceToHost, s));
-  ACT_CUDA_CHECK(cudaStreamSynchronize(s));
-
-  const int64_t begin = kGuard + off.y, end = begin + n;
-  int64_t outside = 0, unwritten = 0, first_outside = -1, first_unwritten = -1;
-  for (int64_t i = 0; i < static_cast<int64_t>(y_floats); ++i) {
-    const bool inside = i >= begin && i < end;
-    if (!inside && !is_poison(host_y[i]) && outside++ == 0) first_outside = i - begin;
-    if (inside && is_poison(host_y[i]) && unwritten++ == 0) first_unwritten = i - begin;
-  }
-  EXPECT_EQ(outside, 0) << v.id() << " " << shape(c) << " " << describe(off) << ": wrote "
-                        << outside << " float(s) outside y, first at y[" << first_outside << "]";
-  EXPECT_EQ(unwritten, 0) << v.id() << " " << shape(c) << " " << describe(off) << ": left "
-                          << unwritten << " element(s) unwritten, first y[" << first_unwritten
-                          << "]";
-  return std::vector<float>(host_y.begin() + begin, host_y.begin() + end);
+std::string describe(const Placement& at) {
+  return "offsets x+" + std::to_string(at.x) + " y+" + std::to_string(at.y) + " bias+" +
+         std::to_string(at.bias);
 }
 
 // A problem with no element: the launcher must enqueue nothing and throw nothing (null
@@ -203,7 +135,7 @@ TEST_P(ElementwiseGpu, InputOffset) {
     const Case c = make_case(*v.family, 1, n, 300 + n);
     const std::vector<double> ref = reference_of(v, c);
     for (int offset = 1; offset <= 3; ++offset) {
-      expect_matches(v, run_once(v, c, offset), ref,
+      expect_matches(v, run_once(v, c, {offset}), ref,
                      "n=" + std::to_string(n) + " offset=" + std::to_string(offset));
     }
   }
@@ -218,8 +150,8 @@ TEST_P(ElementwiseGpu, OffsetPairs) {
     const std::vector<double> ref = reference_of(v, c);
     for (int ox = 0; ox < 4; ++ox) {
       for (int oy = 0; oy < 4; ++oy) {
-        const Offsets off{ox, oy, 0};
-        expect_matches(v, run_placed(v, c, off), ref, "n=" + std::to_string(n) + " " + describe(off));
+        const Placement off{ox, oy, 0};
+        expect_matches(v, run_once(v, c, off), ref, "n=" + std::to_string(n) + " " + describe(off));
       }
     }
   }
@@ -228,17 +160,18 @@ TEST_P(ElementwiseGpu, OffsetPairs) {
 TEST_P(ElementwiseGpu, SpecialValues) {
   ACT_REQUIRE_GPU();
   const Variant& v = *GetParam();
+  ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
   Case sprinkled = make_case(*v.family, 1, 4099, 500);
   sprinkle_specials(sprinkled.x, 0.25, 501);
   const std::vector<double> ref = reference_of(v, sprinkled);
   expect_matches(v, run_once(v, sprinkled), ref, "25% special values");
-  expect_matches(v, run_placed(v, sprinkled, Offsets{1, 3, 0}), ref, "25% special values, x+1 y+3");
+  expect_matches(v, run_once(v, sprinkled, {1, 3, 0}), ref, "25% special values, x+1 y+3");
 
   Case only = make_case(*v.family, 1, 1029, 502);
   fill_with_specials(only.x);
   const std::vector<double> only_ref = reference_of(v, only);
   expect_matches(v, run_once(v, only), only_ref, "special values only");
-  expect_matches(v, run_placed(v, only, Offsets{2, 0, 0}), only_ref, "special values only, x+2");
+  expect_matches(v, run_once(v, only, {2, 0, 0}), only_ref, "special values only, x+2");
 }
 
 TEST_P(ElementwiseGpu, EmptyProblem) {
@@ -267,7 +200,7 @@ TEST_P(BiasGpu, OddShapes) {
     const Case c = make_case(*v.family, s.rows, s.cols, 600 + s.rows * 7 + s.cols);
     const std::vector<double> ref = reference_of(v, c);
     for (int offset = 0; offset <= 3; ++offset) {
-      expect_matches(v, run_once(v, c, offset), ref, shape(c) + " offset=" + std::to_string(offset));
+      expect_matches(v, run_once(v, c, {offset}), ref, shape(c) + " offset=" + std::to_string(offset));
     }
   }
 }
@@ -282,8 +215,8 @@ TEST_P(BiasGpu, OffsetPairs) {
     for (int ox = 0; ox < 4; ++ox) {
       for (int oy = 0; oy < 4; ++oy) {
         for (const int ob : {0, 3}) {
-          const Offsets off{ox, oy, ob};
-          expect_matches(v, run_placed(v, c, off), ref, shape(c) + " " + describe(off));
+          const Placement off{ox, oy, ob};
+          expect_matches(v, run_once(v, c, off), ref, shape(c) + " " + describe(off));
         }
       }
     }
@@ -293,13 +226,14 @@ TEST_P(BiasGpu, OffsetPairs) {
 TEST_P(BiasGpu, SpecialValues) {
   ACT_REQUIRE_GPU();
   const Variant& v = *GetParam();
+  ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
   Case c = make_case(*v.family, 37, 129, 800);
   sprinkle_specials(c.x, 0.25, 801);
   expect_matches(v, run_once(v, c), reference_of(v, c), "25% special x");
   sprinkle_specials(c.bias, 0.25, 802);
   const std::vector<double> ref = reference_of(v, c);
   expect_matches(v, run_once(v, c), ref, "25% special x and bias");
-  expect_matches(v, run_placed(v, c, Offsets{3, 1, 2}), ref, "25% special x and bias, x+3 y+1 bias+2");
+  expect_matches(v, run_once(v, c, {3, 1, 2}), ref, "25% special x and bias, x+3 y+1 bias+2");
 }
 
 TEST_P(BiasGpu, EmptyProblem) {

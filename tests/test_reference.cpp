@@ -11,6 +11,7 @@
 #include "host/compare.h"
 #include "host/inputs.h"
 #include "host/reference.h"
+#include "host/runner.h"
 
 namespace actbench {
 namespace {
@@ -121,6 +122,56 @@ TEST(Compare, CountsUlpsAtTheReference) {
   const Comparison c = compare(std::vector<float>{one_up}, std::vector<double>{1.0}, Tolerance{0, 0});
   EXPECT_DOUBLE_EQ(c.max_ulp_err, 1.0);
   EXPECT_FALSE(c.ok());
+}
+
+// The runner is what makes a wrong kernel fail: broken CPU launchers prove it does.
+const Family kCopyFamily{"copy", Activation::Identity, false, false};
+
+Variant cpu_variant(const char* name, Launcher launch) {
+  return Variant{&kCopyFamily, name, 0, Device::Cpu, launch, Tolerance{0, 0}, "a deliberately broken copy"};
+}
+
+TEST(Runner, PlacesInputsAndReturnsTheOutput) {
+  const Variant good = cpu_variant("good", [](const Problem& p) {
+    for (int64_t i = 0; i < p.rows * p.cols; ++i) p.y[i] = p.x[i];
+  });
+  Case c;
+  c.x = uniform_input(37, -1.0f, 1.0f, 3);
+  c.cols = 37;
+  for (Placement at : {Placement{}, Placement{1, 3, 0}, Placement{3, 2, 1}}) {
+    EXPECT_EQ(run_once(good, c, at), c.x);
+  }
+  EXPECT_THROW(run_once(good, c, {4, 0, 0}), std::invalid_argument);
+}
+
+TEST(Runner, AnUnwrittenElementThrows) {
+  const Variant lazy = cpu_variant("lazy", [](const Problem& p) {
+    for (int64_t i = 0; i + 1 < p.rows * p.cols; ++i) p.y[i] = p.x[i];  // forgets the last
+  });
+  Case c;
+  c.x = std::vector<float>(10, kNaN);  // NaN in, NaN out: only the poison's bits can tell
+  c.cols = 10;
+  try {
+    run_once(lazy, c);
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("unwritten, first at y[9]"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Runner, AWriteOutsideTheOutputThrows) {
+  const Variant sloppy = cpu_variant("sloppy", [](const Problem& p) {
+    for (int64_t i = -1; i <= p.rows * p.cols; ++i) p.y[i] = 0.0f;  // one before, one after
+  });
+  Case c;
+  c.x = std::vector<float>(8, 1.0f);
+  c.cols = 8;
+  try {
+    run_once(sloppy, c, {0, 2, 0});
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("outside its output, at y[-1]"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Inputs, AreSeededAndReproducible) {

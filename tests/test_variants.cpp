@@ -77,7 +77,7 @@ TEST_P(VariantTest, MatchesReference) {
   Case input = make_case(*c.variant->family, c.shape.rows, c.shape.cols, seed);
   if (c.specials) sprinkle_specials(input.x, 0.01, seed);
   const std::vector<double> want = reference(*c.variant->family, input.x, input.bias, input.rows, input.cols);
-  const std::vector<float> got = run_once(*c.variant, input, c.x_offset, c.y_offset);
+  const std::vector<float> got = run_once(*c.variant, input, {c.x_offset, c.y_offset});
   const Comparison cmp = compare(got, want, c.variant->tol);
   EXPECT_TRUE(cmp.ok()) << c.variant->id() << ": " << cmp.describe(c.variant->tol);
 }
