@@ -10,11 +10,9 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
-#include <mutex>
-#include <utility>
 
 #include "common/cuda_check.h"
+#include "common/occupancy.h"
 #include "common/ops.h"
 #include "launchers.h"
 
@@ -48,29 +46,12 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// Blocks of the kernel the current device holds at once, queried once per device.
-int cub_resident_blocks(const void* kernel) {
-  static std::mutex mutex;
-  static std::map<int, int> cache;
-  int device = 0;
-  ACT_CUDA_CHECK(cudaGetDevice(&device));
-  const std::lock_guard<std::mutex> lock(mutex);
-  auto it = cache.find(device);
-  if (it == cache.end()) {
-    int sms = 0, per_sm = 0;
-    ACT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-    ACT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kCubThreads, 0));
-    it = cache.emplace(device, sms * std::max(per_sm, 1)).first;
-  }
-  return it->second;
-}
-
 }  // namespace
 
 void softmax_cub(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
   const auto kernel = softmax_cub_kernel<kCubThreads>;
-  const int grid = static_cast<int>(std::min<int64_t>(p.rows, cub_resident_blocks(reinterpret_cast<const void*>(kernel))));
+  const int grid = static_cast<int>(std::min<int64_t>(p.rows, resident_blocks(kernel, kCubThreads)));
   kernel<<<grid, kCubThreads, 0, p.stream>>>(p.x, p.y, p.rows, p.cols);
   ACT_CHECK_LAUNCH();
 }

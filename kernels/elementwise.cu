@@ -13,13 +13,11 @@
 // each launch; none allocates or synchronizes.
 #include <algorithm>
 #include <climits>
-#include <map>
-#include <mutex>
 #include <stdexcept>
 #include <string>
-#include <utility>
 
 #include "common/cuda_check.h"
+#include "common/occupancy.h"
 #include "common/ops.h"
 #include "elementwise.cuh"
 #include "launchers.h"
@@ -38,30 +36,13 @@ unsigned blocks_for(int64_t n, int block) {
   return static_cast<unsigned>(blocks);
 }
 
-// SM count x resident blocks of `block` threads per SM, for `kernel` on the current device:
-// the most blocks that run at once. Queried once per (kernel, device) and cached, so a timed
-// launch makes no attribute or occupancy query.
-int resident_blocks(const void* kernel, int block) {
-  int device = 0;
-  ACT_CUDA_CHECK(cudaGetDevice(&device));
-  static std::mutex mutex;
-  static std::map<std::pair<const void*, int>, int> cache;
-  const std::lock_guard<std::mutex> lock(mutex);
-  const auto key = std::make_pair(kernel, device);
-  if (const auto it = cache.find(key); it != cache.end()) return it->second;
-  int sms = 0, per_sm = 0;
-  ACT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  ACT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, block, 0));
-  return cache[key] = sms * std::max(per_sm, 1);
-}
-
 // Launches a grid_stride_tiles kernel over `vecs` float4: one block per tile up to one wave
 // of resident blocks (more would only queue), at least one block for the scalar edges.
 template <class... Params, class... Args>
 void launch_tiled(void (*kernel)(Params...), int64_t vecs, cudaStream_t stream, Args... args) {
   constexpr int64_t kTile = int64_t{kWarpBlock} * kWarpUnroll;
   const int64_t tiles = (vecs + kTile - 1) / kTile;
-  const int64_t cap = resident_blocks(reinterpret_cast<const void*>(kernel), kWarpBlock);
+  const int64_t cap = resident_blocks(kernel, kWarpBlock);
   const auto grid = static_cast<unsigned>(std::clamp<int64_t>(tiles, 1, cap));
   kernel<<<grid, kWarpBlock, 0, stream>>>(args...);
   ACT_CHECK_LAUNCH();

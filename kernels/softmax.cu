@@ -14,13 +14,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
-#include <map>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "common/cuda_check.h"
+#include "common/occupancy.h"
 #include "launchers.h"
 #include "softmax.cuh"
 
@@ -71,56 +70,6 @@ constexpr int64_t kAutoWarpMaxCols = 4096;
 constexpr int64_t kAutoBlockMaxCols = 16384;
 
 constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-// ---- device facts, queried once per device (and kernel) ----------------------------------
-
-int current_device() {
-  int device = 0;
-  ACT_CUDA_CHECK(cudaGetDevice(&device));
-  return device;
-}
-
-int sm_count() {
-  static std::mutex mutex;
-  static std::map<int, int> cache;
-  const int device = current_device();
-  const std::lock_guard<std::mutex> lock(mutex);
-  auto it = cache.find(device);
-  if (it == cache.end()) {
-    int sms = 0;
-    ACT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-    it = cache.emplace(device, sms).first;
-  }
-  return it->second;
-}
-
-// How many blocks of `kernel` the current device holds at once: SMs x blocks per SM at
-// `threads` threads and `dynamic_smem` bytes of dynamic shared memory. The first call per
-// device also raises the kernel's dynamic shared-memory limit to `dynamic_smem`.
-int resident_blocks(const void* kernel, int threads, size_t dynamic_smem) {
-  static std::mutex mutex;
-  static std::map<std::pair<int, const void*>, int> cache;
-  const int sms = sm_count();
-  const int device = current_device();
-  const std::lock_guard<std::mutex> lock(mutex);
-  auto it = cache.find({device, kernel});
-  if (it == cache.end()) {
-    if (dynamic_smem > 48 * 1024) {
-      ACT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          static_cast<int>(dynamic_smem)));
-    }
-    int per_sm = 0;
-    ACT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, dynamic_smem));
-    if (per_sm < 1) throw std::runtime_error("softmax: a kernel does not fit on an SM of this device");
-    it = cache.emplace(std::make_pair(device, kernel), sms * per_sm).first;
-  }
-  return it->second;
-}
-
-template <class Kernel>
-int resident_blocks(Kernel kernel, int threads, size_t dynamic_smem = 0) {
-  return resident_blocks(reinterpret_cast<const void*>(kernel), threads, dynamic_smem);
-}
 
 // Blocks for `work` units of one block each, capped at what the device holds at once.
 int capped_grid(int64_t work, int resident) {

@@ -1,0 +1,57 @@
+// How many blocks of a kernel the current device runs at once: the grid cap of every
+// launcher whose kernels loop over their work. Device attributes and occupancy are queried
+// once per (device, kernel, block size, shared memory) and cached, so a timed launch makes no
+// query. Host code for the launchers (nvcc translation units).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <tuple>
+
+#include "cuda_check.h"
+
+namespace actbench {
+
+// The current device's SM count, queried once per device.
+inline int sm_count() {
+  static std::mutex mutex;
+  static std::map<int, int> cache;
+  int device = 0;
+  ACT_CUDA_CHECK(cudaGetDevice(&device));
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (const auto it = cache.find(device); it != cache.end()) return it->second;
+  int sms = 0;
+  ACT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  return cache[device] = sms;
+}
+
+// SMs x blocks per SM at `threads` threads and `dynamic_smem` bytes of dynamic shared memory.
+// Above the default 48 KB, the first call also raises the kernel's dynamic shared-memory limit.
+inline int resident_blocks(const void* kernel, int threads, size_t dynamic_smem = 0) {
+  static std::mutex mutex;
+  static std::map<std::tuple<int, const void*, int, size_t>, int> cache;
+  int device = 0;
+  ACT_CUDA_CHECK(cudaGetDevice(&device));
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto key = std::make_tuple(device, kernel, threads, dynamic_smem);
+  if (const auto it = cache.find(key); it != cache.end()) return it->second;
+  if (dynamic_smem > 48 * 1024) {
+    ACT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(dynamic_smem)));
+  }
+  int per_sm = 0;
+  ACT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, dynamic_smem));
+  if (per_sm < 1) throw std::runtime_error("a kernel does not fit on an SM of this device");
+  return cache[key] = sm_count() * per_sm;
+}
+
+template <class... Params>
+int resident_blocks(void (*kernel)(Params...), int threads, size_t dynamic_smem = 0) {
+  return resident_blocks(reinterpret_cast<const void*>(kernel), threads, dynamic_smem);
+}
+
+}  // namespace actbench
