@@ -10,13 +10,13 @@
 #   scripts/gpu_check.sh [--build DIR] [--out DIR] [--quick]
 #
 # Prepare it on a build machine: `scripts/gpu_check.sh --prepare` builds the release preset
-# and copies the shared libraries the binaries need (Google Benchmark, oneDNN) into
-# build/release/lib, so carrying build/release is enough. cuDNN is taken from PyTorch's wheel
-# (nvidia.cudnn) on the GPU machine.
+# and assembles build/gpu_bundle (the binaries it runs, the core library and the shared
+# libraries they need: Google Benchmark, oneDNN), which is all a GPU machine needs to carry
+# beside the source tree. cuDNN is taken from PyTorch's wheel (nvidia.cudnn) there.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-build=build/release
+build=build/gpu_bundle
 out=results/gpu_check
 quick=0
 prepare=0
@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift ;;
     --quick) quick=1 ;;
     --prepare) prepare=1 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu_check.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -38,19 +38,30 @@ if [ $prepare = 1 ]; then
   actbench_ensure_deps
   cmake --preset release >/dev/null
   cmake --build --preset release
-  mkdir -p "$build/lib"
-  for lib in $(ldd "$build/bench/actbench" | awk '/libbenchmark|libdnnl|libOpenCL/ {print $3}'); do
+  # The same relative layout as the build tree: run paths are $ORIGIN-relative.
+  rm -rf "$build"
+  mkdir -p "$build/bench" "$build/tests" "$build/lib"
+  cp build/release/libactbench_core.so "$build/"
+  cp build/release/bench/actbench build/release/bench/libactbench_capi.so "$build/bench/"
+  cp build/release/tests/test_variants build/release/tests/test_elementwise_gpu \
+     build/release/tests/test_softmax_gpu "$build/tests/"
+  for lib in $(ldd build/release/bench/actbench build/release/libactbench_core.so |
+               awk '/libbenchmark|libdnnl|libOpenCL/ {print $3}' | sort -u); do
     cp -L "$lib" "$build/lib/"
   done
-  echo "gpu_check.sh: $build is ready to carry ($(du -sh "$build" | cut -f1))"
+  echo "gpu_check.sh: carry $build ($(du -sh "$build" | cut -f1)) and run scripts/gpu_check.sh there"
   exit 0
 fi
 
-[ -x "$build/bench/actbench" ] || { echo "gpu_check.sh: no $build/bench/actbench; run --prepare first" >&2; exit 2; }
+[ -x "$build/bench/actbench" ] || { echo "gpu_check.sh: no $build/bench/actbench; run --prepare on a build machine first" >&2; exit 2; }
 mkdir -p "$out"
 cudnn=$(python3 -c "import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__) + '/lib')" 2>/dev/null || true)
-export LD_LIBRARY_PATH="$PWD/$build/lib:$PWD/$build:${cudnn}:${LD_LIBRARY_PATH:-}"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv | tee "$out/gpu.txt"
+export LD_LIBRARY_PATH="$PWD/$build/lib:${cudnn}:${LD_LIBRARY_PATH:-}"
+if ! nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv |
+     tee "$out/gpu.txt"; then
+  echo "gpu_check.sh: no GPU here (nvidia-smi failed): nothing to check" >&2
+  exit 2
+fi
 
 failures=()
 step() {  # step NAME COMMAND...: runs it, logs to $out/NAME.log, remembers a failure
@@ -67,11 +78,12 @@ step() {  # step NAME COMMAND...: runs it, logs to $out/NAME.log, remembers a fa
 tests=("$build"/tests/test_variants "$build"/tests/test_elementwise_gpu "$build"/tests/test_softmax_gpu)
 for t in "${tests[@]}"; do step "$(basename "$t")" "$t" --gtest_brief=1; done
 
-# Sanitizers on the shapes up to 2^20 elements (the tools slow kernels down 10-100x).
+# Sanitizers on the shapes below 2^20 elements (the tools slow kernels down 10-100x), each
+# bounded so that the whole check stays well inside 10 minutes (exit 124: it ran out).
 small='-*1048576*:*16777219*:*50257*'
 if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck initcheck synccheck; do
-    step "sanitizer_$tool" compute-sanitizer --tool "$tool" --error-exitcode 3 \
+    step "sanitizer_$tool" timeout 150 compute-sanitizer --tool "$tool" --error-exitcode 3 \
       "$build/tests/test_variants" --gtest_brief=1 --gtest_filter="*$small"
   done
 else
