@@ -68,10 +68,13 @@ std::vector<float> run_gpu(const Variant& v, const Case& c, const Placement& at)
   cudaStream_t stream = nullptr;
   ACT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   try {
-    ACT_CUDA_CHECK(cudaMemcpy(x.floats() + at.x, c.x.data(), l.count * sizeof(float), cudaMemcpyHostToDevice));
+    // On the variant's stream: a pageable cudaMemcpy may return before its DMA lands, and
+    // a non-blocking stream is not ordered after it.
+    ACT_CUDA_CHECK(cudaMemcpyAsync(x.floats() + at.x, c.x.data(), l.count * sizeof(float),
+                                   cudaMemcpyHostToDevice, stream));
     if (!c.bias.empty()) {
-      ACT_CUDA_CHECK(cudaMemcpy(bias.floats() + at.bias, c.bias.data(), c.bias.size() * sizeof(float),
-                                cudaMemcpyHostToDevice));
+      ACT_CUDA_CHECK(cudaMemcpyAsync(bias.floats() + at.bias, c.bias.data(), c.bias.size() * sizeof(float),
+                                     cudaMemcpyHostToDevice, stream));
     }
     fill_floats(y.floats(), l.y_floats, poison(), stream);
     v.launch({x.floats() + at.x, c.bias.empty() ? nullptr : bias.floats() + at.bias,
