@@ -122,7 +122,7 @@ TEST_P(ElementwiseGpu, Sizes) {
   for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{31}, int64_t{32}, int64_t{33},
                           int64_t{1023}, int64_t{4099}, int64_t{1} << 20, (int64_t{1} << 24) + 3}) {
     Case c = make_case(*v.family, 1, n, 100 + n);
-    sprinkle_specials(c.x, 1e-3, 200 + n);
+    if (!v.special_values) sprinkle_specials(c.x, 1e-3, 200 + n);  // departures: registry data
     expect_matches(v, run_once(v, c), reference_of(v, c), "n=" + std::to_string(n));
   }
 }
