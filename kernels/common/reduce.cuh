@@ -37,8 +37,10 @@ __device__ __forceinline__ T shfl_xor(T value, int lane_mask) {
 
 // Reduces `value` over each aligned group of kWidth consecutive lanes (kWidth = 32: the
 // whole warp). All 32 lanes must call it. The two lanes of each butterfly pair combine the
-// same two operands in opposite orders; the operators used here are commutative (max_nan up
-// to the sign of a zero), so every lane of a group ends with the same value.
+// same two operands in opposite orders. MaxOp and SumOp are commutative (max_nan up to the
+// sign of a zero), so every lane of a group ends with the same value. SoftmaxMergeOp is
+// commutative only up to rounding (a.s * ta + b.s * tb compiles to fma(tb, b.s, a.s * ta)):
+// its lanes may end a last bit apart, which block_reduce irons out.
 template <int kWidth = kWarpSize, class T, class Op>
 __device__ __forceinline__ T warp_reduce(T value, Op op) {
   static_assert(is_pow2(kWidth) && kWidth <= kWarpSize,
@@ -71,7 +73,10 @@ __device__ __forceinline__ T block_reduce(T value, Op op, BlockReduceStorage<T, 
     value = warp_reduce(lane < kWarps ? storage.warp[lane] : op.identity(), op);
     __syncthreads();
   }
-  return value;
+  // Lane 0's result is bitwise the same in every warp (and in every block given the same
+  // inputs); every thread takes it, whatever rounding the butterfly left in the other lanes
+  // (shfl_xor by the thread's own lane index reads lane 0).
+  return shfl_xor(value, static_cast<int>(threadIdx.x % kWarpSize));
 }
 
 // Reduces `value` over the whole block through a shared-memory tree of kThreads entries:
