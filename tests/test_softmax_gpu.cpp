@@ -21,6 +21,8 @@
 //   SoftmaxGpu.RowSums     every row of an output sums to 1 (no reference needed).
 //   SoftmaxGpu.Repeatable  two runs give bitwise the same output: the cross-block merge and the
 //                          double-buffered waves have no race.
+//   SoftmaxGpu.EqualLogits  equal logits of a row give bitwise-equal outputs: every thread,
+//                          warp and block of a row scales by the same (max, sum).
 //
 // Every test starts with ACT_REQUIRE_GPU(); no CUDA call happens outside a test body. Shapes
 // stay within kMaxElements so the double reference and the copies take seconds.
@@ -321,6 +323,31 @@ TEST(SoftmaxGpu, Repeatable) {
       const std::vector<float> second = run_once(*v, c);
       EXPECT_EQ(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)), 0)
           << describe(*v, c) << ": two runs differ";
+    }
+  }
+}
+
+// Rows repeat a period of kPeriod logits, so column i must equal column i % kPeriod bit for bit
+// (same numerator, same scale). Shapes: online with rows split over many blocks (1 x 2^20,
+// 8 x 100000), over two blocks (300 x 16385, scalar), block rows (300 x 16384), warp rows.
+TEST(SoftmaxGpu, EqualLogits) {
+  ACT_REQUIRE_GPU();
+  constexpr int64_t kPeriod = 13;
+  for (const Shape s :
+       {Shape{1, 1 << 20}, Shape{8, 100000}, Shape{300, 16385}, Shape{300, 16384}, Shape{1000, 1000}}) {
+    Case c = make_case(softmax_family(), s.rows, s.cols, 300 + static_cast<uint64_t>(s.cols));
+    for (int64_t r = 0; r < s.rows; ++r) {
+      for (int64_t i = kPeriod; i < s.cols; ++i) c.x[r * s.cols + i] = c.x[r * s.cols + i % kPeriod];
+    }
+    for (const Variant* v : gpu_softmax_variants()) {
+      if (!v->supports(s.cols)) continue;
+      const std::vector<float> y = run_once(*v, c);
+      for (int64_t r = 0; r < s.rows; ++r) {
+        const float* yr = &y[r * s.cols];
+        for (int64_t i = kPeriod; i < s.cols; ++i) {
+          ASSERT_EQ(yr[i], yr[i % kPeriod]) << describe(*v, c) << " row " << r << " column " << i;
+        }
+      }
     }
   }
 }
