@@ -44,8 +44,9 @@ constexpr int kBlockThreads[] = {128, 256, 512, 1024};
 constexpr int kBlockPerThread[] = {8, 16, 24, 32};
 
 // online. A part of at most kOnlineChunkMax floats, double-buffered, takes 96 KB of shared
-// memory: two 512-thread blocks per SM. Rows are not split into parts shorter than
-// kOnlineChunkMin (the cross-block merge would cost more than the parallelism gains). The grid
+// memory: two 512-thread blocks per SM. A row is split into at most ceil(cols /
+// kOnlineChunkMin) parts (rounding to whole float4s can leave parts a little shorter; more
+// parts would make the cross-block merge cost more than the parallelism gains). The grid
 // never exceeds kOnlineMaxGrid blocks (the SM count of any GPU in sight times the two blocks per
 // SM), which bounds the workspace without asking the device.
 constexpr int64_t kOnlineChunkMax = 12288;
@@ -171,7 +172,7 @@ OnlinePlan make_plan(int64_t rows, int64_t cols, int64_t splits, int64_t rows_pe
 }
 
 // Parts in shared memory: a row needs at least ceil(cols / kOnlineChunkMax) of them. A wave
-// of k rows splits each into capacity / k parts (none shorter than kOnlineChunkMin), so few
+// of k rows splits each into capacity / k parts (at most ceil(cols / kOnlineChunkMin)), so few
 // rows spread over the whole GPU. The k with the least time per block wins, counted in floats
 // moved: each wave moves a part and, when rows are split, waits at a grid barrier worth about
 // kOnlineBarrierFloats; fewer waves on ties. All k with the same capacity / k give the same
