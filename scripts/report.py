@@ -306,6 +306,7 @@ def family_section(fam: Family, labels: list[str], multi: bool, plot: str | None
                 [r.name.shape] + metric_cells(r) for r in selected]
 
     largest = largest_shapes(fam)
+    out += winners_section(fam, labels, multi)
     out += ["Largest size:", ""]
     out += md_table(header, rows([r for r in fam.rows if r.name.params == largest[r.run]]))
     out += ["<details><summary>All sizes</summary>", ""]
@@ -317,6 +318,34 @@ def family_section(fam: Family, labels: list[str], multi: bool, plot: str | None
                     [k.replace("_", " ") for k in keys] + ["atol", "rtol"],
                     accuracy_rows(fam, keys, labels, multi))
     return out
+
+
+def winners_section(fam: Family, labels: list[str], multi: bool) -> list[str]:
+    """The fastest GPU variant at every shape, and where the family has a variant that picks
+    among the others by shape (`auto`), how close its pick came: the sweep that justifies
+    its thresholds. Empty for a family with fewer than two GPU variants."""
+    gpu = [r for r in fam.rows if not r.variant.is_cpu]
+    if len({r.variant.id for r in gpu}) < 2:
+        return []
+    shapes: dict[tuple[int, tuple], list[Row]] = {}
+    for r in gpu:
+        shapes.setdefault((r.run, r.name.params), []).append(r)
+    has_auto = any(r.variant.variant == "auto" for r in gpu)
+    header = (["run"] if multi else []) + ["size", "fastest GPU variant", "GB/s", "% of copy"]
+    if has_auto:
+        header += ["auto GB/s", "auto / fastest"]
+    rows = []
+    for (run, _), group in sorted(shapes.items(), key=lambda kv: (kv[0][0], kv[1][0].x, kv[1][0].series)):
+        best = min(group, key=lambda r: r.time_ns)
+        row = ([labels[run]] if multi else []) + [best.name.shape, best.variant.variant,
+                                                  fmt(best.gbps, "gbps"), fmt(best.pct_copy, "pct")]
+        if has_auto:
+            auto = next((r for r in group if r.variant.variant == "auto"), None)
+            row += ([fmt(auto.gbps, "gbps"), f"{best.time_ns / auto.time_ns:.0%}"] if auto else ["–", "–"])
+        rows.append(row)
+    return ["Fastest GPU variant at each size" +
+            (" (auto: how close its pick by shape came to it)" if has_auto else "") + ":", ""] + \
+        md_table(header, rows)
 
 
 def error_counters(fam: Family) -> list[str]:

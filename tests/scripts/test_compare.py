@@ -22,7 +22,7 @@ class CompareCli(unittest.TestCase):
     def setUp(self) -> None:
         self.tmp = tempfile.TemporaryDirectory()
         self.dir = Path(self.tmp.name)
-        self.reps = fixture("h100_reps.json")
+        self.reps = fixture("gpu_reps.json")
 
     def tearDown(self) -> None:
         self.tmp.cleanup()
@@ -100,7 +100,7 @@ class CompareCli(unittest.TestCase):
                 self.assertTrue(line.endswith(status), line)
 
     def test_single_runs_compare_on_the_threshold(self):
-        single = fixture("h100_single.json")
+        single = fixture("gpu_single.json")
         for factor, code in ((1.03, 0), (1.10, 1)):
             with self.subTest(factor=factor):
                 r = self.compare(single, changed(single, WARP_16M, scale_time(factor)))
@@ -132,7 +132,7 @@ class CompareCli(unittest.TestCase):
         self.assertIn("new: mismatch: 3 of 16777216", r.stdout)
 
     def test_truncated_log_exits_2(self):
-        text = (Path(__file__).parent / "fixtures" / "h100_reps.json").read_text()
+        text = (Path(__file__).parent / "fixtures" / "gpu_reps.json").read_text()
         truncated = self.dir / "truncated.json"
         truncated.write_text(text[: len(text) // 2])
         r = run_script("compare.py", truncated, truncated)
@@ -161,12 +161,12 @@ class CompareCli(unittest.TestCase):
         self.assertCleanFailure(r, "cannot read")
 
     def test_different_machines_are_refused_unless_allowed(self):
-        h200 = copy.deepcopy(self.reps)
-        h200["context"].update(machine="NVIDIA H200", gpu_name="NVIDIA H200")
-        self.assertCleanFailure(self.compare(self.reps, h200), "different machines")
-        r = self.compare(self.reps, h200, "--allow-different-machines")
+        gpu_b = copy.deepcopy(self.reps)
+        gpu_b["context"].update(machine="Synthetic GPU B", gpu_name="Synthetic GPU B")
+        self.assertCleanFailure(self.compare(self.reps, gpu_b), "different machines")
+        r = self.compare(self.reps, gpu_b, "--allow-different-machines")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("NVIDIA H200", r.stderr)
+        self.assertIn("Synthetic GPU B", r.stderr)
 
 
 class MannWhitney(unittest.TestCase):

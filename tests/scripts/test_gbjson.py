@@ -46,7 +46,7 @@ class Folding(unittest.TestCase):
         self.tmp.cleanup()
 
     def test_repetitions_fold_to_median_cv_and_maxima(self):
-        log = fixture("h100_reps.json")
+        log = fixture("gpu_reps.json")
         name = "sigmoid/warp/n:16777216/manual_time"
         rows = [b for b in log["benchmarks"]
                 if b["run_name"] == name and b["run_type"] == "iteration"]
@@ -61,7 +61,7 @@ class Folding(unittest.TestCase):
                                statistics.median(r["bytes_per_second"] for r in rows))
 
     def test_aggregates_only_log_uses_its_median_and_cv(self):
-        log = fixture("h100_reps.json")
+        log = fixture("gpu_reps.json")
         log["benchmarks"] = [b for b in log["benchmarks"] if b["run_type"] == "aggregate"]
         run = gbjson.load(write_log(self.dir, "log.json", log))
         b = run.benchmarks["copy/cpu_memcpy/n:1048576/real_time"]
@@ -72,7 +72,7 @@ class Folding(unittest.TestCase):
         self.assertGreater(b.cv, 0)
 
     def test_errored_rows_mark_the_benchmark_failed(self):
-        log = fixture("h100_single.json")
+        log = fixture("gpu_single.json")
         log["benchmarks"].append({"name": "tanh/warp/n:7/manual_time", "run_type": "iteration",
                                   "error_occurred": True, "error_message": "mismatch: 1 of 7",
                                   "real_time": 0, "time_unit": "us", "max_abs_err": math.nan})
@@ -84,7 +84,7 @@ class Folding(unittest.TestCase):
 
     def test_nan_counters_are_read(self):
         # Google Benchmark writes NaN unquoted; Python's json accepts it.
-        text = (FIXTURES / "h100_single.json").read_text().replace(
+        text = (FIXTURES / "gpu_single.json").read_text().replace(
             '"max_abs_err": 5.96e-08', '"max_abs_err": NaN', 1)
         path = self.dir / "log.json"
         path.write_text(text)
@@ -95,16 +95,16 @@ class Folding(unittest.TestCase):
 
 class Registry(unittest.TestCase):
     def test_variants_come_from_the_context(self):
-        run = gbjson.load(FIXTURES / "h100_single.json")
+        run = gbjson.load(FIXTURES / "gpu_single.json")
         self.assertTrue(run.has_registry)
         warp = run.variants["softmax/warp"]
         self.assertEqual((warp.step, warp.device, warp.atol, warp.rtol), (2, "gpu", 1e-9, 1e-5))
         self.assertTrue(run.variants["softmax/cpu_scalar"].is_cpu)
-        self.assertEqual(run.machine, "NVIDIA H100 80GB HBM3")
+        self.assertEqual(run.machine, "Synthetic GPU (test fixture)")
         self.assertEqual(run.ctx_float("gpu_copy_bw_gbs"), 2961.4)
 
     def test_without_registry_variants_are_inferred_from_names(self):
-        log = copy.deepcopy(fixture("h100_single.json"))
+        log = copy.deepcopy(fixture("gpu_single.json"))
         del log["context"]["actbench_variants"]
         with tempfile.TemporaryDirectory() as tmp:
             run = gbjson.load(write_log(Path(tmp), "log.json", log))

@@ -59,10 +59,10 @@ class ReportTest(unittest.TestCase):
 
     @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
     def test_run_with_repetitions(self):
-        md = self.render(FIXTURES / "h100_reps.json")
-        self.assertTrue((self.out / "h100_reps.md").exists())
+        md = self.render(FIXTURES / "gpu_reps.json")
+        self.assertTrue((self.out / "gpu_reps.md").exists())
         self.assertPlots(md, minimum=2)  # sigmoid and copy
-        for expected in ("## Machine", "| GPU | NVIDIA H100 80GB HBM3 |", "| L2 cache | 50 MiB |",
+        for expected in ("## Machine", "| GPU | Synthetic GPU (test fixture) |", "| L2 cache | 50 MiB |",
                          "## Summary", "## sigmoid", "## copy", "× naive", "× CPU",
                          "| warp | n:16777216 | 48.68 us | 2757 | 93.1% |",
                          "| cpu_omp | cpu | OpenMP threads + SIMD, vectorized exp | 1.19e-07 |"):
@@ -70,17 +70,17 @@ class ReportTest(unittest.TestCase):
 
     @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
     def test_two_machines_side_by_side(self):
-        h200 = copy.deepcopy(fixture("h100_reps.json"))
-        h200["context"].update(machine="NVIDIA H200", gpu_name="NVIDIA H200")
-        md = self.render(FIXTURES / "h100_reps.json", write_log(self.dir, "h200.json", h200))
-        self.assertTrue((self.out / "h100_reps_vs_h200.md").exists())
+        gpu_b = copy.deepcopy(fixture("gpu_reps.json"))
+        gpu_b["context"].update(machine="Synthetic GPU B", gpu_name="Synthetic GPU B")
+        md = self.render(FIXTURES / "gpu_reps.json", write_log(self.dir, "gpu_b.json", gpu_b))
+        self.assertTrue((self.out / "gpu_reps_vs_gpu_b.md").exists())
         self.assertPlots(md, minimum=2)
-        self.assertIn("|  | NVIDIA H100 80GB HBM3 | NVIDIA H200 |", md)
-        self.assertIn("| sigmoid | NVIDIA H200 | n:16777216 | warp |", md)
+        self.assertIn("|  | Synthetic GPU (test fixture) | Synthetic GPU B |", md)
+        self.assertIn("| sigmoid | Synthetic GPU B | n:16777216 | warp |", md)
 
     @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
     def test_cpu_only_run(self):
-        log = fixture("h100_single.json")
+        log = fixture("gpu_single.json")
         ctx = {k: v for k, v in log["context"].items() if not k.startswith(("gpu_", "cuda_"))}
         ctx.update(machine="cpu-buildhost", gpu_skipped="no CUDA device: driver insufficient")
         log = {"context": ctx, "benchmarks": [b for b in log["benchmarks"]
@@ -99,7 +99,7 @@ class ReportTest(unittest.TestCase):
         self.assertNotIn("## Summary", md)
 
     def test_without_matplotlib_tables_are_written_with_the_install_line(self):
-        md, stderr = self.render_tables_only(FIXTURES / "h100_single.json")
+        md, stderr = self.render_tables_only(FIXTURES / "gpu_single.json")
         self.assertIn("python3 -m pip install matplotlib", stderr)
         self.assertIn("python3 -m pip install matplotlib", md)
         self.assertIn("## softmax", md)
@@ -107,8 +107,22 @@ class ReportTest(unittest.TestCase):
                       md)
         self.assertEqual(list(self.out.glob("*.png")), [])
 
+    def test_auto_is_measured_against_the_fastest_variant_at_each_shape(self):
+        log = fixture("gpu_single.json")
+        warp = next(b for b in log["benchmarks"]
+                    if b["name"] == "softmax/warp/rows:4194/cols:1000/manual_time")
+        auto = copy.deepcopy(warp)  # picked warp's kernel but took 10% longer
+        auto.update(name="softmax/auto/rows:4194/cols:1000/manual_time",
+                    run_name="softmax/auto/rows:4194/cols:1000/manual_time",
+                    real_time=warp["real_time"] * 1.1, bytes_per_second=warp["bytes_per_second"] / 1.1)
+        log["benchmarks"].append(auto)
+        md, _ = self.render_tables_only(write_log(self.dir, "log.json", log))
+        self.assertIn("Fastest GPU variant at each size (auto: how close its pick by shape came", md)
+        self.assertIn("| rows:4194/cols:1000 | warp | 2444 | 82.5% | 2221 | 91% |", md)
+        self.assertIn("| rows:1024/cols:4096 | warp | 2560 | 86.4% | – | – |", md)
+
     def test_failed_benchmarks_are_listed(self):
-        log = fixture("h100_single.json")
+        log = fixture("gpu_single.json")
         log["benchmarks"].append({"name": "tanh/warp/n:7/manual_time", "run_type": "iteration",
                                   "error_occurred": True, "error_message": "mismatch: 1 of 7",
                                   "real_time": 0, "time_unit": "us"})
@@ -117,7 +131,7 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| tanh/warp/n:7/manual_time | mismatch: 1 of 7 |", md)
 
     def test_unusable_logs_exit_2_and_write_nothing(self):
-        text = (FIXTURES / "h100_single.json").read_text()
+        text = (FIXTURES / "gpu_single.json").read_text()
         (self.dir / "truncated.json").write_text(text[:-200])
         (self.dir / "shape.json").write_text('{"benchmarks": [{"name": "x"}]}')
         for name, message in (("truncated.json", "not valid JSON"),
