@@ -94,6 +94,13 @@ std::string describe(const Placement& at) {
          std::to_string(at.bias);
 }
 
+// v on c at the default placement and at `at`, both against one reference.
+void expect_matches_placed(const Variant& v, const Case& c, const Placement& at, const std::string& what) {
+  const std::vector<double> ref = reference_of(v, c);
+  expect_matches(v, run_once(v, c), ref, what);
+  expect_matches(v, run_once(v, c, at), ref, what + ", " + describe(at));
+}
+
 // A problem with no element: the launcher must enqueue nothing and throw nothing (null
 // pointers included).
 void expect_empty_problem_is_noop(const Variant& v, int64_t rows, int64_t cols) {
@@ -163,15 +170,11 @@ TEST_P(ElementwiseGpu, SpecialValues) {
   ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
   Case sprinkled = make_case(*v.family, 1, 4099, 500);
   sprinkle_specials(sprinkled.x, 0.25, 501);
-  const std::vector<double> ref = reference_of(v, sprinkled);
-  expect_matches(v, run_once(v, sprinkled), ref, "25% special values");
-  expect_matches(v, run_once(v, sprinkled, {1, 3, 0}), ref, "25% special values, x+1 y+3");
+  expect_matches_placed(v, sprinkled, {1, 3, 0}, "25% special values");
 
   Case only = make_case(*v.family, 1, 1029, 502);
   fill_with_specials(only.x);
-  const std::vector<double> only_ref = reference_of(v, only);
-  expect_matches(v, run_once(v, only), only_ref, "special values only");
-  expect_matches(v, run_once(v, only, {2, 0, 0}), only_ref, "special values only, x+2");
+  expect_matches_placed(v, only, {2, 0, 0}, "special values only");
 }
 
 TEST_P(ElementwiseGpu, EmptyProblem) {
@@ -231,9 +234,7 @@ TEST_P(BiasGpu, SpecialValues) {
   sprinkle_specials(c.x, 0.25, 801);
   expect_matches(v, run_once(v, c), reference_of(v, c), "25% special x");
   sprinkle_specials(c.bias, 0.25, 802);
-  const std::vector<double> ref = reference_of(v, c);
-  expect_matches(v, run_once(v, c), ref, "25% special x and bias");
-  expect_matches(v, run_once(v, c, {3, 1, 2}), ref, "25% special x and bias, x+3 y+1 bias+2");
+  expect_matches_placed(v, c, {3, 1, 2}, "25% special x and bias");
 }
 
 TEST_P(BiasGpu, EmptyProblem) {
