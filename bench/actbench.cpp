@@ -537,6 +537,7 @@ int run(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(gb_argc, gb_argv.data())) return 2;
 
   session.gpu = probe_gpu(session.options.device);
+  if (!session.gpu.available && session.gpu.device_count > 0) usage_error("--device: " + session.gpu.reason);
   if (session.gpu.available) {
     session.info = device_info(session.options.device);
     ACT_CUDA_CHECK(cudaStreamCreateWithFlags(&session.stream, cudaStreamNonBlocking));

@@ -12,12 +12,14 @@ GpuStatus probe_gpu(int device) {
     return {false, std::string("cudaGetDeviceCount failed with ") + cudaGetErrorName(err) + " (" +
                        cudaGetErrorString(err) + "): no usable NVIDIA GPU or driver on this machine"};
   }
-  if (count == 0) return {false, "no CUDA device found"};
+  if (count == 0) return {false, "no CUDA device found", 0};
   if (device < 0 || device >= count) {
-    return {false, "device " + std::to_string(device) + " requested, but " + std::to_string(count) +
-                       " device(s) present (valid: 0.." + std::to_string(count - 1) + ")"};
+    return {false,
+            "device " + std::to_string(device) + " requested, but " + std::to_string(count) +
+                " device(s) present (valid: 0.." + std::to_string(count - 1) + ")",
+            count};
   }
-  return {true, ""};
+  return {true, "", count};
 }
 
 DeviceInfo device_info(int device) {

@@ -16,6 +16,7 @@ namespace actbench {
 struct GpuStatus {
   bool available = false;
   std::string reason;  // why not, when !available: one line for users
+  int device_count = 0;  // devices CUDA sees (a bad index with devices present is a usage error)
 };
 
 // Never throws. Both "no device" (100) and "driver insufficient" (35, what a machine with the
