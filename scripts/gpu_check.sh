@@ -11,7 +11,7 @@
 #
 # Prepare it on a build machine: `scripts/gpu_check.sh --prepare` builds the release preset
 # and assembles build/gpu_bundle (the binaries it runs, the core library and the shared
-# libraries they need: Google Benchmark, oneDNN), which is all a GPU machine needs to carry
+# libraries they need: Google Benchmark, oneDNN, OpenMP), which is all a GPU machine needs to carry
 # beside the source tree. cuDNN is taken from PyTorch's wheel (nvidia.cudnn) there.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +46,7 @@ if [ $prepare = 1 ]; then
   cp build/release/tests/test_variants build/release/tests/test_elementwise_gpu \
      build/release/tests/test_softmax_gpu "$build/tests/"
   for lib in $(ldd build/release/bench/actbench build/release/libactbench_core.so |
-               awk '/libbenchmark|libdnnl|libOpenCL/ {print $3}' | sort -u); do
+               awk '/libbenchmark|libdnnl|libOpenCL|libgomp/ {print $3}' | sort -u); do
     cp -L "$lib" "$build/lib/"
   done
   echo "gpu_check.sh: carry $build ($(du -sh "$build" | cut -f1)) and run scripts/gpu_check.sh there"
