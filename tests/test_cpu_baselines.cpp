@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "gpu_test.h"
+#include "test_support.h"
 #include "host/compare.h"
 #include "host/inputs.h"
 #include "host/reference.h"

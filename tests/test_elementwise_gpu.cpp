@@ -34,7 +34,7 @@
 #include "host/runner.h"
 #include "kernels/common/cuda_check.h"
 #include "kernels/registry.h"
-#include "tests/gpu_test.h"
+#include "tests/test_support.h"
 
 namespace actbench {
 namespace {

@@ -42,7 +42,7 @@
 #include "host/reference.h"
 #include "host/runner.h"
 #include "kernels/registry.h"
-#include "tests/gpu_test.h"
+#include "tests/test_support.h"
 
 namespace actbench {
 namespace {
