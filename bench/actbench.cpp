@@ -17,7 +17,6 @@
 #include <cstdlib>
 #include <deque>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -285,6 +284,15 @@ struct Session {
     return p;
   }
 
+  // Seconds of one call of v on p: CUDA events around the launch alone on the GPU (the L2
+  // flushed first unless --warm), a steady clock around the call on the CPU.
+  double seconds_of(const Variant& v, const Problem& p) {
+    if (v.device == Device::Gpu) return 1e-3 * timer->time_ms([&] { v.launch(p); });
+    const auto t0 = std::chrono::steady_clock::now();
+    v.launch(p);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
   // The variant's output on `in` against the reference, computed once per benchmark:
   // Google Benchmark calls a benchmark several times (growing iteration counts, repetitions).
   const Comparison& verify(const Variant& v, const Shape& shape, const Prepared& in) {
@@ -318,28 +326,21 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
     std::vector<float> host_y;
     std::vector<unsigned char> host_workspace;
     Problem p;
-    std::function<double()> time_once;  // seconds of one call
     if (on_gpu) {
       device_y = DeviceBuffer(count * sizeof(float));
       device_workspace = DeviceBuffer(v.workspace(shape.rows, shape.cols));
       p = {in.x.floats(), in.bias.bytes() ? in.bias.floats() : nullptr, device_y.floats(),
            shape.rows, shape.cols, device_workspace.get(), s.stream};
-      time_once = [&] { return 1e-3 * s.timer->time_ms([&] { v.launch(p); }); };
     } else {
       host_y.resize(count);
       host_workspace.resize(v.workspace(shape.rows, shape.cols));
       p = {in.input.x.data(), in.input.bias.empty() ? nullptr : in.input.bias.data(), host_y.data(),
            shape.rows, shape.cols, host_workspace.data(), nullptr};
-      time_once = [&] {
-        const auto t0 = std::chrono::steady_clock::now();
-        v.launch(p);
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      };
     }
-    time_once();  // warm-up: first-touch, lazy library initialization, instruction cache
+    s.seconds_of(v, p);  // warm-up: first-touch, lazy library initialization, instruction cache
     double total = 0.0;
     for (auto _ : state) {
-      const double seconds = time_once();
+      const double seconds = s.seconds_of(v, p);
       state.SetIterationTime(seconds);
       total += seconds;
     }
@@ -366,23 +367,19 @@ double measure_copy_bw(Session& s, Device device) {
   if (device == Device::Gpu) {
     while (n > (1 << 20) && 3 * n * sizeof(float) > free_device_bytes()) n /= 2;
   }
-  const Shape shape{1, n};
   double best = 1e30;
+  auto best_of = [&](const Problem& p, int reps) {
+    for (int rep = 0; rep < reps; ++rep) best = std::min(best, s.seconds_of(*copy, p));
+  };
   if (device == Device::Gpu) {
     DeviceBuffer x(n * sizeof(float)), y(n * sizeof(float));
     ACT_CUDA_CHECK(cudaMemsetAsync(x.get(), 0, x.bytes(), s.stream));
-    const Problem p{x.floats(), nullptr, y.floats(), 1, n, nullptr, s.stream};
-    for (int rep = 0; rep < 20; ++rep) best = std::min(best, 1e-3 * s.timer->time_ms([&] { copy->launch(p); }));
+    best_of({x.floats(), nullptr, y.floats(), 1, n, nullptr, s.stream}, 20);
   } else {
     std::vector<float> x(n, 1.0f), y(n);
-    const Problem p{x.data(), nullptr, y.data(), 1, n, nullptr, nullptr};
-    for (int rep = 0; rep < 5; ++rep) {
-      const auto t0 = std::chrono::steady_clock::now();
-      copy->launch(p);
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
+    best_of({x.data(), nullptr, y.data(), 1, n, nullptr, nullptr}, 5);
   }
-  return ideal_bytes(*copy->family, shape) / best;
+  return ideal_bytes(*copy->family, Shape{1, n}) / best;
 }
 
 // ---- reporting -----------------------------------------------------------------------------
