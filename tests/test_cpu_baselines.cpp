@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "test_support.h"
-#include "host/compare.h"
 #include "host/inputs.h"
 #include "host/reference.h"
 #include "host/runner.h"
@@ -138,9 +137,7 @@ TEST_P(CpuVariant, MatchesReference) {
   if (c.input != Input::Generated) ACT_REQUIRE_SPECIAL_VALUE_RULES(*c.variant);
   const Case in = input_for(c);
   const std::vector<double> want = reference(*c.variant->family, in.x, in.bias, in.rows, in.cols);
-  const std::vector<float> got = run_once(*c.variant, in, {c.x_offset, c.y_offset});
-  const Comparison cmp = compare(got, want, c.variant->tol);
-  EXPECT_TRUE(cmp.ok()) << c.variant->id() << ": " << cmp.describe(c.variant->tol);
+  testing::run_and_expect(*c.variant, in, want, ::testing::PrintToString(c), {c.x_offset, c.y_offset});
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, CpuVariant, ::testing::ValuesIn(all_cases()), case_name);

@@ -27,7 +27,6 @@
 #include <string>
 #include <vector>
 
-#include "host/compare.h"
 #include "host/gpu.h"
 #include "host/inputs.h"
 #include "host/reference.h"
@@ -70,12 +69,6 @@ std::vector<double> reference_of(const Variant& v, const Case& c) {
   return reference(*v.family, c.x, c.bias, c.rows, c.cols);
 }
 
-void expect_matches(const Variant& v, const std::vector<float>& got,
-                    const std::vector<double>& ref, const std::string& what) {
-  ASSERT_EQ(got.size(), ref.size()) << v.id() << " " << what;
-  const Comparison cmp = compare(got, ref, v.tol);
-  EXPECT_TRUE(cmp.ok()) << v.id() << " " << what << ": " << cmp.describe(v.tol);
-}
 
 class Stream {
  public:
@@ -97,8 +90,8 @@ std::string describe(const Placement& at) {
 // v on c at the default placement and at `at`, both against one reference.
 void expect_matches_placed(const Variant& v, const Case& c, const Placement& at, const std::string& what) {
   const std::vector<double> ref = reference_of(v, c);
-  expect_matches(v, run_once(v, c), ref, what);
-  expect_matches(v, run_once(v, c, at), ref, what + ", " + describe(at));
+  testing::run_and_expect(v, c, ref, what);
+  testing::run_and_expect(v, c, ref, what + ", " + describe(at), at);
 }
 
 // A problem with no element: the launcher must enqueue nothing and throw nothing (null
@@ -130,7 +123,7 @@ TEST_P(ElementwiseGpu, Sizes) {
                           int64_t{1023}, int64_t{4099}, int64_t{1} << 20, (int64_t{1} << 24) + 3}) {
     Case c = make_case(*v.family, 1, n, 100 + n);
     if (!v.special_values) sprinkle_specials(c.x, 1e-3, 200 + n);  // departures: registry data
-    expect_matches(v, run_once(v, c), reference_of(v, c), "n=" + std::to_string(n));
+    testing::run_and_expect(v, c, reference_of(v, c), "n=" + std::to_string(n));
   }
 }
 
@@ -142,8 +135,7 @@ TEST_P(ElementwiseGpu, InputOffset) {
     const Case c = make_case(*v.family, 1, n, 300 + n);
     const std::vector<double> ref = reference_of(v, c);
     for (int offset = 1; offset <= 3; ++offset) {
-      expect_matches(v, run_once(v, c, {offset}), ref,
-                     "n=" + std::to_string(n) + " offset=" + std::to_string(offset));
+      testing::run_and_expect(v, c, ref, "n=" + std::to_string(n) + " offset=" + std::to_string(offset), {offset});
     }
   }
 }
@@ -158,7 +150,7 @@ TEST_P(ElementwiseGpu, OffsetPairs) {
     for (int ox = 0; ox < 4; ++ox) {
       for (int oy = 0; oy < 4; ++oy) {
         const Placement off{ox, oy, 0};
-        expect_matches(v, run_once(v, c, off), ref, "n=" + std::to_string(n) + " " + describe(off));
+        testing::run_and_expect(v, c, ref, "n=" + std::to_string(n) + " " + describe(off), off);
       }
     }
   }
@@ -203,7 +195,7 @@ TEST_P(BiasGpu, OddShapes) {
     const Case c = make_case(*v.family, s.rows, s.cols, 600 + s.rows * 7 + s.cols);
     const std::vector<double> ref = reference_of(v, c);
     for (int offset = 0; offset <= 3; ++offset) {
-      expect_matches(v, run_once(v, c, {offset}), ref, shape(c) + " offset=" + std::to_string(offset));
+      testing::run_and_expect(v, c, ref, shape(c) + " offset=" + std::to_string(offset), {offset});
     }
   }
 }
@@ -219,7 +211,7 @@ TEST_P(BiasGpu, OffsetPairs) {
       for (int oy = 0; oy < 4; ++oy) {
         for (const int ob : {0, 3}) {
           const Placement off{ox, oy, ob};
-          expect_matches(v, run_once(v, c, off), ref, shape(c) + " " + describe(off));
+          testing::run_and_expect(v, c, ref, shape(c) + " " + describe(off), off);
         }
       }
     }
@@ -232,7 +224,7 @@ TEST_P(BiasGpu, SpecialValues) {
   ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
   Case c = make_case(*v.family, 37, 129, 800);
   sprinkle_specials(c.x, 0.25, 801);
-  expect_matches(v, run_once(v, c), reference_of(v, c), "25% special x");
+  testing::run_and_expect(v, c, reference_of(v, c), "25% special x");
   sprinkle_specials(c.bias, 0.25, 802);
   expect_matches_placed(v, c, {3, 1, 2}, "25% special x and bias");
 }

@@ -38,7 +38,6 @@
 #include <utility>
 #include <vector>
 
-#include "host/compare.h"
 #include "host/reference.h"
 #include "host/runner.h"
 #include "kernels/registry.h"
@@ -75,10 +74,7 @@ std::string describe(const Variant& v, const Case& c, int x_offset = 0, int y_of
 // Runs v on c and compares with the reference; returns the output.
 std::vector<float> run_and_compare(const Variant& v, const Case& c, const std::vector<double>& ref,
                                    int x_offset = 0, int y_offset = 0) {
-  const std::vector<float> got = run_once(v, c, {x_offset, y_offset});
-  const Comparison cmp = compare(got, ref, v.tol);
-  EXPECT_TRUE(cmp.ok()) << describe(v, c, x_offset, y_offset) << ": " << cmp.describe(v.tol);
-  return got;
+  return testing::run_and_expect(v, c, ref, describe(v, c, x_offset, y_offset), {x_offset, y_offset});
 }
 
 // ---- special-value rows ------------------------------------------------------------------

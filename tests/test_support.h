@@ -1,11 +1,17 @@
 // Shared by the tests: skip with the stated reason when there is no device (no CUDA call
 // happens before a test body runs, so test discovery works on any machine), or when a
-// variant's registry entry says it departs from the special-value rules of common/ops.h.
+// variant's registry entry says it departs from the special-value rules of common/ops.h;
+// and the one check of a variant's output against the reference.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#include "host/compare.h"
 #include "host/gpu.h"
+#include "host/runner.h"
 
 namespace actbench::testing {
 
@@ -13,6 +19,20 @@ namespace actbench::testing {
 inline const GpuStatus& gpu_status() {
   static const GpuStatus status = probe_gpu(0);
   return status;
+}
+
+// Runs v on c at `at` and expects the output within v's tolerance of `want`; `what` names the
+// case in a failure message. Returns the output.
+inline std::vector<float> run_and_expect(const Variant& v, const Case& c, const std::vector<double>& want,
+                                         const std::string& what, Placement at = {}) {
+  std::vector<float> got = run_once(v, c, at);
+  if (got.size() != want.size()) {
+    ADD_FAILURE() << v.id() << " " << what << ": " << got.size() << " outputs, reference has " << want.size();
+    return got;
+  }
+  const Comparison cmp = compare(got, want, v.tol);
+  EXPECT_TRUE(cmp.ok()) << v.id() << " " << what << ": " << cmp.describe(v.tol);
+  return got;
 }
 
 }  // namespace actbench::testing

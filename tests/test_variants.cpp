@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "test_support.h"
-#include "host/compare.h"
 #include "host/inputs.h"
 #include "host/reference.h"
 #include "host/runner.h"
@@ -77,9 +76,7 @@ TEST_P(VariantTest, MatchesReference) {
   Case input = make_case(*c.variant->family, c.shape.rows, c.shape.cols, seed);
   if (c.specials) sprinkle_specials(input.x, 0.01, seed);
   const std::vector<double> want = reference(*c.variant->family, input.x, input.bias, input.rows, input.cols);
-  const std::vector<float> got = run_once(*c.variant, input, {c.x_offset, c.y_offset});
-  const Comparison cmp = compare(got, want, c.variant->tol);
-  EXPECT_TRUE(cmp.ok()) << c.variant->id() << ": " << cmp.describe(c.variant->tol);
+  testing::run_and_expect(*c.variant, input, want, ::testing::PrintToString(c), {c.x_offset, c.y_offset});
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, VariantTest, ::testing::ValuesIn(all_cases()), case_name);
