@@ -3,6 +3,7 @@
 #include "registry.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "common/ops.h"
 #include "host/cpu_baselines.h"
@@ -166,6 +167,13 @@ const std::vector<Variant>& variants() {
     return v;
   }();
   return table;
+}
+
+const Family& family_named(const std::string& name) {
+  for (const Family& f : families()) {
+    if (name == f.name) return f;
+  }
+  throw std::invalid_argument("no family named '" + name + "'");
 }
 
 const Variant* find_variant(const std::string& id) {

@@ -68,6 +68,8 @@ struct Variant {
 
 const std::vector<Family>& families();
 const std::vector<Variant>& variants();
+// The family of this name; throws std::invalid_argument when there is none.
+const Family& family_named(const std::string& name);
 // nullptr when no variant has this "family/name" id.
 const Variant* find_variant(const std::string& id);
 

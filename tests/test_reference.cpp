@@ -19,13 +19,6 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-const Family& family(const char* name) {
-  for (const Family& f : families()) {
-    if (std::string(f.name) == name) return f;
-  }
-  throw std::invalid_argument(name);
-}
-
 std::vector<double> softmax_row(std::vector<float> x) {
   std::vector<double> out(x.size());
   reference_softmax_row(x.data(), static_cast<int64_t>(x.size()), out.data());
@@ -53,7 +46,7 @@ TEST(Reference, ReluPropagatesNaNAndTanhSaturates) {
 TEST(Reference, BiasIsAddedInFloatBeforeTheActivation) {
   // 1 + 2^-30 rounds to 1 in float; the reference must see exactly what every kernel sees.
   const std::vector<float> x = {1.0f}, b = {std::ldexp(1.0f, -30)};
-  const std::vector<double> y = reference(family("bias_sigmoid"), x, b, 1, 1);
+  const std::vector<double> y = reference(family_named("bias_sigmoid"), x, b, 1, 1);
   EXPECT_EQ(y[0], reference_activation(Activation::Sigmoid, 1.0));
 }
 

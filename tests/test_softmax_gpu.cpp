@@ -50,13 +50,6 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr int64_t kMaxElements = int64_t{1} << 26;
 
-const Family& softmax_family() {
-  for (const Family& f : families()) {
-    if (f.act == Activation::Softmax) return f;
-  }
-  throw std::logic_error("the registry has no softmax family");
-}
-
 std::vector<const Variant*> gpu_softmax_variants() {
   std::vector<const Variant*> out;
   for (const Variant& v : variants()) {
@@ -183,13 +176,13 @@ TEST_P(SoftmaxSpecialRows, FollowTorchSoftmax) {
   const std::vector<int64_t> pos = positions(cols);
   // Pattern p at position k fills row 2 * (p * |pos| + k); the row after it stays ordinary.
   const int64_t rows = 2 * static_cast<int64_t>(special_rows().size() * pos.size());
-  Case c = make_case(softmax_family(), rows, cols, 7000 + static_cast<uint64_t>(cols));
+  Case c = make_case(family_named("softmax"), rows, cols, 7000 + static_cast<uint64_t>(cols));
   for (size_t p = 0; p < special_rows().size(); ++p) {
     for (size_t k = 0; k < pos.size(); ++k) {
       special_rows()[p].fill(&c.x[2 * (p * pos.size() + k) * cols], cols, pos[k]);
     }
   }
-  const std::vector<double> ref = reference(softmax_family(), c.x, c.bias, c.rows, c.cols);
+  const std::vector<double> ref = reference(family_named("softmax"), c.x, c.bias, c.rows, c.cols);
 
   for (const Variant* v : gpu_softmax_variants()) {
     // A library's own special-value convention is registry data (Variant::special_values).
@@ -232,8 +225,8 @@ class SoftmaxShapes : public ::testing::TestWithParam<Shape> {};
 TEST_P(SoftmaxShapes, MatchReference) {
   ACT_REQUIRE_GPU();
   const Shape s = GetParam();
-  const Case c = make_case(softmax_family(), s.rows, s.cols, 100 + static_cast<uint64_t>(s.rows * 31 + s.cols));
-  const std::vector<double> ref = reference(softmax_family(), c.x, c.bias, c.rows, c.cols);
+  const Case c = make_case(family_named("softmax"), s.rows, s.cols, 100 + static_cast<uint64_t>(s.rows * 31 + s.cols));
+  const std::vector<double> ref = reference(family_named("softmax"), c.x, c.bias, c.rows, c.cols);
   // Misaligned x and/or y force the scalar paths; large shapes run aligned only, for time.
   std::vector<std::pair<int, int>> offsets = {{0, 0}};
   if (s.rows * s.cols <= (int64_t{1} << 22)) offsets.insert(offsets.end(), {{1, 1}, {0, 3}, {2, 0}});
@@ -275,7 +268,7 @@ INSTANTIATE_TEST_SUITE_P(Paths, SoftmaxShapes,
 TEST(SoftmaxGpu, OutlierRows) {
   ACT_REQUIRE_GPU();
   for (int64_t cols : {5, 33, 1025, 20000}) {
-    Case c = make_case(softmax_family(), 8, cols, 900 + static_cast<uint64_t>(cols));
+    Case c = make_case(family_named("softmax"), 8, cols, 900 + static_cast<uint64_t>(cols));
     const float lifts[] = {40.0f, 88.7f, 1e4f};
     for (int r = 0; r < 3; ++r) {  // a few logits far above the rest
       for (int64_t i = r; i < cols; i += 7) c.x[r * cols + i] += lifts[r];
@@ -284,7 +277,7 @@ TEST(SoftmaxGpu, OutlierRows) {
     for (int64_t i = 1; i < cols; i += 2) c.x[4 * cols + i] = -FLT_MAX;   // as low as floats go
     for (int64_t i = 0; i < cols; ++i) c.x[5 * cols + i] = 1e4f + static_cast<float>(i % 5);  // large, close
     for (int64_t i = 0; i < cols; ++i) c.x[6 * cols + i] = -88.7f - static_cast<float>(i % 3);  // all tiny
-    const std::vector<double> ref = reference(softmax_family(), c.x, c.bias, c.rows, c.cols);
+    const std::vector<double> ref = reference(family_named("softmax"), c.x, c.bias, c.rows, c.cols);
     for (const Variant* v : gpu_softmax_variants()) {
       if (v->supports(cols)) run_and_compare(*v, c, ref);
     }
@@ -294,7 +287,7 @@ TEST(SoftmaxGpu, OutlierRows) {
 TEST(SoftmaxGpu, RowSums) {
   ACT_REQUIRE_GPU();
   for (const Shape s : {Shape{1000, 7}, Shape{257, 1000}, Shape{64, 5000}, Shape{4, 1 << 20}}) {
-    const Case c = make_case(softmax_family(), s.rows, s.cols, 500 + static_cast<uint64_t>(s.cols));
+    const Case c = make_case(family_named("softmax"), s.rows, s.cols, 500 + static_cast<uint64_t>(s.cols));
     for (const Variant* v : gpu_softmax_variants()) {
       if (!v->supports(s.cols)) continue;
       const std::vector<float> y = run_once(*v, c);
@@ -312,7 +305,7 @@ TEST(SoftmaxGpu, RowSums) {
 TEST(SoftmaxGpu, Repeatable) {
   ACT_REQUIRE_GPU();
   for (const Shape s : {Shape{1, 1 << 20}, Shape{8, 1 << 20}, Shape{300, 16385}, Shape{1000, 1025}}) {
-    const Case c = make_case(softmax_family(), s.rows, s.cols, 42);
+    const Case c = make_case(family_named("softmax"), s.rows, s.cols, 42);
     for (const Variant* v : gpu_softmax_variants()) {
       if (!v->supports(s.cols)) continue;
       const std::vector<float> first = run_once(*v, c);
@@ -331,7 +324,7 @@ TEST(SoftmaxGpu, EqualLogits) {
   constexpr int64_t kPeriod = 13;
   for (const Shape s :
        {Shape{1, 1 << 20}, Shape{8, 100000}, Shape{300, 16385}, Shape{300, 16384}, Shape{1000, 1000}}) {
-    Case c = make_case(softmax_family(), s.rows, s.cols, 300 + static_cast<uint64_t>(s.cols));
+    Case c = make_case(family_named("softmax"), s.rows, s.cols, 300 + static_cast<uint64_t>(s.cols));
     for (int64_t r = 0; r < s.rows; ++r) {
       for (int64_t i = kPeriod; i < s.cols; ++i) c.x[r * s.cols + i] = c.x[r * s.cols + i % kPeriod];
     }

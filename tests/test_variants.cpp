@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,8 @@ TEST(Registry, IdsAreUniqueAndComplete) {
     ids.push_back(v.id());
   }
   EXPECT_EQ(find_variant("softmax/no_such_variant"), nullptr);
+  EXPECT_EQ(&family_named("softmax"), find_variant("softmax/naive")->family);
+  EXPECT_THROW(family_named("no_such_family"), std::invalid_argument);
 }
 
 TEST(Registry, EveryFamilyHasGpuAndCpuVariants) {
