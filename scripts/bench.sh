@@ -43,9 +43,11 @@ fi
 
 # Name the log after the machine the context names (the GPU, or cpu-<host>) and the commit.
 name=$(python3 - "$tmp" <<'PY'
-import json, re, sys, datetime
+import datetime, json, sys
+sys.path.insert(0, "scripts")
+import gbjson
 ctx = json.load(open(sys.argv[1]))["context"]
-machine = re.sub(r"[^A-Za-z0-9]+", "-", ctx.get("machine", "unknown")).strip("-")
+machine = gbjson.slug(ctx.get("machine", "unknown"))
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%MZ")
 print(f"{stamp}_{machine}_{ctx.get('git_sha', 'unknown')}")
 PY
