@@ -11,6 +11,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -62,6 +63,14 @@ failure in some benchmark, 2 bad usage or a fatal error.
 struct Shape {
   int64_t rows, cols;
 };
+
+// The median of a non-empty sample (the mean of the two middle values for an even count).
+double median(std::vector<double> v) {
+  const size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + mid, v.end());
+  if (v.size() % 2 == 1) return v[mid];
+  return 0.5 * (v[mid] + *std::max_element(v.begin(), v.begin() + mid));
+}
 
 struct Options {
   bool list = false, quick = false, warm = false;
@@ -338,13 +347,15 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
            shape.rows, shape.cols, host_workspace.data(), nullptr};
     }
     s.seconds_of(v, p);  // warm-up: first-touch, lazy library initialization, instruction cache
-    double total = 0.0;
+    std::vector<double> calls;
+    calls.reserve(static_cast<size_t>(state.max_iterations));
     for (auto _ : state) {
-      const double seconds = s.seconds_of(v, p);
-      state.SetIterationTime(seconds);
-      total += seconds;
+      calls.push_back(s.seconds_of(v, p));
+      state.SetIterationTime(calls.back());
     }
-    const double bytes_per_second = ideal_bytes(*v.family, shape) * state.iterations() / total;
+    // The median call, as for the copy roofline it is divided by (and as torch_compare.py
+    // times its peers): one statistic for every figure that is a ratio of two.
+    const double bytes_per_second = ideal_bytes(*v.family, shape) / median(std::move(calls));
     const double roofline = on_gpu ? s.gpu_copy_bw : s.cpu_copy_bw;
     state.counters["bytes_per_second"] = bytes_per_second;
     state.counters["pct_copy_bw"] = 100.0 * bytes_per_second / roofline;
@@ -357,8 +368,9 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
   }
 }
 
-// Best-of-`reps` bandwidth of the registry's copy variant over 2^26 floats (or less when
-// memory is short): the roofline every pct_copy_bw divides by.
+// Bandwidth of the median of `reps` calls of the registry's copy variant over 2^26 floats (or
+// less when memory is short), after one warm-up call: the roofline every pct_copy_bw divides
+// by, timed as the variants are (the same timer, the same statistic).
 double measure_copy_bw(Session& s, Device device) {
   const char* id = device == Device::Gpu ? "copy/cuda_memcpy" : "copy/cpu_memcpy";
   const Variant* copy = find_variant(id);
@@ -367,19 +379,22 @@ double measure_copy_bw(Session& s, Device device) {
   if (device == Device::Gpu) {
     while (n > (1 << 20) && 3 * n * sizeof(float) > free_device_bytes()) n /= 2;
   }
-  double best = 1e30;
-  auto best_of = [&](const Problem& p, int reps) {
-    for (int rep = 0; rep < reps; ++rep) best = std::min(best, s.seconds_of(*copy, p));
+  auto median_of = [&](const Problem& p, int reps) {
+    s.seconds_of(*copy, p);
+    std::vector<double> calls;
+    for (int rep = 0; rep < reps; ++rep) calls.push_back(s.seconds_of(*copy, p));
+    return median(std::move(calls));
   };
+  double seconds = 0.0;
   if (device == Device::Gpu) {
     DeviceBuffer x(n * sizeof(float)), y(n * sizeof(float));
     ACT_CUDA_CHECK(cudaMemsetAsync(x.get(), 0, x.bytes(), s.stream));
-    best_of({x.floats(), nullptr, y.floats(), 1, n, nullptr, s.stream}, 20);
+    seconds = median_of({x.floats(), nullptr, y.floats(), 1, n, nullptr, s.stream}, 21);
   } else {
     std::vector<float> x(n, 1.0f), y(n);
-    best_of({x.data(), nullptr, y.data(), 1, n, nullptr, nullptr}, 5);
+    seconds = median_of({x.data(), nullptr, y.data(), 1, n, nullptr, nullptr}, 7);
   }
-  return ideal_bytes(*copy->family, Shape{1, n}) / best;
+  return ideal_bytes(*copy->family, Shape{1, n}) / seconds;
 }
 
 // ---- reporting -----------------------------------------------------------------------------

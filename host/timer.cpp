@@ -1,9 +1,17 @@
 #include "host/timer.h"
 
+#include "kernels/launchers.h"
+
 namespace actbench {
 
 GpuTimer::GpuTimer(const DeviceInfo& device, cudaStream_t stream, bool flush_l2)
-    : stream_(stream), flush_(flush_l2 ? 2 * static_cast<size_t>(device.l2_bytes) : 0) {
+    : stream_(stream),
+      flush_(flush_l2 ? 2 * static_cast<size_t>(device.l2_bytes) : 0),
+      sink_(sizeof(unsigned)) {
+  if (flush_.bytes() > 0) {
+    ACT_CUDA_CHECK(cudaMemsetAsync(flush_.get(), 0, flush_.bytes(), stream_));
+    ACT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
   ACT_CUDA_CHECK(cudaEventCreate(&start_));
   ACT_CUDA_CHECK(cudaEventCreate(&stop_));
 }
@@ -15,9 +23,9 @@ GpuTimer::~GpuTimer() {
 
 double GpuTimer::time_ms(const std::function<void()>& enqueue) {
   if (flush_.bytes() > 0) {
-    // Writing twice the L2's size evicts whatever the previous iteration left there.
-    ACT_CUDA_CHECK(cudaMemsetAsync(flush_.get(), 0, flush_.bytes(), stream_));
+    l2_flush_read(flush_.get(), flush_.bytes(), static_cast<unsigned*>(sink_.get()), stream_);
   }
+  gpu_sleep(kLeadNs, stream_);
   ACT_CUDA_CHECK(cudaEventRecord(start_, stream_));
   enqueue();
   ACT_CUDA_CHECK(cudaEventRecord(stop_, stream_));

@@ -1,10 +1,14 @@
 // GPU timing, the harness's contract: CUDA events around the enqueued work alone, with the L2
 // flushed before each timed iteration (cold) unless the caller asks for warm runs. The flush
-// buffer (twice the L2) and the events are allocated once.
+// reads a buffer twice the L2's size, so it leaves no dirty line to be written back inside the
+// timed window; then the stream is kept busy for kLeadNs, so that the start event and the
+// timed work are both enqueued before the GPU reaches them (the host's launch latency is not
+// timed, warm or cold). The buffers and the events are allocated once.
 #pragma once
 
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
 #include <functional>
 
 #include "host/gpu.h"
@@ -13,6 +17,10 @@ namespace actbench {
 
 class GpuTimer {
  public:
+  // Longer than the host needs to record an event and enqueue a launch (a few microseconds;
+  // a library call with host-side set-up may take more, and then shows it).
+  static constexpr uint64_t kLeadNs = 20000;
+
   GpuTimer(const DeviceInfo& device, cudaStream_t stream, bool flush_l2);
   ~GpuTimer();
   GpuTimer(const GpuTimer&) = delete;
@@ -24,6 +32,7 @@ class GpuTimer {
  private:
   cudaStream_t stream_;
   DeviceBuffer flush_;  // empty when warm
+  DeviceBuffer sink_;   // the flush kernel's never-taken store
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
 };
 

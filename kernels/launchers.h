@@ -43,6 +43,12 @@ void copy_cuda_memcpy(const Problem& p);
 // kernels/fill.cu — a harness utility, not a variant: n floats set to `value` on `stream`.
 void fill_floats(float* p, int64_t n, float value, cudaStream_t stream);
 
+// kernels/timing.cu — the GPU timer's utilities, not variants: evict the L2 by reading `bytes`
+// of `buffer` (leaving it clean; `sink` is one device unsigned the kernel may write), and keep
+// `stream` busy for `ns` nanoseconds.
+void l2_flush_read(const void* buffer, size_t bytes, unsigned* sink, cudaStream_t stream);
+void gpu_sleep(uint64_t ns, cudaStream_t stream);
+
 #if ACTBENCH_HAVE_CUDNN
 // kernels/cudnn.cu — A is Sigmoid, Tanh or Relu.
 template <Activation A> void cudnn_activation(const Problem& p);
