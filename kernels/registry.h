@@ -44,10 +44,15 @@ struct Tolerance {
   double rtol;
 };
 
+// Tiers of Variant::step: the project's own kernels climb the ladder from 0, library
+// references (Thrust, CUB, cuDNN) start at kLibraryStep, CPU baselines at kCpuStep.
+constexpr int kLibraryStep = 10;
+constexpr int kCpuStep = 20;
+
 struct Variant {
   const Family* family;
   const char* name;       // stable identity within the family: "naive", "warp", "cpu_omp", ...
-  int step;               // position on the family's optimization ladder (report order)
+  int step;               // position on the family's ladder (report order; tiers above)
   Device device;
   Launcher launch;        // enqueues the work on problem.stream (CPU: runs it) and checks the launch
   Tolerance tol;
@@ -60,6 +65,9 @@ struct Variant {
   const char* special_values = nullptr;
 
   std::string id() const { return std::string(family->name) + "/" + name; }
+  // A GPU library's code rather than this project's kernels (left out of compute-sanitizer
+  // runs: findings there are not this project's to fix).
+  bool library_reference() const { return device == Device::Gpu && step >= kLibraryStep && step < kCpuStep; }
   bool supports(int64_t cols) const { return max_cols == 0 || cols <= max_cols; }
   size_t workspace(int64_t rows, int64_t cols) const {
     return workspace_bytes ? workspace_bytes(rows, cols) : 0;
