@@ -9,7 +9,9 @@ then the activation, torch.softmax(dim=-1), Tensor.copy_) on the same CUDA tenso
 process. Both are checked against a float64 reference computed by PyTorch from the same float
 inputs (the variant within its registry tolerance), and timed alike: CUDA events around the
 call alone on the current stream, after warm-up, with the L2 flushed before each timed call by
-writing a buffer twice its size, median of the calls.
+reading a buffer twice its size (which leaves no dirty line to be written back inside the timed
+window), then the stream kept busy for ~20 us so that the start event and the call are queued
+before the GPU reaches them (no launch latency timed), median of the calls: as host/timer.h.
 
 The log is shaped like actbench's (Google Benchmark JSON: context with machine, gpu_name and
 actbench_variants; rows named <family>/<variant>/<shape>, PyTorch's as <family>/torch/<shape>,
@@ -42,6 +44,9 @@ import gbjson  # noqa: E402  (the scripts folder is not a package)
 ROOT = Path(__file__).resolve().parents[1]
 TORCH_STEP = 30  # after actbench's own variants, library references and CPU baselines
 WARMUP = 3
+# The GPU's lead over the host before each timed call: ~20 us at Hopper's ~2 GHz (host/timer.h's
+# GpuTimer::kLeadNs), longer than an event record and a launch take to enqueue.
+LEAD_CYCLES = 40_000
 
 
 # ---- the C interface ----------------------------------------------------------------------------
@@ -130,7 +135,8 @@ class Bench:
         self.device = torch.device("cuda")
         props = torch.cuda.get_device_properties(self.device)
         l2 = getattr(props, "L2_cache_size", 0) or (64 << 20)
-        self.flush = torch.empty(2 * l2 // 4, dtype=torch.float32, device=self.device)
+        self.flush = torch.zeros(2 * l2 // 4, dtype=torch.float32, device=self.device)
+        self.flush_sink = torch.empty((), dtype=torch.float32, device=self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(20261127)
 
     def inputs(self, v: CVariant, rows: int, cols: int) -> tuple[Any, Any]:
@@ -189,7 +195,8 @@ class Bench:
             op()
         events = []
         for _ in range(self.iterations):
-            self.flush.zero_()
+            t.sum(self.flush, dim=0, out=self.flush_sink)  # reads: evicts the L2, leaves it clean
+            t.cuda._sleep(LEAD_CYCLES)
             start, end = t.cuda.Event(enable_timing=True), t.cuda.Event(enable_timing=True)
             start.record()
             op()
