@@ -9,13 +9,18 @@
 // pct_copy_bw (against the copy bandwidth measured at start-up in the same run), and the
 // verification's max_abs_err / max_rel_err / max_ulp_err.
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -44,9 +49,9 @@ logs the results. Without a GPU the CPU benchmarks run and the GPU ones are skip
 options:
   --list             print every registered variant with its summary and exit
   --quick            a small sweep for smoke runs
-  --n=N[,N...]       elementwise/copy sizes instead of the default sweep (N or 2^K)
+  --n=N[,N...]       elementwise/copy sizes instead of the default sweep (N or 2^K, each once)
   --shape=RxC[,...]  rows x cols for the bias and softmax families instead of the sweep
-  --device=N         the GPU to use (default 0)
+  --device=N         the GPU to use (default 0; not checked when no GPU is visible)
   --warm             do not flush the L2 before each timed iteration
   --help             this text
   --inject-mismatch=FAMILY/VARIANT
@@ -54,14 +59,18 @@ options:
                      (tests the failure path: the run must log and exit 1)
 
 Google Benchmark flags pass through, e.g. --benchmark_filter='^softmax/',
---benchmark_out=run.json (written whole or not at all), --benchmark_repetitions=5,
---benchmark_min_time=0.05 (bare seconds). The console shows a table, the log is JSON
-whatever --benchmark_format/--benchmark_out_format say. Exit status: 0 all verified, 1 a mismatch or a
-failure in some benchmark, 2 bad usage or a fatal error.
+--benchmark_out=run.json (checked before the run; written whole or not at all, also when the
+run is interrupted), --benchmark_repetitions=5 (at least 1), --benchmark_min_time=0.05 (bare
+seconds). The console shows a table (time of one call, GB/s, % of the copy bandwidth, max
+absolute error), the log is JSON whatever --benchmark_format/--benchmark_out_format say.
+Exit status: 0 all verified, 1 a mismatch or a failure in some benchmark, 2 bad usage or a
+fatal error; SIGINT, SIGTERM and SIGHUP end it as the signal does, after removing the
+unfinished log.
 )";
 
 struct Shape {
   int64_t rows, cols;
+  bool operator==(const Shape& o) const { return rows == o.rows && cols == o.cols; }
 };
 
 // The median of a non-empty sample (the mean of the two middle values for an even count).
@@ -75,6 +84,7 @@ double median(std::vector<double> v) {
 struct Options {
   bool list = false, quick = false, warm = false;
   int device = 0;
+  bool device_given = false;   // --device on the command line (noted when there is no GPU)
   std::vector<int64_t> sizes;  // --n
   std::vector<Shape> shapes;   // --shape
   std::string out;             // --benchmark_out, written through a temporary file
@@ -107,6 +117,26 @@ std::vector<std::string> split(const std::string& text, char sep) {
   std::stringstream stream(text);
   for (std::string part; std::getline(stream, part, sep);) parts.push_back(part);
   return parts;
+}
+
+// The comma-separated items of a list flag's value, each parsed by `parse`. An empty value, an
+// empty item ("7,,8", "7,") and an item equal to an earlier one (also across repeated flags,
+// and by value: 1024 and 2^10) are usage errors: each would silently change the sweep or
+// register two benchmarks of one name.
+template <class T, class Parse>
+void append_list(std::vector<T>& list, const std::string& text, const std::string& flag, Parse parse) {
+  if (text.empty()) usage_error(flag + "= is empty: give one value or a comma-separated list");
+  if (text.back() == ',') usage_error(flag + ": '" + text + "' ends with a comma");
+  for (const std::string& item : split(text, ',')) {
+    if (item.empty()) usage_error(flag + ": '" + text + "' has an empty item");
+    const T value = parse(item);
+    for (const T& seen : list) {
+      if (seen == value) {
+        usage_error(flag + ": '" + item + "' is listed twice (in '" + text + "' or an earlier " + flag + ")");
+      }
+    }
+    list.push_back(value);
+  }
 }
 
 // Google Benchmark matches filters against its internal names, which end in "/manual_time";
@@ -155,16 +185,17 @@ Options parse_options(int& argc, char** argv) {
         usage_error("--device: '" + *dev + "' is not a device index");
       }
       o.device = std::stoi(*dev);
+      o.device_given = true;
     } else if (auto sizes = value_of("--n")) {
-      for (const std::string& n : split(*sizes, ',')) o.sizes.push_back(parse_count(n, "--n"));
+      append_list(o.sizes, *sizes, "--n", [](const std::string& n) { return parse_count(n, "--n"); });
     } else if (auto shapes = value_of("--shape")) {
-      for (const std::string& s : split(*shapes, ',')) {
+      append_list(o.shapes, *shapes, "--shape", [](const std::string& s) {
         const std::vector<std::string> rc = split(s, 'x');
         if (rc.size() != 2) usage_error("--shape: '" + s + "' is not ROWSxCOLS");
         const Shape shape{parse_count(rc[0], "--shape"), parse_count(rc[1], "--shape")};
         if (shape.cols > (int64_t{1} << 31) - 1) usage_error("--shape: cols must fit in 32 bits");
-        o.shapes.push_back(shape);
-      }
+        return shape;
+      });
     } else if (auto id = value_of("--inject-mismatch")) {
       if (!find_variant(*id)) usage_error("--inject-mismatch: no variant '" + *id + "' (see --list)");
       o.inject_mismatch = *id;
@@ -173,6 +204,14 @@ Options parse_options(int& argc, char** argv) {
     } else if (arg.rfind("--benchmark_out=", 0) == 0) {
       o.out = arg.substr(std::string("--benchmark_out=").size());
       if (o.out.empty()) usage_error("--benchmark_out needs a file name");
+    } else if (arg.rfind("--benchmark_repetitions=", 0) == 0) {
+      // Google Benchmark runs nothing at 0 (an empty log) and misreads a negative count.
+      const std::string reps = arg.substr(std::string("--benchmark_repetitions=").size());
+      if (reps.empty() || reps.size() > 6 || reps.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(reps) < 1) {
+        usage_error("--benchmark_repetitions: '" + reps + "' is not a positive integer (at most 999999)");
+      }
+      argv[kept++] = argv[i];
     } else {
       argv[kept++] = argv[i];
     }
@@ -413,6 +452,73 @@ class RegisteredNames : public Reporter {
   }
 };
 
+// The console's table: one line per benchmark as it completes (and per aggregate, with
+// repetitions), every column labelled and every figure in its unit: time of one call, effective
+// GB/s, percent of the copy bandwidth, the largest absolute error of the verification. A cv
+// aggregate is relative: its time and counters are shown as percentages.
+class ConsoleTable : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context& context) override {
+    PrintBasicContext(&GetErrorStream(), context);
+    // Google Benchmark sizes names with the "/manual_time" that RegisteredNames drops.
+    const size_t suffix = std::string("/manual_time").size();
+    width_ = std::max<size_t>(context.name_field_width > suffix ? context.name_field_width - suffix : 0, 9);
+    const std::string header = row("%-*s  %-6s  %13s  %10s  %9s  %9s  %11s", "benchmark", "device", "time",
+                                   "iterations", "GB/s", "% of copy", "max abs err");
+    GetOutputStream() << header << "\n" << std::string(header.size(), '-') << "\n";
+    return true;
+  }
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      const std::string name = run.benchmark_name();
+      if (run.error_occurred) {
+        print(row("%-*s  %-6s  ERROR: %s", name.c_str(), run.report_label.c_str(), run.error_message.c_str()));
+        continue;
+      }
+      // A cv row holds the ratio itself: no time unit, no division by iterations.
+      const bool relative = run.run_type == Run::RT_Aggregate && run.aggregate_unit == benchmark::kPercentage;
+      const std::string time = relative ? percent(run.real_accumulated_time)
+                                        : fixed(run.GetAdjustedRealTime(), "%10.3f ") +
+                                              benchmark::GetTimeUnitString(run.time_unit);
+      print(row("%-*s  %-6s  %13s  %10lld  %9s  %9s  %11s", name.c_str(), run.report_label.c_str(), time.c_str(),
+                static_cast<long long>(run.iterations),
+                counter(run, "bytes_per_second", 1e-9, "%.2f", relative).c_str(),
+                counter(run, "pct_copy_bw", 1.0, "%.1f", relative).c_str(),
+                counter(run, "max_abs_err", 1.0, "%.3g", relative).c_str()));
+    }
+  }
+
+ private:
+  static std::string fixed(double value, const char* format) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, format, value);
+    return buf;
+  }
+
+  // A ratio as a percentage; "-" for a cv of nothing (0 / 0: an error that is always 0).
+  static std::string percent(double ratio) { return std::isfinite(ratio) ? fixed(100.0 * ratio, "%.2f %%") : "-"; }
+
+  // A counter's value scaled into its column's unit, or "-" when the run has none.
+  static std::string counter(const Run& run, const char* key, double scale, const char* format, bool relative) {
+    const auto it = run.counters.find(key);
+    if (it == run.counters.end()) return "-";
+    return relative ? percent(it->second.value) : fixed(scale * it->second.value, format);
+  }
+
+  // One line of the table; the first field is the name column, padded to the longest name.
+  template <class... Args>
+  std::string row(const char* format, const char* name, Args... rest) const {
+    char buf[1024];
+    std::snprintf(buf, sizeof buf, format, static_cast<int>(width_), name, rest...);
+    return buf;
+  }
+
+  void print(const std::string& text) { GetOutputStream() << text << std::endl; }  // as it completes
+
+  size_t width_ = 0;
+};
+
 // ---- context -------------------------------------------------------------------------------
 
 std::string json_escape(const std::string& text) {
@@ -465,7 +571,10 @@ void add_context(const Session& s) {
   benchmark::AddCustomContext("build_type", ACTBENCH_BUILD_TYPE);
   benchmark::AddCustomContext("host_cpu", host_cpu());
   benchmark::AddCustomContext("cpu_copy_bw_gbs", gbs(s.cpu_copy_bw));
-  benchmark::AddCustomContext("l2_flush", s.options.warm ? "warm" : "cold");
+  // The flush is of the GPU's L2 before each timed GPU call; CPU variants are never flushed.
+  benchmark::AddCustomContext("l2_flush", !s.gpu.available ? "not applicable: no GPU variants ran"
+                                          : s.options.warm ? "warm"
+                                                           : "cold");
   if (!s.gpu.available) {
     benchmark::AddCustomContext("machine", "cpu-" + host_name());
     benchmark::AddCustomContext("device", "none: CPU benchmarks only");
@@ -495,7 +604,65 @@ class JsonLog : public RegisteredNames<benchmark::JSONReporter> {
     benchmark::AddCustomContext("actbench_variants", registry_json());
     return RegisteredNames<benchmark::JSONReporter>::ReportContext(context);
   }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    rows += runs.size();
+    RegisteredNames<benchmark::JSONReporter>::ReportRuns(runs);
+  }
+  size_t rows = 0;  // rows written: a log without any is not kept
 };
+
+// ---- the log file --------------------------------------------------------------------------
+
+// The log is written to a temporary next to it (FILE.tmp.<pid>) and renamed when whole. Every
+// other way out removes the temporary: any exit (atexit) and SIGINT, SIGTERM or SIGHUP (a
+// handler, which may only make async-signal-safe calls: hence the fixed buffer).
+char g_partial_log[4096] = {};
+
+void discard_partial_log() {
+  if (g_partial_log[0] != '\0') unlink(g_partial_log);
+}
+
+void on_interrupt(int sig) {
+  discard_partial_log();
+  constexpr char kNote[] = "actbench: interrupted; the unfinished log was removed\n";
+  [[maybe_unused]] const ssize_t written = write(STDERR_FILENO, kNote, sizeof kNote - 1);
+  signal(sig, SIG_DFL);
+  raise(sig);  // end as the signal would have, so the caller sees which one
+}
+
+// Creates the temporary before anything runs: a log that cannot be written (no such folder, no
+// permission) is a usage error naming the file given, not a failure once the run is over.
+void open_partial_log(const std::string& out, const std::string& tmp) {
+  struct stat st {};
+  if (stat(out.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) usage_error("--benchmark_out=" + out + " is a folder");
+  if (tmp.size() >= sizeof g_partial_log) usage_error("--benchmark_out=" + out + ": the name is too long");
+  std::memcpy(g_partial_log, tmp.c_str(), tmp.size() + 1);
+  std::atexit(discard_partial_log);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction old {};
+    sigaction(sig, nullptr, &old);
+    if (old.sa_handler == SIG_IGN) continue;  // ignored by the caller (a shell's background job)
+    struct sigaction act {};
+    act.sa_handler = on_interrupt;
+    sigemptyset(&act.sa_mask);
+    sigaction(sig, &act, nullptr);
+  }
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) {
+    const std::string why = std::strerror(errno);
+    g_partial_log[0] = '\0';
+    usage_error("--benchmark_out=" + out + ": cannot create a file there (" + why + ")");
+  }
+  close(fd);
+}
+
+// Moves the whole log to its name; from then on there is no temporary to remove.
+void keep_partial_log(const std::string& out) {
+  if (std::rename(g_partial_log, out.c_str()) != 0) {
+    usage_error("--benchmark_out=" + out + ": cannot move the log there (" + std::strerror(errno) + ")");
+  }
+  g_partial_log[0] = '\0';
+}
 
 void print_list() {
   for (const Variant& v : variants()) {
@@ -556,7 +723,11 @@ int run(int argc, char** argv) {
   for (std::string& a : gb_args) gb_argv.push_back(a.data());
   int gb_argc = static_cast<int>(gb_argv.size());
   benchmark::Initialize(&gb_argc, gb_argv.data());
-  if (benchmark::ReportUnrecognizedArguments(gb_argc, gb_argv.data())) return 2;
+  if (gb_argc > 1) {
+    usage_error(std::string("'") + gb_argv[1] +
+                "' is neither an actbench option nor a Google Benchmark flag with a valid value");
+  }
+  if (!tmp_out.empty()) open_partial_log(session.options.out, tmp_out);
 
   session.gpu = probe_gpu(session.options.device);
   if (!session.gpu.available && session.gpu.device_count > 0) usage_error("--device: " + session.gpu.reason);
@@ -572,26 +743,31 @@ int run(int argc, char** argv) {
   } else {
     std::fprintf(stderr, "actbench: GPU benchmarks skipped: %s; running the CPU benchmarks only\n",
                  session.gpu.reason.c_str());
+    if (session.options.device_given) {
+      std::fprintf(stderr, "actbench: note: --device=%d was not checked: no GPU is visible\n",
+                   session.options.device);
+    }
   }
   session.cpu_copy_bw = measure_copy_bw(session, Device::Cpu);
   add_context(session);
   const int registered = register_benchmarks(session);
   std::fprintf(stderr, "actbench: %d benchmarks registered\n", registered);
 
-  RegisteredNames<benchmark::ConsoleReporter> display(
-      isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Defaults : benchmark::ConsoleReporter::OO_Tabular);
+  RegisteredNames<ConsoleTable> display;
   JsonLog file;
   const size_t ran = tmp_out.empty() ? benchmark::RunSpecifiedBenchmarks(&display)
                                      : benchmark::RunSpecifiedBenchmarks(&display, &file);
   benchmark::Shutdown();
   if (ran == 0) {
-    if (!tmp_out.empty()) std::remove(tmp_out.c_str());
     std::fprintf(stderr, "actbench: no benchmark matched; nothing was logged\n");
     return 2;
   }
-  if (!tmp_out.empty() && std::rename(tmp_out.c_str(), session.options.out.c_str()) != 0) {
-    std::perror(("actbench: cannot move the log to " + session.options.out).c_str());
-    return 2;
+  if (!tmp_out.empty()) {
+    if (file.rows == 0) {
+      std::fprintf(stderr, "actbench: nothing was measured (no result row); no log was written\n");
+      return 2;
+    }
+    keep_partial_log(session.options.out);
   }
   if (session.failed) {
     std::fprintf(stderr, "actbench: FAILED: at least one benchmark did not verify or errored (see above)\n");

@@ -1,16 +1,20 @@
 """Smoke tests of the actbench binary: a tiny CPU run must write a whole, well-formed Google
-Benchmark log with our context and counters; bad usage must fail cleanly; a verification
-mismatch must still write the log and exit 1. They need no GPU (GPU benchmarks are skipped
-and the log says why); on a GPU machine the same checks cover the GPU rows too.
+Benchmark log with our context and counters, and print a labelled table; bad usage must fail
+cleanly (exit 2, naming what was typed, before any run); a verification mismatch must still
+write the log and exit 1; an interrupted run must leave no file. They need no GPU (GPU
+benchmarks are skipped and the log says why); on a GPU machine the same checks cover the GPU
+rows too.
 
 usage: bench_smoke.py ACTBENCH [unittest args...]
 """
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 ACTBENCH = ""
@@ -77,12 +81,93 @@ class BenchSmoke(unittest.TestCase):
         self.assertIn("mismatch", rows[0]["error_message"])
 
     def test_bad_usage_fails_cleanly(self):
-        for args in (["--no-such-flag"], ["--n=0"], ["--n=abc"], ["--shape=12"], ["--device=x"],
-                     ["--inject-mismatch=relu/nothing"]):
-            r = run(*args, out=self.out)
+        # (arguments, what the message must name): each is refused before anything runs.
+        cases = [(["--no-such-flag"], "'--no-such-flag'"), (["stray"], "'stray'"),
+                 (["--benchmark_min_time=abc"], "'--benchmark_min_time=abc'"),
+                 (["--n=0"], "'0'"), (["--n=abc"], "'abc'"), (["--shape=12"], "'12'"),
+                 (["--device=x"], "'x'"), (["--inject-mismatch=relu/nothing"], "relu/nothing"),
+                 (["--n="], "--n= is empty"), (["--shape="], "--shape= is empty"),
+                 (["--n=7,"], "'7,'"), (["--n=7,,8"], "'7,,8'"),
+                 (["--n=7,7"], "'7' is listed twice"),
+                 (["--n=1024,2^10"], "'2^10' is listed twice"),
+                 (["--n=7", "--n=7"], "'7' is listed twice"),
+                 (["--shape=2x3,2x3"], "'2x3' is listed twice"),
+                 (["--benchmark_repetitions=0"], "'0'"), (["--benchmark_repetitions=-1"], "'-1'")]
+        for args, named in cases:
+            r = run(*QUICK, *args, out=self.out)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
-            self.assertTrue(r.stderr.strip(), args)
-            self.assertFalse(os.path.exists(self.out), args)
+            self.assertIn(named, r.stderr, args)
+            self.assertIn("actbench --help", r.stderr, args)
+            self.assertNotIn("registered", r.stderr, args)  # refused before the run
+            self.assertEqual(os.listdir(self.dir.name), [], args)
+
+    def test_unwritable_log_is_a_usage_error(self):
+        for out in ("/nonexistent/dir/x.json", self.dir.name):
+            r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/n:1024$", out=out)
+            self.assertEqual(r.returncode, 2, (out, r.stderr))
+            self.assertIn(f"--benchmark_out={out}", r.stderr)
+            self.assertNotIn(".tmp", r.stderr)
+            self.assertNotIn("registered", r.stderr, out)  # refused before the run
+        self.assertEqual(os.listdir(self.dir.name), [])
+
+    def test_console_table_is_labelled(self):
+        r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/n:1024$", out=self.out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        header = next(i for i, line in enumerate(lines) if line.startswith("benchmark "))
+        self.assertEqual(re.split(r"\s{2,}", lines[header].strip()),
+                         ["benchmark", "device", "time", "iterations", "GB/s", "% of copy",
+                          "max abs err"])
+        row = re.fullmatch(
+            r"(\S+) +(cpu|gpu) +([\d.]+) (ns|us|ms|s) +(\d+) +([\d.]+) +([\d.]+) +(\S+)",
+            lines[header + 2])
+        self.assertIsNotNone(row, lines[header + 2])
+        name, _, _, _, _, gbs, pct, err = row.groups()
+        logged = json.load(open(self.out))["benchmarks"][0]
+        self.assertEqual(name, logged["name"])
+        self.assertAlmostEqual(float(gbs), logged["bytes_per_second"] / 1e9, places=2)
+        self.assertAlmostEqual(float(pct), logged["pct_copy_bw"], places=1)
+        self.assertEqual(float(err), logged["max_abs_err"])
+
+    def test_l2_flush_context_says_what_was_flushed(self):
+        r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/n:1024$", out=self.out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ctx = json.load(open(self.out))["context"]
+        if "gpu_skipped" in ctx:  # CPU variants are never flushed
+            self.assertEqual(ctx["l2_flush"], "not applicable: no GPU variants ran")
+        else:
+            self.assertEqual(ctx["l2_flush"], "cold")
+
+    def test_device_index_without_a_gpu_is_noted(self):
+        r = run(*QUICK, "--device=7", "--benchmark_filter=^relu/cpu_scalar/n:1024$", out=self.out)
+        if "GPU benchmarks skipped" in r.stderr:
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("--device=7 was not checked: no GPU is visible", r.stderr)
+        else:  # a GPU machine with fewer than 8 devices: a usage error
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("--device", r.stderr)
+
+    def test_interrupted_run_leaves_no_file(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(signal=sig.name):
+                p = subprocess.Popen([ACTBENCH, f"--benchmark_out={self.out}"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                try:
+                    deadline = time.monotonic() + 60
+                    while not any(".tmp." in f for f in os.listdir(self.dir.name)):
+                        self.assertIsNone(p.poll(), "actbench ended before it opened its log")
+                        self.assertLess(time.monotonic(), deadline)
+                        time.sleep(0.05)
+                    time.sleep(0.5)  # into the run
+                    p.send_signal(sig)
+                    _, err = p.communicate(timeout=60)
+                finally:
+                    if p.poll() is None:
+                        p.kill()
+                        p.wait()
+                self.assertEqual(p.returncode, -sig, err)  # ended by the signal itself
+                self.assertIn("interrupted; the unfinished log was removed", err)
+                self.assertEqual(os.listdir(self.dir.name), [])
 
     def test_filter_matching_nothing_writes_nothing(self):
         r = run(*QUICK, "--benchmark_filter=^nothing/", out=self.out)
