@@ -14,6 +14,38 @@ actbench_need_cuda() {
   fi
 }
 
+# cuobjdump and nvdisasm read the SASS for the sass.* tests (tests/sass_check.py): the toolkit's
+# when it ships them, else PyPI's wheels, installed with pip --target into the folder that
+# tests/CMakeLists.txt looks in (same rule there). --target needs no venv, and pip does not apply
+# Debian's PEP 668 refusal to it. Both wheels go in one command: pip --target skips a top-level
+# folder (nvidia/) that already exists unless it upgrades.
+ACTBENCH_CUDA_TOOLS="${ACTBENCH_CUDA_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/actbench/cuda-tools}"
+actbench_ensure_sass_tools() {
+  local toolkit bin
+  toolkit="$(dirname "$(command -v nvcc)")"
+  bin="$ACTBENCH_CUDA_TOOLS/nvidia/cu13/bin"
+  if { [ -x "$toolkit/cuobjdump" ] && [ -x "$toolkit/nvdisasm" ]; } ||
+     { [ -x "$bin/cuobjdump" ] && [ -x "$bin/nvdisasm" ]; }; then
+    return 0
+  fi
+  local cmd=(python3 -m pip install --quiet --disable-pip-version-check --no-deps --upgrade
+             --target "$ACTBENCH_CUDA_TOOLS" nvidia-cuda-cuobjdump==13.5.37 nvidia-cuda-nvdisasm==13.5.37)
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "actbench: installing python3-pip (to fetch cuobjdump and nvdisasm)" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >&2 || {
+          echo "actbench: run: apt-get install -y python3-pip" >&2; exit 1; }
+    else
+      echo "actbench: pip is missing; run: sudo apt-get install -y python3-pip && $(printf '%q ' "${cmd[@]}")" >&2
+      exit 1
+    fi
+  fi
+  echo "actbench: installing cuobjdump and nvdisasm (SASS checks) into $ACTBENCH_CUDA_TOOLS" >&2
+  PIP_ROOT_USER_ACTION=ignore "${cmd[@]}" >&2 || {
+    echo "actbench: run: $(printf '%q ' "${cmd[@]}")" >&2; exit 1; }
+}
+
 actbench_ensure_deps() {
   actbench_need_cuda
   local required=(cmake ninja-build g++ libbenchmark-dev libgtest-dev)
@@ -45,4 +77,5 @@ actbench_ensure_deps() {
         echo "actbench: run: python3 -m pip install matplotlib" >&2; exit 1; }
     fi
   fi
+  actbench_ensure_sass_tools
 }

@@ -30,8 +30,8 @@ COMPILING_RE = re.compile(r"Compiling (?:entry )?function '([^']+)'")
 REGS_RE = re.compile(r"Used (\d+) registers")
 
 
-def fail(message):
-    print(f"ptx_check: FAIL: {message}", file=sys.stderr)
+def fail(message, tool="ptx_check"):
+    print(f"{tool}: FAIL: {message}", file=sys.stderr)
     sys.exit(1)
 
 
@@ -85,6 +85,47 @@ def parse_log(text):
     return funcs
 
 
+def compile_re(text, what, tool="ptx_check"):
+    try:
+        return re.compile(text)
+    except re.error as e:
+        fail(f"bad {what} regex /{text}/: {e}", tool)
+
+
+def matching(kernel_re, kernels, names):
+    """The kernels whose name, mangled or demangled (names), matches kernel_re (compiled)."""
+    return [k for k in kernels if kernel_re.search(k) or kernel_re.search(names[k])]
+
+
+def check_expectations(expects, bodies, names, holds, where, source, tool="ptx_check"):
+    """Errors of --expect KERNEL_RE PATTERN_RE pairs: at least one kernel of `bodies` must
+    match each KERNEL_RE and holds(PATTERN, body) must be true for each that does. Prints
+    one line per pair; `where` ends the error line ("in its PTX")."""
+    errors = []
+    for kernel_re, pattern_re in expects or []:
+        kernel = compile_re(kernel_re, "kernel", tool)
+        pattern = compile_re(pattern_re, "pattern", tool)
+        matched = matching(kernel, bodies, names)
+        if not matched:
+            errors.append(f"no kernel of {source} matches /{kernel_re}/")
+            continue
+        lacking = [names[n] for n in matched if not holds(pattern, bodies[n])]
+        errors += [f"{n}: no /{pattern_re}/ {where}" for n in sorted(lacking)]
+        print(f"  /{pattern_re}/ in {len(matched) - len(lacking)} of {len(matched)} "
+              f"kernel(s) matching /{kernel_re}/")
+    return errors
+
+
+def finish(errors, ok, tool="ptx_check"):
+    """Exit status of a check: 1 with one FAIL line per error, else 0 with one ok line."""
+    for e in errors:
+        print(f"{tool}: FAIL: {e}", file=sys.stderr)
+    if errors:
+        return 1
+    print(f"{tool}: ok: {ok}")
+    return 0
+
+
 def read(path, what):
     if not os.path.isfile(path):
         fail(f"missing {what} {path}: it is made at build time (build the project, or the "
@@ -131,27 +172,11 @@ def cmd_check(args):
         if stores or loads:
             errors.append(f"{names[name]} spills: {stores} bytes stored, {loads} bytes loaded")
 
-    for kernel_re, pattern_re in args.expect or []:
-        try:
-            kernel, pattern = re.compile(kernel_re), re.compile(pattern_re)
-        except re.error as e:
-            fail(f"bad --expect regex: {e}")
-        matched = [n for n in bodies if kernel.search(n) or kernel.search(names[n])]
-        if not matched:
-            errors.append(f"no kernel of {args.ptx} matches /{kernel_re}/")
-            continue
-        lacking = [names[n] for n in matched if not pattern.search(bodies[n])]
-        errors += [f"{n}: no /{pattern_re}/ in its PTX" for n in sorted(lacking)]
-        print(f"  /{pattern_re}/ in {len(matched) - len(lacking)} of {len(matched)} "
-              f"kernel(s) matching /{kernel_re}/")
+    errors += check_expectations(args.expect, bodies, names, lambda p, body: p.search(body),
+                                 "in its PTX", args.ptx)
 
-    if errors:
-        for e in errors:
-            print(f"ptx_check: FAIL: {e}", file=sys.stderr)
-        return 1
-    print(f"ptx_check: ok: {len(funcs)} function(s), no spills, "
-          f"{len(args.expect or [])} pattern check(s) passed")
-    return 0
+    return finish(errors, f"{len(funcs)} function(s), no spills, "
+                          f"{len(args.expect or [])} pattern check(s) passed")
 
 
 def main():
