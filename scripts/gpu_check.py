@@ -1,0 +1,892 @@
+#!/usr/bin/env python3
+"""The GPU check in one command, sized for a short lease on a GPU machine (scripts/gpu_check.sh).
+
+    gpu_check.sh [--budget SECONDS] [--out DIR] [--only STEP[,STEP...]] [--bundle DIR]
+    gpu_check.sh --prepare [--bundle DIR]               on a build machine: build and bundle
+    gpu_check.sh --dry-run [--from-build DIR | --bundle DIR] [--out DIR] [--budget SECONDS]
+    gpu_check.sh --plan [--budget SECONDS]              print the plan and exit
+
+The run finishes within --budget seconds of wall time (default 480): every step runs under a
+timeout, its share of the budget plus whatever earlier steps left unused, and the steps come in
+order of value:
+
+  preflight   nvidia-smi names the card; ldd of every carried binary finds every library; the
+              Python that imports torch is found ($PYTHON, /opt/torch/.venv/bin/python3, python3)
+  gpu_tests   the GoogleTest binaries (every registry variant, elementwise, softmax, risky paths)
+  sweep_core  every GPU variant at the shapes that matter most (n = 2^20, 2^24, 2^26; rows x
+              cols of 2^26 elements for cols 32 .. 32768, and 64 x 2^20), with repetitions
+  torch       scripts/torch_compare.py: PyTorch on the same tensors through the C interface
+  memcheck    compute-sanitizer over the risky paths (tests/test_paths_gpu.cpp)
+  racecheck   the same over the softmax kernels that use shared memory and barriers
+  synccheck   (Rows/*_barriers, shapes sized for those slower tools)
+  sweep_rest  the rest of the default sweep, CPU baselines included, family by family, while
+              budget remains (a family cut short is reported; those before it are kept)
+  finish      the report, the summary and the archive (time reserved for it from the start)
+
+A step is PASS, FAIL, TIMEOUT (cut short by its limit), NOT RUN (it could not run here: no GPU
+visible, no torch, no compute-sanitizer; the reason is given) or SKIPPED (left out by --only).
+Only PASS is a pass. Library references (Thrust, CUB, cuDNN) are left out of the sanitizers:
+their code is not this project's to fix.
+
+--out DIR (default results/gpu_check) receives at most 8 files, each under 16 MiB:
+summary.md (per step: status, seconds, one-line result; card, driver, commit), actbench.json
+(the sweeps merged), torch.json, report.md, and gpu_check.tgz (every log, the GoogleTest XML,
+the per-family sweep logs, the plots). When DIR is not results/gpu_check, the same files are
+also written there. Step outputs are kept in build/gpu_check_work; --only reruns the steps it
+names there and packs again. Exit status: 0 every step that ran passed (NOT RUN steps are named
+in the summary); 1 a step failed or timed out; 2 bad usage, no bundle, or no GPU.
+
+--prepare builds the release preset and assembles the bundle (default build/gpu_bundle): the
+binaries, the core library and every shared library they need that a stock CUDA 13 machine
+may lack (the CUDA runtime, Google Benchmark, OpenMP, oneDNN), run paths relative to the bundle.
+cuDNN is not carried: it comes from the torch wheel's nvidia/cudnn/lib on the GPU machine.
+--dry-run checks, without a GPU, all that can be checked: the bundle's completeness (ldd, run
+paths, size against what may travel), the plan against the budget, the Python lookup and the
+output folder's layout. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "results" / "gpu_check"
+DEFAULT_BUNDLE = ROOT / "build" / "gpu_bundle"
+WORK = ROOT / "build" / "gpu_check_work"
+
+# What may come back from the GPU machine, and what may travel to it.
+MAX_OUT_FILES = 8
+MAX_OUT_FILE_BYTES = 16 * 2 ** 20
+MAX_CARRY_BYTES = 64 * 2 ** 20
+WHEEL_ALLOWANCE = 2 * 2 ** 20        # one carried wheel (e.g. a pure-Python peer)
+CARRY_HEADROOM = 8 * 2 ** 20          # room to spare under MAX_CARRY_BYTES
+MAX_LOG_IN_ARCHIVE = 2 * 2 ** 20      # a longer log keeps its head and tail
+
+TEST_BINARIES = ["test_variants", "test_elementwise_gpu", "test_softmax_gpu", "test_paths_gpu"]
+BUNDLE_BINARIES = ["bench/actbench", "bench/libactbench_capi.so", "libactbench_core.so",
+                   *[f"tests/{t}" for t in TEST_BINARIES]]
+# Libraries every Linux machine has (glibc, the GCC runtime) and the driver's: never carried.
+SYSTEM_LIBRARY = re.compile(r"^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|libgcc_s|"
+                            r"libstdc\+\+|libcuda)\.so")
+CUDNN_LIBRARY = re.compile(r"^libcudnn\.so")
+
+CORE_N = "2^20,2^24,2^26"
+CORE_SHAPES = ("2097152x32,524288x128,131072x512,65536x1024,16384x4096,4096x16384,"
+               "2048x32768,64x1048576")
+REPETITIONS = "--benchmark_repetitions=3"
+SANITIZED_PATHS = "*/RiskyPaths.*"
+SANITIZED_BARRIERS = "Rows/RiskyPaths.*_barriers"
+LIBRARIES_LEFT_OUT = ("library references (Thrust, CUB, cuDNN) are left out of the sanitizers: their "
+                      "code is not this project's to fix (tests/test_paths_gpu.cpp runs our kernels only)")
+
+
+@dataclass
+class Step:
+    name: str
+    share: float  # seconds of the default 480 s budget (scaled to --budget)
+    what: str
+
+
+PLAN = [
+    Step("preflight", 20, "nvidia-smi, ldd of the bundle, the Python with torch"),
+    Step("gpu_tests", 100, "GoogleTest: every GPU variant, elementwise, softmax, risky paths"),
+    Step("sweep_core", 115, "GPU variants at the shapes that matter most, 3 repetitions"),
+    Step("torch", 50, "PyTorch on the same tensors (scripts/torch_compare.py)"),
+    Step("memcheck", 60, "compute-sanitizer memcheck over the risky paths"),
+    Step("racecheck", 35, "compute-sanitizer racecheck over the softmax barrier kernels"),
+    Step("synccheck", 25, "compute-sanitizer synccheck over the same"),
+    Step("sweep_rest", 0, "the rest of the default sweep while budget remains"),
+]
+FINISH_SHARE = 20  # report, summary, archive: reserved from the start
+DEFAULT_BUDGET = 480
+
+
+@dataclass
+class Result:
+    status: str = "SKIPPED"  # PASS, FAIL, TIMEOUT, NOT RUN, SKIPPED
+    seconds: float = 0.0
+    limit: float = 0.0
+    line: str = "left out by --only"
+
+
+@dataclass
+class Context:
+    bundle: Path
+    work: Path
+    deadline: float
+    env: dict[str, str]
+    python: str | None = None      # the interpreter that imports torch
+    report_python: str = sys.executable
+    gpu: bool = False
+    facts: dict[str, str] = field(default_factory=dict)  # card, driver, commit for the summary
+
+
+# ---- running a command under a limit --------------------------------------------------------------
+
+def run_limited(cmd: list[str], limit: float, log: Path, env: dict[str, str]) -> tuple[int, bool]:
+    """Runs cmd in its own process group with stdout+stderr in log. Returns (exit code, timed
+    out); a command past its limit gets SIGTERM, then SIGKILL 10 s later."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        out.write(f"$ {' '.join(cmd)}\n".encode())
+        out.flush()
+        try:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                    cwd=ROOT, start_new_session=True)
+        except OSError as e:
+            out.write(f"cannot run: {e}\n".encode())
+            return 127, False
+        try:
+            return proc.wait(timeout=max(1.0, limit)), False
+        except subprocess.TimeoutExpired:
+            for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    proc.wait(timeout=grace)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            out.write(f"\n== cut short after {limit:.0f} s\n".encode())
+            return -1, True
+
+
+def tail(path: Path, lines: int = 3) -> str:
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+# ---- preflight ---------------------------------------------------------------------------------
+
+def find_torch_python() -> tuple[str | None, str]:
+    """The interpreter that imports torch, and how it was found (or why none was)."""
+    candidates = [("$PYTHON", os.environ.get("PYTHON")), ("the torch venv", "/opt/torch/.venv/bin/python3"),
+                  ("python3 on PATH", shutil.which("python3"))]
+    tried = []
+    for how, exe in candidates:
+        if not exe or not (Path(exe).is_file() or shutil.which(exe)):
+            continue
+        probe = subprocess.run([exe, "-c", "import torch; print(torch.__version__)"],
+                               capture_output=True, text=True, timeout=120)
+        if probe.returncode == 0:
+            return exe, f"{exe} ({how}): torch {probe.stdout.strip()}"
+        tried.append(exe)
+    return None, "no Python that imports torch (tried: " + (", ".join(tried) or "none found") + ")"
+
+
+def report_python(torch_python: str | None) -> str:
+    """The interpreter for report.py: the torch one (it has matplotlib on the GPU machines), else
+    the first that imports matplotlib, else this one (tables without plots)."""
+    for exe in (torch_python, "/usr/bin/python3", shutil.which("python3")):
+        if exe and Path(exe).is_file() and subprocess.run(
+                [exe, "-c", "import matplotlib"], capture_output=True, timeout=60).returncode == 0:
+            return exe
+    return sys.executable
+
+
+def cudnn_dir(python: str | None) -> str | None:
+    """nvidia/cudnn/lib of the torch wheel, found with that Python."""
+    if not python:
+        return None
+    probe = subprocess.run([python, "-c", "import nvidia.cudnn, os; "
+                            "print(os.path.join(list(nvidia.cudnn.__path__)[0], 'lib'))"],
+                           capture_output=True, text=True, timeout=60)
+    path = probe.stdout.strip()
+    return path if probe.returncode == 0 and Path(path).is_dir() else None
+
+
+def library_env(bundle: Path, extra: list[str]) -> dict[str, str]:
+    env = dict(os.environ)
+    paths = [str(bundle / "lib"), *extra]
+    if env.get("LD_LIBRARY_PATH"):
+        paths.append(env["LD_LIBRARY_PATH"])
+    env["LD_LIBRARY_PATH"] = ":".join(paths)
+    return env
+
+
+def ldd_problems(bundle: Path, env: dict[str, str], log: Path) -> list[str]:
+    """'binary: library' for every library ldd cannot resolve (or a missing binary)."""
+    problems = []
+    with log.open("a") as out:
+        for rel in BUNDLE_BINARIES:
+            path = bundle / rel
+            if not path.exists():
+                problems.append(f"{rel}: missing from the bundle")
+                continue
+            res = subprocess.run(["ldd", str(path)], capture_output=True, text=True, env=env, timeout=60)
+            out.write(f"== ldd {rel}\n{res.stdout}{res.stderr}")
+            problems += [f"{rel}: {line.strip()}" for line in (res.stdout + res.stderr).splitlines()
+                         if "not found" in line]
+    return problems
+
+
+def preflight(ctx: Context, limit: float) -> Result:
+    log = ctx.work / "preflight.log"
+    log.write_text("")
+    smi = shutil.which("nvidia-smi")
+    query = subprocess.run([smi, "--query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem",
+                            "--format=csv,noheader"], capture_output=True, text=True, timeout=limit) \
+        if smi else None
+    with log.open("a") as out:
+        out.write(f"== nvidia-smi\n{query.stdout + query.stderr if query else 'nvidia-smi not found'}\n")
+    if query and query.returncode == 0 and query.stdout.strip():
+        ctx.gpu = True
+        fields = [f.strip() for f in query.stdout.splitlines()[0].split(",")]
+        ctx.facts["card"], ctx.facts["driver"] = fields[0], fields[1]
+    ctx.python, how = find_torch_python()
+    ctx.report_python = report_python(ctx.python)
+    wheel = cudnn_dir(ctx.python)
+    ctx.env = library_env(ctx.bundle, [wheel] if wheel else [])
+    problems = ldd_problems(ctx.bundle, ctx.env, log)
+    with log.open("a") as out:
+        out.write(f"== python: {how}\n== cuDNN: {wheel or 'no torch wheel folder'}\n")
+        out.write("".join(f"ldd: {p}\n" for p in problems))
+    if not ctx.gpu:
+        return Result("NOT RUN", line="no GPU: nvidia-smi " + ("failed" if smi else "not found")
+                      + "; the GPU steps cannot run here")
+    if problems:
+        return Result("FAIL", line=f"{len(problems)} unresolved: " + "; ".join(problems[:3]))
+    return Result("PASS", line=f"{ctx.facts['card']}, driver {ctx.facts['driver']}; {how}")
+
+
+# ---- GoogleTest ---------------------------------------------------------------------------------
+
+def gtest_counts(report: Path) -> tuple[int, int, int, list[str], list[str]]:
+    """(passed, failed, skipped, failed names, skip reasons) of a --gtest_output=xml file (the
+    XML, unlike GoogleTest's JSON, carries each skip's message: "file:line\nreason")."""
+    passed = failed = skipped = 0
+    failures, skips = [], []
+    for case in ElementTree.parse(report).getroot().iter("testcase"):
+        name = f"{case.get('classname')}.{case.get('name')}"
+        if case.find("failure") is not None:
+            failed += 1
+            failures.append(name)
+        elif case.get("result") == "skipped" or case.find("skipped") is not None:
+            skipped += 1
+            message = (case.find("skipped").get("message", "") if case.find("skipped") is not None else "")
+            lines = message.splitlines()
+            skips.append(" ".join(lines[1:]) if len(lines) > 1 else message or "skipped")
+        elif case.get("status") == "run":
+            passed += 1
+    return passed, failed, skipped, failures, skips
+
+
+def run_gtests(ctx: Context, step: str, limit: float, binaries: list[str], prefix: list[str],
+               gtest_filter: str | None = None) -> Result:
+    """Each binary (under `prefix`, e.g. compute-sanitizer) in turn, within one limit."""
+    start = time.monotonic()
+    log = ctx.work / f"{step}.log"
+    totals = [0, 0, 0]
+    failures, skips, broken = [], [], []
+    for name in binaries:
+        left = limit - (time.monotonic() - start)
+        report = ctx.work / f"{step}_{name}.xml"
+        report.unlink(missing_ok=True)
+        cmd = prefix + [str(ctx.bundle / "tests" / name), "--gtest_brief=1", f"--gtest_output=xml:{report}"]
+        if gtest_filter:
+            cmd.append(f"--gtest_filter={gtest_filter}")
+        rc, timed_out = run_limited(cmd, left, log, ctx.env)
+        if timed_out:
+            return Result("TIMEOUT", line=f"{name} cut short after {limit:.0f} s ({totals[0]} passed before it)")
+        if not report.exists():
+            broken.append(f"{name} exit {rc}, no test report")
+            continue
+        try:
+            p, f, s, fails, msgs = gtest_counts(report)
+        except ElementTree.ParseError as e:
+            broken.append(f"{name} exit {rc}, unreadable test report ({e})")
+            continue
+        totals = [totals[0] + p, totals[1] + f, totals[2] + s]
+        failures += fails
+        skips += msgs
+        if rc != 0 and not fails:
+            broken.append(f"{name} exit {rc}" + (f" ({sanitizer_summary(log)})" if prefix else ""))
+    passed, failed, skipped = totals
+    counts = f"{passed} passed, {failed} failed, {skipped} skipped"
+    if broken or failed:
+        return Result("FAIL", line=counts + "".join(f"; {b}" for b in broken)
+                      + (f"; failed: {', '.join(failures[:5])}" if failures else ""))
+    if passed == 0:
+        why = skips[0] if skips else "no test ran"
+        return Result("NOT RUN", line=f"{counts}: {why}")
+    reasons = sorted({m if len(m) <= 72 else m[:71] + "…" for m in skips if m})
+    return Result("PASS", line=counts + (f" ({'; '.join(reasons[:3])})" if reasons else ""))
+
+
+def sanitizer_summary(log: Path) -> str:
+    found = re.findall(r"ERROR SUMMARY: (\d+) errors?", log.read_text(errors="replace"))
+    return f"{sum(map(int, found))} sanitizer errors" if found else "see the log"
+
+
+def gpu_tests(ctx: Context, limit: float) -> Result:
+    if not ctx.gpu:
+        return Result("NOT RUN", line="no GPU visible")
+    (ctx.work / "gpu_tests.log").write_text("")
+    return run_gtests(ctx, "gpu_tests", limit, TEST_BINARIES, [])
+
+
+def sanitizer(tool: str, gtest_filter: str):
+    def step(ctx: Context, limit: float) -> Result:
+        if not ctx.gpu:
+            return Result("NOT RUN", line="no GPU visible")
+        exe = shutil.which("compute-sanitizer")
+        if not exe:
+            return Result("NOT RUN", line="compute-sanitizer not found")
+        print(f"   {LIBRARIES_LEFT_OUT}", flush=True)
+        (ctx.work / f"{tool}.log").write_text(LIBRARIES_LEFT_OUT + "\n")
+        res = run_gtests(ctx, tool, limit, ["test_paths_gpu"],
+                         [exe, "--tool", tool, "--error-exitcode", "3", "--print-limit", "30"], gtest_filter)
+        if res.status in ("PASS", "FAIL"):
+            res.line = f"{sanitizer_summary(ctx.work / f'{tool}.log')}; {res.line}"
+        return res
+    return step
+
+
+# ---- the sweep -------------------------------------------------------------------------------------
+
+def registry(ctx: Context) -> list[tuple[str, str, str]]:
+    """(family, variant, device) of every registered variant, from `actbench --list`."""
+    out = subprocess.run([str(ctx.bundle / "bench" / "actbench"), "--list"], capture_output=True,
+                         text=True, env=ctx.env, timeout=60, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and "/" in parts[0]:
+            family, variant = parts[0].split("/", 1)
+            rows.append((family, variant, parts[1]))
+    return rows
+
+
+def families(rows: list[tuple[str, str, str]], device: str | None) -> list[tuple[str, list[str]]]:
+    """[(family, its variants on `device`, or all)] in registry order."""
+    out: dict[str, list[str]] = {}
+    for family, variant, dev in rows:
+        if device is None or dev == device:
+            out.setdefault(family, []).append(variant)
+    return list(out.items())
+
+
+def sweep(ctx: Context, step: str, limit: float, core: bool) -> Result:
+    if not ctx.gpu:
+        return Result("NOT RUN", line="no GPU visible")
+    start = time.monotonic()
+    rows = registry(ctx)
+    parts = families(rows, "gpu" if core else None)
+    log = ctx.work / f"{step}.log"
+    log.write_text("")
+    done, failed, benchmarks = [], [], 0
+    for k, (family, members) in enumerate(parts):
+        left = limit - (time.monotonic() - start)
+        if left < 5:
+            return Result("TIMEOUT", line=f"{len(done)} of {len(parts)} families ({benchmarks} benchmarks) "
+                          f"before the limit; not reached: {', '.join(f for f, _ in parts[k:])}")
+        part = ctx.work / f"{step}_{family}.json"
+        part.unlink(missing_ok=True)
+        select = f"^{family}/({'|'.join(map(re.escape, members))})/" if core else f"^{family}/"
+        cmd = [str(ctx.bundle / "bench" / "actbench"), f"--benchmark_filter={select}", REPETITIONS,
+               f"--benchmark_out={part}", "--benchmark_out_format=json"]
+        if core:
+            cmd += [f"--n={CORE_N}", f"--shape={CORE_SHAPES}"]
+        rc, timed_out = run_limited(cmd, left, log, ctx.env)
+        if timed_out:
+            return Result("TIMEOUT", line=f"{family} cut short; {len(done)} families done before it "
+                          f"({benchmarks} benchmarks), not reached: {', '.join(f for f, _ in parts[k + 1:]) or 'none'}")
+        if part.exists():
+            benchmarks += len({b["run_name"] for b in json.loads(part.read_text())["benchmarks"]})
+        if rc != 0:
+            failed.append(f"{family} (exit {rc})")
+        done.append(family)
+    if failed:
+        return Result("FAIL", line=f"{benchmarks} benchmarks; failed: {', '.join(failed)} (see {step}.log)")
+    return Result("PASS", line=f"{benchmarks} benchmarks over {len(done)} families, verified then timed")
+
+
+def merged_log(work: Path) -> dict | None:
+    """The core and rest sweeps' per-family logs as one: the core's rows first, a benchmark the
+    core already timed is not taken again from the rest."""
+    doc, seen = None, set()
+    for step in ("sweep_core", "sweep_rest"):
+        for part in sorted(work.glob(f"{step}_*.json")):
+            data = json.loads(part.read_text())
+            if doc is None:
+                doc = {"context": data["context"], "benchmarks": []}
+            fresh = [b for b in data["benchmarks"] if b.get("run_name", b["name"]) not in seen]
+            doc["benchmarks"] += fresh
+            seen |= {b.get("run_name", b["name"]) for b in fresh}
+    if doc is not None:
+        doc["context"]["gpu_check_parts"] = ", ".join(p.stem for p in sorted(work.glob("sweep_*_*.json")))
+    return doc
+
+
+# ---- torch ---------------------------------------------------------------------------------------
+
+def torch_step(ctx: Context, limit: float) -> Result:
+    if not ctx.gpu:
+        return Result("NOT RUN", line="no GPU visible")
+    if not ctx.python:
+        return Result("NOT RUN", line="no Python that imports torch")
+    out = ctx.work / "torch.json"
+    out.unlink(missing_ok=True)
+    log = ctx.work / "torch.log"
+    log.write_text("")
+    rc, timed_out = run_limited([ctx.python, str(ROOT / "scripts" / "torch_compare.py"), "--lib",
+                                 str(ctx.bundle / "bench" / "libactbench_capi.so"), "--out", str(out)],
+                                limit, log, ctx.env)
+    if timed_out:
+        return Result("TIMEOUT", line=f"cut short after {limit:.0f} s; no torch log")
+    if not out.exists():
+        return Result("NOT RUN" if rc == 0 else "FAIL", line=tail(log, 1) or f"exit {rc}, no log")
+    rows = len(json.loads(out.read_text())["benchmarks"])
+    return Result("PASS" if rc == 0 else "FAIL", line=f"{rows} rows; {tail(log, 1)}")
+
+
+# ---- the plan ----------------------------------------------------------------------------------------
+
+STEP_FUNCTIONS = {
+    "preflight": preflight,
+    "gpu_tests": gpu_tests,
+    "sweep_core": lambda ctx, limit: sweep(ctx, "sweep_core", limit, core=True),
+    "torch": torch_step,
+    "memcheck": sanitizer("memcheck", SANITIZED_PATHS),
+    "racecheck": sanitizer("racecheck", SANITIZED_BARRIERS),
+    "synccheck": sanitizer("synccheck", SANITIZED_BARRIERS),
+    "sweep_rest": lambda ctx, limit: sweep(ctx, "sweep_rest", limit, core=False),
+}
+
+
+def scaled_plan(budget: float) -> tuple[list[tuple[Step, float]], float]:
+    """[(step, its share in seconds)] and the finish reserve. The preflight's and the finish's
+    are fixed (they are short, and nothing runs without them); the others scale with a budget
+    below the default; sweep_rest gets what the others leave."""
+    fixed = PLAN[0].share + FINISH_SHARE
+    scale = min(1.0, (budget - fixed) / (DEFAULT_BUDGET - fixed))
+    shares = [(s, s.share if s.name == "preflight" else s.share * scale) for s in PLAN]
+    finish = FINISH_SHARE
+    rest = budget - sum(v for _, v in shares) - finish
+    return [(s, rest if s.name == "sweep_rest" else v) for s, v in shares], finish
+
+
+def print_plan(budget: float) -> list[str]:
+    shares, finish = scaled_plan(budget)
+    lines = [f"plan for a budget of {budget:.0f} s (each step bounded; unused time passes to later steps):"]
+    lines += [f"  {s.name:<11} {v:5.0f} s  {s.what}" for s, v in shares]
+    lines += [f"  {'finish':<11} {finish:5.0f} s  report, summary, archive (reserved)",
+              f"  {'total':<11} {sum(v for _, v in shares) + finish:5.0f} s"]
+    return lines
+
+
+def run_plan(ctx: Context, budget: float, only: set[str] | None) -> dict[str, Result]:
+    shares, finish = scaled_plan(budget)
+    selected = [(s, v) for s, v in shares if only is None or s.name in only or s.name == "preflight"]
+    results: dict[str, Result] = {s.name: Result() for s, _ in shares}
+    banked = 0.0  # what earlier steps left of their shares
+    for k, (step, share) in enumerate(selected):
+        now = time.monotonic()
+        # Never into the time the later steps and the finish are owed; sweep_rest takes all left.
+        owed = finish + sum(v for s, v in selected[k + 1:] if s.name != "sweep_rest")
+        limit = ctx.deadline - now - owed
+        if step.name != "sweep_rest":
+            limit = min(limit, share + banked)
+        print(f"== {step.name}: up to {limit:.0f} s: {step.what}", flush=True)
+        if limit < 3:
+            results[step.name] = Result("TIMEOUT", 0.0, limit, "no time left in the budget")
+        else:
+            begin = time.monotonic()
+            try:
+                res = STEP_FUNCTIONS[step.name](ctx, limit)
+            except (OSError, subprocess.SubprocessError, ValueError, KeyError) as e:
+                res = Result("FAIL", line=f"{type(e).__name__}: {e}")
+            res.seconds, res.limit = time.monotonic() - begin, limit
+            results[step.name] = res
+            banked = max(0.0, share + banked - res.seconds) if step.name != "sweep_rest" else banked
+        r = results[step.name]
+        print(f"== {step.name}: {r.status} in {r.seconds:.0f} s: {r.line}", flush=True)
+        if step.name == "preflight" and not ctx.gpu:
+            for s, _ in selected[k + 1:]:
+                results[s.name] = Result("NOT RUN", line="no GPU visible")
+            break
+    return results
+
+
+# ---- the evidence --------------------------------------------------------------------------------------
+
+def bundle_facts(bundle: Path) -> dict[str, str]:
+    try:
+        return json.loads((bundle / "BUNDLE.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def summary_md(ctx: Context, results: dict[str, Result], budget: float, elapsed: float,
+               notes: list[str]) -> str:
+    facts = bundle_facts(ctx.bundle)
+    lines = ["# actbench GPU check", "",
+             f"- card: {ctx.facts.get('card', 'none visible')}",
+             f"- driver: {ctx.facts.get('driver', '-')}",
+             f"- commit: {facts.get('git_sha', 'unknown')} (bundle built {facts.get('built', '?')}, "
+             f"{facts.get('build_type', '?')})",
+             f"- when: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%dT%H:%M:%SZ}, "
+             f"{elapsed:.0f} s of a {budget:.0f} s budget",
+             f"- python: {ctx.python or 'none with torch'}", "",
+             "| step | status | seconds | limit | result |", "| --- | --- | --- | --- | --- |"]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r.status} | {r.seconds:.0f} | {r.limit:.0f} | {r.line.replace('|', '/')} |")
+    lines += [""] + [f"- {n}" for n in notes + [LIBRARIES_LEFT_OUT]]
+    return "\n".join(lines) + "\n"
+
+
+def add_log(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
+    """A log longer than MAX_LOG_IN_ARCHIVE keeps its first and last halves of that size."""
+    data = path.read_bytes()
+    if len(data) > MAX_LOG_IN_ARCHIVE:
+        half = MAX_LOG_IN_ARCHIVE // 2
+        data = data[:half] + f"\n... {len(data) - 2 * half} bytes left out ...\n".encode() + data[-half:]
+    info = tarfile.TarInfo(arcname)
+    info.size, info.mtime = len(data), int(time.time())
+    tar.addfile(info, io.BytesIO(data))
+
+
+def finish(ctx: Context, results: dict[str, Result], budget: float, start: float,
+           targets: list[Path]) -> list[str]:
+    """Writes the evidence into a fresh folder, then replaces the files of each target folder
+    with it. Returns the problems with the output's layout (none expected)."""
+    notes = []
+    stage = Path(tempfile.mkdtemp(prefix="gpu_check_out_"))
+    try:
+        log = merged_log(ctx.work)
+        if log is not None:
+            (stage / "actbench.json").write_text(json.dumps(log, indent=1))
+        if (ctx.work / "torch.json").exists():
+            shutil.copy(ctx.work / "torch.json", stage / "torch.json")
+        logs = [p for p in (stage / "actbench.json", stage / "torch.json") if p.exists()]
+        report_dir = ctx.work / "report"
+        shutil.rmtree(report_dir, ignore_errors=True)
+        if logs:
+            res = subprocess.run([ctx.report_python, str(ROOT / "scripts" / "report.py"), *map(str, logs),
+                                  "--out", str(report_dir)], capture_output=True, text=True, timeout=120)
+            (ctx.work / "report.log").write_text(res.stdout + res.stderr)
+            mds = sorted(report_dir.glob("*.md"))
+            if res.returncode == 0 and mds:
+                shutil.copy(mds[0], stage / "report.md")
+            else:
+                notes.append(f"report: exit {res.returncode}: {tail(ctx.work / 'report.log', 1)}")
+            if not list(report_dir.glob("*.png")):
+                notes.append(f"report: no plots ({ctx.report_python} has no matplotlib?)")
+        else:
+            notes.append("report: no benchmark log to report on")
+        summary = summary_md(ctx, results, budget, time.monotonic() - start, notes)
+        (stage / "summary.md").write_text(summary)
+        with tarfile.open(stage / "gpu_check.tgz", "w:gz") as tar:
+            for path in sorted(ctx.work.rglob("*")):
+                if path.is_file():
+                    add_log(tar, path, f"gpu_check/{path.relative_to(ctx.work)}")
+            add_log(tar, stage / "summary.md", "gpu_check/summary.md")
+        problems = layout_problems(stage)
+        for target in dict.fromkeys(t.resolve() for t in targets):
+            target.mkdir(parents=True, exist_ok=True)
+            for old in target.iterdir():
+                if old.is_file():
+                    old.unlink()
+            for f in stage.iterdir():
+                shutil.copy(f, target / f.name)
+        print(summary)
+        return problems
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def layout_problems(folder: Path) -> list[str]:
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    problems = []
+    if len(files) > MAX_OUT_FILES:
+        problems.append(f"{len(files)} files in the output (at most {MAX_OUT_FILES} come back)")
+    problems += [f"{p.name} is {p.stat().st_size / 2 ** 20:.1f} MiB (at most 16 MiB come back)"
+                 for p in files if p.stat().st_size > MAX_OUT_FILE_BYTES]
+    problems += [f"{p} is nested too deep" for p in files if len(p.relative_to(folder).parts) > 2]
+    return problems
+
+
+# ---- the bundle --------------------------------------------------------------------------------------
+
+def git_sha() -> str:
+    res = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        return "unknown"
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return res.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def set_runpath(path: Path, runpath: str) -> None:
+    """CMake's own ELF editor (file(RPATH_SET)), so that no patchelf is needed."""
+    script = f'file(RPATH_SET FILE "{path}" NEW_RPATH "{runpath}")'
+    with tempfile.NamedTemporaryFile("w", suffix=".cmake", delete=False) as f:
+        f.write(script)
+    try:
+        subprocess.run(["cmake", "-P", f.name], check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as e:
+        raise SystemExit(f"gpu_check.sh: cannot set the run path of {path}: {e.stderr.strip()}")
+    finally:
+        os.unlink(f.name)
+
+
+def assemble(build: Path, bundle: Path) -> dict[str, str]:
+    """Copies the binaries of `build` and the libraries they need into `bundle`, with run paths
+    inside the bundle only. Returns the manifest written as BUNDLE.json."""
+    missing = [rel for rel in BUNDLE_BINARIES if not (build / rel).exists()]
+    if missing:
+        raise SystemExit(f"gpu_check.sh: {build} lacks {', '.join(missing)}: build it first "
+                         f"(cmake --build {build})")
+    shutil.rmtree(bundle, ignore_errors=True)
+    (bundle / "lib").mkdir(parents=True)
+    needed: dict[str, str] = {}
+    cudnn = []
+    for rel in BUNDLE_BINARIES:
+        dest = bundle / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(build / rel, dest)
+        subprocess.run(["strip", "--strip-unneeded", str(dest)], check=False, capture_output=True)
+        set_runpath(dest, "$ORIGIN:$ORIGIN/lib" if dest.parent == bundle else "$ORIGIN/..:$ORIGIN/../lib")
+        ldd = subprocess.run(["ldd", str(build / rel)], capture_output=True, text=True, check=True).stdout
+        for name, target in re.findall(r"^\s*(\S+) => (\S+)", ldd, re.M):
+            if CUDNN_LIBRARY.match(name):
+                cudnn.append(target)
+            elif not SYSTEM_LIBRARY.match(name) and not name.startswith("libactbench_"):
+                needed[name] = target
+    for name, target in sorted(needed.items()):
+        shutil.copy(Path(target).resolve(), bundle / "lib" / name)
+    manifest = {
+        "git_sha": git_sha(),
+        "built": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%dT%H:%M:%SZ}",
+        "build_type": cmake_cache(build).get("CMAKE_BUILD_TYPE", "?"),
+        "from": str(build),
+        "carried_libraries": ", ".join(sorted(needed)),
+        "cudnn": ("libcudnn.so.9 from the torch wheel on the GPU machine (built against "
+                  f"{Path(cudnn[0]).parent})") if cudnn else "not used (built without cuDNN)",
+        "cudnn_stand_in": str(Path(cudnn[0]).parent) if cudnn else "",
+    }
+    (bundle / "BUNDLE.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def cmake_cache(build: Path) -> dict[str, str]:
+    try:
+        text = (build / "CMakeCache.txt").read_text()
+    except OSError:
+        return {}
+    return dict(re.findall(r"^([A-Za-z_]+):[A-Z]+=(.*)$", text, re.M))
+
+
+def tree_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def source_tree_bytes() -> int:
+    """What travels beside the bundle: the tracked and untracked-but-not-ignored files."""
+    res = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
+                          "--exclude-standard"], capture_output=True)
+    if res.returncode != 0:
+        return tree_bytes(ROOT / "scripts") + tree_bytes(ROOT / "kernels")
+    return sum((ROOT / n).stat().st_size for n in res.stdout.decode().split("\0")
+               if n and (ROOT / n).is_file())
+
+
+def size_lines(bundle: Path) -> tuple[list[str], bool]:
+    b, t = tree_bytes(bundle), source_tree_bytes()
+    total = b + t + WHEEL_ALLOWANCE
+    ok = total + CARRY_HEADROOM <= MAX_CARRY_BYTES
+    mib = 2 ** 20
+    return [f"size: bundle {b / mib:.1f} MiB + source tree {t / mib:.1f} MiB + one wheel "
+            f"{WHEEL_ALLOWANCE / mib:.0f} MiB = {total / mib:.1f} MiB of the {MAX_CARRY_BYTES / mib:.0f} MiB "
+            f"that may travel ({'ok' if ok else 'TOO LARGE'}: {CARRY_HEADROOM / mib:.0f} MiB must stay spare)"], ok
+
+
+def runpath_problems(bundle: Path) -> list[str]:
+    problems = []
+    for rel in BUNDLE_BINARIES:
+        res = subprocess.run(["readelf", "-d", str(bundle / rel)], capture_output=True, text=True)
+        for path in re.findall(r"\((?:RUNPATH|RPATH)\)\s+Library r(?:un)?path: \[(.*)\]", res.stdout):
+            problems += [f"{rel}: run path {p} points outside the bundle" for p in path.split(":")
+                         if p and not p.startswith("$ORIGIN")]
+    return problems
+
+
+# ---- the commands ------------------------------------------------------------------------------------
+
+def prepare(bundle: Path) -> int:
+    subprocess.run(["bash", "-c", "source scripts/deps.sh && actbench_ensure_deps"], cwd=ROOT, check=True)
+    preset = "release"
+    subprocess.run(["cmake", "--preset", preset], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", "--preset", preset], cwd=ROOT, check=True)
+    build = ROOT / "build" / preset
+    assemble(build, bundle)
+    lines, ok = size_lines(bundle)
+    print(f"gpu_check.sh: bundle {bundle}; {lines[0]}")
+    print(f"gpu_check.sh: carry {bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle} "
+          f"and run scripts/gpu_check.sh --out \"$OUT\" there")
+    return 0 if ok else 1
+
+
+def dry_run(args: argparse.Namespace) -> int:
+    """Everything but the GPU. Exit 0 when every check holds."""
+    problems: list[str] = []
+    temp = None
+    if args.from_build:
+        temp = Path(tempfile.mkdtemp(prefix="gpu_bundle_"))
+        bundle = temp / "gpu_bundle"
+        manifest = assemble(args.from_build.resolve(), bundle)
+        print(f"dry run: bundle assembled from {args.from_build} into {bundle}")
+    else:
+        bundle = args.bundle
+        if not (bundle / "BUNDLE.json").exists():
+            print(f"gpu_check.sh: no bundle at {bundle}: run --prepare, or pass --from-build DIR",
+                  file=sys.stderr)
+            return 2
+        manifest = bundle_facts(bundle)
+    try:
+        print(f"dry run: carried libraries: {manifest.get('carried_libraries')}; cuDNN: {manifest.get('cudnn')}")
+        python, how = find_torch_python()
+        print(f"dry run: python: {how}")
+        wheel = cudnn_dir(python)
+        stand_in = wheel or manifest.get("cudnn_stand_in") or ""
+        if stand_in and not wheel:
+            print(f"dry run: cuDNN resolved from {stand_in} here (on the GPU machine: the torch wheel's folder)")
+        env = library_env(bundle, [stand_in] if stand_in else [])
+        with tempfile.TemporaryDirectory() as logs:
+            problems += ldd_problems(bundle, env, Path(logs) / "ldd.log")
+        problems += runpath_problems(bundle)
+        print("dry run: ldd of " + ", ".join(BUNDLE_BINARIES) + (": clean" if not problems else ""))
+        lines, ok = size_lines(bundle)
+        print("dry run: " + lines[0])
+        if not ok:
+            problems.append(lines[0])
+        plan = print_plan(args.budget)
+        print("dry run: " + "\n".join(plan))
+        shares, finish_reserve = scaled_plan(args.budget)
+        total = sum(v for _, v in shares) + finish_reserve
+        if total > args.budget + 1e-6 or any(v < 0 for _, v in shares):
+            problems.append(f"the plan takes {total:.0f} s of a {args.budget:.0f} s budget")
+        listed = subprocess.run([str(bundle / "bench" / "actbench"), "--list"], capture_output=True,
+                                text=True, env=env, timeout=60)
+        if listed.returncode != 0 or "/" not in listed.stdout:
+            problems.append(f"bundle's actbench --list failed: {listed.stderr.strip()[:200]}")
+        else:
+            fams = families([tuple(l.split()[0].split("/", 1)) + (l.split()[1],)
+                             for l in listed.stdout.splitlines() if "/" in l.split()[0]], None)
+            print(f"dry run: the sweeps run {len(fams)} families: {', '.join(f for f, _ in fams)}")
+        # The evidence's layout, from a run in which no GPU step ran and one tiny CPU sweep did:
+        # the bundle's actbench runs, its log is merged and reported as a GPU run's would be.
+        work = Path(tempfile.mkdtemp(prefix="gpu_check_work_"))
+        try:
+            ctx = Context(bundle, work, time.monotonic() + args.budget, env, python, report_python(python))
+            results = {s.name: Result("NOT RUN", line="dry run") for s in PLAN}
+            rc, timed_out = run_limited([str(bundle / "bench" / "actbench"), "--benchmark_filter=^copy/",
+                                         "--n=2^16", f"--benchmark_out={work / 'sweep_core_copy.json'}",
+                                         "--benchmark_out_format=json"], 60, work / "sweep_core.log", env)
+            if rc != 0 or timed_out:
+                problems.append(f"the bundle's actbench failed a CPU run: {tail(work / 'sweep_core.log')}")
+            out = Path(tempfile.mkdtemp(prefix="gpu_check_dry_out_"))
+            layout = finish(ctx, results, args.budget, time.monotonic(), [out])
+            names = sorted(p.name for p in out.iterdir())
+            expected = {"summary.md", "gpu_check.tgz", "actbench.json", "report.md"}
+            problems += [f"the output lacks {n}" for n in sorted(expected - set(names))]
+            print(f"dry run: output folder holds {len(names)} files ({', '.join(names)}); with "
+                  f"torch.json from a GPU run, {len(set(names) | {'torch.json'})} of at most {MAX_OUT_FILES}")
+            problems += layout
+            shutil.rmtree(out, ignore_errors=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    finally:
+        if temp:
+            shutil.rmtree(temp, ignore_errors=True)
+    for p in problems:
+        print(f"dry run: FAIL: {p}", file=sys.stderr)
+    print(f"dry run: {'FAILED' if problems else 'passed'} ({len(problems)} problems)")
+    return 1 if problems else 0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="gpu_check.sh", description=__doc__.split("\n\n")[0],
+                                epilog="exit status: 0 every step that ran passed, 1 a step failed or "
+                                       "timed out, 2 bad usage, no bundle or no GPU")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--prepare", action="store_true", help="build and assemble the bundle (build machine)")
+    mode.add_argument("--dry-run", action="store_true", help="check everything but the GPU")
+    mode.add_argument("--plan", action="store_true", help="print the plan and exit")
+    p.add_argument("--budget", type=float, default=DEFAULT_BUDGET,
+                   help=f"wall-time budget in seconds (default {DEFAULT_BUDGET})")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the evidence goes")
+    p.add_argument("--only", help="comma-separated steps to rerun: " + ",".join(s.name for s in PLAN))
+    p.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help="the bundle (default build/gpu_bundle)")
+    p.add_argument("--from-build", type=Path, help="--dry-run: assemble a bundle from this build folder")
+    args = p.parse_args(argv)
+    if not 120 <= args.budget <= 3600:
+        p.error(f"--budget {args.budget:g}: between 120 and 3600 seconds")
+    if args.only is not None:
+        names = {s.name for s in PLAN}
+        args.only = {s.strip() for s in args.only.split(",") if s.strip()}
+        unknown = args.only - names
+        if unknown or not args.only:
+            p.error(f"--only: unknown step(s) {', '.join(sorted(unknown)) or '(none given)'}; "
+                    f"steps: {', '.join(s.name for s in PLAN)}")
+    if args.from_build and not args.dry_run:
+        p.error("--from-build goes with --dry-run")
+    args.bundle = args.bundle.resolve()
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    if args.plan:
+        print("\n".join(print_plan(args.budget)))
+        return 0
+    if args.prepare:
+        return prepare(args.bundle)
+    if args.dry_run:
+        return dry_run(args)
+    if not (args.bundle / "bench" / "actbench").exists():
+        print(f"gpu_check.sh: no bundle at {args.bundle}: run `scripts/gpu_check.sh --prepare` on a "
+              f"build machine and carry it", file=sys.stderr)
+        return 2
+    start = time.monotonic()
+    if args.only is None:
+        shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True, exist_ok=True)
+    ctx = Context(args.bundle, WORK, start + args.budget, library_env(args.bundle, []))
+    print("\n".join(print_plan(args.budget)), flush=True)
+    results = run_plan(ctx, args.budget, args.only)
+    if not ctx.gpu:  # no evidence from a machine that has no GPU: nothing is written
+        print(f"gpu_check.sh: no GPU here ({results['preflight'].line}): nothing was checked, "
+              f"nothing written", file=sys.stderr)
+        return 2
+    problems = finish(ctx, results, args.budget, start, [args.out, DEFAULT_OUT])
+    for p in problems:
+        print(f"gpu_check.sh: output: {p}", file=sys.stderr)
+    bad = [n for n, r in results.items() if r.status in ("FAIL", "TIMEOUT")]
+    print(f"gpu_check.sh: {'FAILED: ' + ', '.join(bad) if bad else 'every step that ran passed'}; "
+          f"evidence in {args.out}")
+    return 1 if bad or problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

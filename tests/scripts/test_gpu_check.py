@@ -1,0 +1,223 @@
+"""scripts/gpu_check.py without a GPU: the plan against the budget, steps cut short or unable
+to run reported as such (never as passed), GoogleTest reports, the merged sweep log, and the
+output folder's limits (at most 8 files of at most 16 MiB, two levels deep). The dry run over
+a real build is its own CTest test (gpu_check.dry_run)."""
+from __future__ import annotations
+
+import json
+import tarfile
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+from support import fixture, run_script, write_log
+
+import gpu_check
+from gpu_check import Context, Result, Step
+
+
+def fake_context(work: Path, budget: float) -> Context:
+    return Context(bundle=work / "bundle", work=work, deadline=time.monotonic() + budget, env={})
+
+
+class Plan(unittest.TestCase):
+    def test_every_budget_is_spent_exactly_and_never_overspent(self) -> None:
+        for budget in range(120, 3601, 30):
+            shares, finish = gpu_check.scaled_plan(budget)
+            self.assertAlmostEqual(sum(v for _, v in shares) + finish, budget, places=6, msg=budget)
+            self.assertTrue(all(v >= 0 for _, v in shares), budget)
+
+    def test_default_plan_fits_480_seconds_with_every_step_bounded(self) -> None:
+        res = run_script("gpu_check.py", "--plan")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        for step in gpu_check.PLAN:
+            self.assertRegex(res.stdout, rf"\n  {step.name}\s+\d+ s")
+        self.assertRegex(res.stdout, r"total\s+480 s")
+
+    def test_bad_usage_exits_2_naming_what_was_wrong(self) -> None:
+        for args, words in ((["--only", "sweep,bogus"], "bogus"), (["--budget", "30"], "--budget 30"),
+                            (["--from-build", "build"], "--from-build goes with --dry-run")):
+            res = run_script("gpu_check.py", *args)
+            self.assertEqual(res.returncode, 2, args)
+            self.assertIn(words, res.stderr, args)
+            self.assertNotIn("Traceback", res.stderr)
+
+    def test_no_bundle_exits_2_and_writes_nothing(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"
+            res = run_script("gpu_check.py", "--bundle", Path(tmp) / "none", "--out", out)
+            self.assertEqual(res.returncode, 2)
+            self.assertIn("--prepare", res.stderr)
+            self.assertFalse(out.exists())
+
+
+class Steps(unittest.TestCase):
+    def setUp(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.work = Path(self.tmp.name)
+        self.saved = (gpu_check.PLAN, gpu_check.FINISH_SHARE, gpu_check.DEFAULT_BUDGET,
+                      dict(gpu_check.STEP_FUNCTIONS))
+
+    def tearDown(self) -> None:
+        gpu_check.PLAN, gpu_check.FINISH_SHARE, gpu_check.DEFAULT_BUDGET = self.saved[:3]
+        gpu_check.STEP_FUNCTIONS.clear()
+        gpu_check.STEP_FUNCTIONS.update(self.saved[3])
+        self.tmp.cleanup()
+
+    def small_plan(self, steps: dict) -> None:
+        """A plan of these fake steps: 4 s each, the rest, 1 s to finish (a step is given at least
+        3 s or none)."""
+        gpu_check.PLAN = [Step(name, 4, name) for name in steps]
+        gpu_check.PLAN.append(Step("sweep_rest", 0, "rest"))
+        gpu_check.FINISH_SHARE, gpu_check.DEFAULT_BUDGET = 1, 4 * len(steps) + 1
+        gpu_check.STEP_FUNCTIONS.update(steps)
+
+    def test_a_command_past_its_limit_is_killed_and_reported_as_cut_short(self) -> None:
+        begin = time.monotonic()
+        rc, timed_out = gpu_check.run_limited(["sleep", "60"], 1, self.work / "log", {})
+        self.assertTrue(timed_out)
+        self.assertLess(time.monotonic() - begin, 20)
+        self.assertIn("cut short", (self.work / "log").read_text())
+
+    def test_statuses_are_never_pass_for_a_step_that_timed_out_or_could_not_run(self) -> None:
+        def preflight(ctx: Context, limit: float) -> Result:
+            ctx.gpu = True
+            return Result("PASS", line="fake card")
+
+        def hangs(ctx: Context, limit: float) -> Result:
+            rc, timed_out = gpu_check.run_limited(["sleep", "60"], limit, ctx.work / "hang.log", {})
+            return Result("TIMEOUT" if timed_out else "FAIL", line="hung")
+
+        def cannot(ctx: Context, limit: float) -> Result:
+            return Result("NOT RUN", line="no torch")
+
+        seen = []
+
+        def rest(ctx: Context, limit: float) -> Result:
+            seen.append(limit)
+            return Result("PASS", line="rest")
+
+        self.small_plan({"preflight": preflight, "gpu_tests": hangs, "torch": cannot})
+        gpu_check.STEP_FUNCTIONS["sweep_rest"] = rest
+        budget = gpu_check.DEFAULT_BUDGET
+        ctx = fake_context(self.work, budget)
+        begin = time.monotonic()
+        results = gpu_check.run_plan(ctx, budget, None)
+        self.assertEqual([r.status for r in results.values()], ["PASS", "TIMEOUT", "NOT RUN", "PASS"])
+        # its share and what the preflight left of its own
+        self.assertLessEqual(results["gpu_tests"].limit, 8 + 1e-6)
+        self.assertGreater(results["gpu_tests"].limit, 4)
+        self.assertLess(time.monotonic() - begin, budget + 15)  # the kill's grace aside
+        self.assertEqual(len(seen), 1)
+
+    def test_only_runs_the_named_steps_and_the_preflight(self) -> None:
+        ran = []
+
+        def step(name: str):
+            def run(ctx: Context, limit: float) -> Result:
+                ran.append(name)
+                ctx.gpu = True
+                return Result("PASS", line=name)
+            return run
+
+        self.small_plan({n: step(n) for n in ("preflight", "gpu_tests", "torch")})
+        gpu_check.STEP_FUNCTIONS["sweep_rest"] = step("sweep_rest")
+        results = gpu_check.run_plan(fake_context(self.work, 13), 13, {"torch"})
+        self.assertEqual(ran, ["preflight", "torch"])
+        self.assertEqual(results["gpu_tests"].status, "SKIPPED")
+
+    def test_no_gpu_leaves_every_later_step_not_run(self) -> None:
+        self.small_plan({"preflight": lambda ctx, limit: Result("NOT RUN", line="no GPU"),
+                         "gpu_tests": lambda ctx, limit: Result("PASS", line="must not run")})
+        results = gpu_check.run_plan(fake_context(self.work, 9), 9, None)
+        self.assertEqual({r.status for r in results.values()}, {"NOT RUN"})
+
+
+GTEST_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<testsuites tests="4" name="AllTests">
+  <testsuite name="Rows/RiskyPaths" tests="4">
+    <testcase name="MatchReference/a" status="run" result="completed" classname="Rows/RiskyPaths" />
+    <testcase name="MatchReference/b" status="run" result="completed" classname="Rows/RiskyPaths">
+      <failure message="mismatch" type=""><![CDATA[mismatch]]></failure>
+    </testcase>
+    <testcase name="MatchReference/c" status="run" result="skipped" classname="Rows/RiskyPaths">
+      <skipped message="tests/x.cpp:83&#x0A;no GPU: none here"><![CDATA[...]]></skipped>
+    </testcase>
+    <testcase name="MatchReference/d" status="notrun" result="suppressed" classname="Rows/RiskyPaths" />
+  </testsuite>
+</testsuites>
+"""
+
+
+class Evidence(unittest.TestCase):
+    def setUp(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+
+    def tearDown(self) -> None:
+        self.tmp.cleanup()
+
+    def test_gtest_report_counts_passed_failed_skipped_with_the_reason(self) -> None:
+        path = self.dir / "r.xml"
+        path.write_text(GTEST_XML)
+        passed, failed, skipped, failures, reasons = gpu_check.gtest_counts(path)
+        self.assertEqual((passed, failed, skipped), (1, 1, 1))
+        self.assertEqual(failures, ["Rows/RiskyPaths.MatchReference/b"])
+        self.assertEqual(reasons, ["no GPU: none here"])
+
+    def test_merged_log_keeps_the_core_rows_and_adds_only_new_ones(self) -> None:
+        log = fixture("gpu_reps.json")
+        names = sorted({b["run_name"] for b in log["benchmarks"]})
+        core = dict(log, benchmarks=[b for b in log["benchmarks"] if b["run_name"] == names[0]])
+        rest = dict(log, benchmarks=[dict(b, real_time=-1.0) for b in log["benchmarks"]])
+        write_log(self.dir, "sweep_core_sigmoid.json", core)
+        write_log(self.dir, "sweep_rest_sigmoid.json", rest)
+        merged = gpu_check.merged_log(self.dir)
+        first = [b for b in merged["benchmarks"] if b["run_name"] == names[0]]
+        self.assertEqual(len(first), len(core["benchmarks"]))
+        self.assertTrue(all(b["real_time"] != -1.0 for b in first))
+        self.assertEqual(sorted({b["run_name"] for b in merged["benchmarks"]}), names)
+        self.assertIn("sweep_rest_sigmoid", merged["context"]["gpu_check_parts"])
+
+    def test_layout_limits(self) -> None:
+        for k in range(9):
+            (self.dir / f"f{k}").write_text("x")
+        self.assertTrue(any("9 files" in p for p in gpu_check.layout_problems(self.dir)))
+        big = Path(self.tmp.name) / "big"
+        big.mkdir()
+        with (big / "huge.bin").open("wb") as f:
+            f.truncate(gpu_check.MAX_OUT_FILE_BYTES + 1)
+        (big / "a" / "b").mkdir(parents=True)
+        (big / "a" / "b" / "deep.txt").write_text("x")
+        problems = gpu_check.layout_problems(big)
+        self.assertTrue(any("huge.bin" in p and "16 MiB" in p for p in problems), problems)
+        self.assertTrue(any("deep.txt" in p for p in problems), problems)
+
+    def test_finish_writes_a_summary_the_log_the_report_and_one_archive(self) -> None:
+        work, out = self.dir / "work", self.dir / "out"
+        work.mkdir()
+        write_log(work, "sweep_core_sigmoid.json", fixture("gpu_reps.json"))
+        (work / "gpu_tests.log").write_text("x" * (gpu_check.MAX_LOG_IN_ARCHIVE + 1000))
+        ctx = fake_context(work, 60)
+        ctx.facts = {"card": "Synthetic GPU", "driver": "0"}
+        results = {"preflight": Result("PASS", 1, 20, "fake"), "torch": Result("NOT RUN", 0, 50, "no torch"),
+                   "sweep_rest": Result("TIMEOUT", 55, 55, "softmax cut short")}
+        problems = gpu_check.finish(ctx, results, 480, time.monotonic(), [out])
+        self.assertEqual(problems, [])
+        names = sorted(p.name for p in out.iterdir())
+        self.assertEqual(names, ["actbench.json", "gpu_check.tgz", "report.md", "summary.md"])
+        summary = (out / "summary.md").read_text()
+        self.assertIn("| torch | NOT RUN |", summary)
+        self.assertIn("| sweep_rest | TIMEOUT |", summary)
+        self.assertIn("Synthetic GPU", summary)
+        with tarfile.open(out / "gpu_check.tgz") as tar:
+            members = {m.name: m for m in tar.getmembers()}
+        self.assertIn("gpu_check/gpu_tests.log", members)
+        self.assertLess(members["gpu_check/gpu_tests.log"].size, gpu_check.MAX_LOG_IN_ARCHIVE + 200)
+        self.assertEqual(len(json.loads((out / "actbench.json").read_text())["benchmarks"]),
+                         len(fixture("gpu_reps.json")["benchmarks"]))
+
+
+if __name__ == "__main__":
+    unittest.main()
