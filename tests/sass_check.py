@@ -113,8 +113,8 @@ def find_tool(given, name):
 
 def elf_of_source(cuobjdump, lib, source, arch):
     """Name of the sm_<arch> ELF in lib's fatbin that was compiled from `source`."""
-    # The plain listing gives each ELF's arch and identifier (the source compiled), -lelf its
-    # name, both in fatbin order.
+    # The plain listing gives each ELF's arch and identifier (the source compiled; nvcc writes
+    # it with line information, -lineinfo), -lelf its name, both in fatbin order.
     idents = []
     kind = None
     for line in run([cuobjdump, lib]).splitlines():
@@ -131,6 +131,9 @@ def elf_of_source(cuobjdump, lib, source, arch):
     ours = [name for name, (elf_arch, ident) in zip(names, idents)
             if elf_arch == f"sm_{arch}" and ident and
             (ident == source or ident.endswith("/" + source))]
+    if not any(ident for _, ident in idents):
+        die(f"{lib}: no ELF file names the source it was compiled from (nvcc records it with "
+            f"line information: the library is built with -lineinfo)")
     if len(ours) != 1:
         held = ", ".join(f"{n} ({i})" for n, (_, i) in zip(names, idents))
         die(f"{lib} holds {len(ours)} sm_{arch} ELF file(s) compiled from {source} "
