@@ -13,6 +13,8 @@ Two steps, wired by actbench_ptx_check() in tests/CMakeLists.txt:
               kernel whose name (mangled or demangled) matches KERNEL_RE lacks PATTERN_RE in its
               PTX body; at least one kernel must match each KERNEL_RE. Prints one line per
               function: registers, stack frame, spills, name.
+
+tests/sass_check.py, the same checks' counterpart on the SASS, shares its helpers.
 """
 
 import argparse
@@ -86,10 +88,12 @@ def parse_log(text):
 
 
 def compile_re(text, what, tool="ptx_check"):
+    """The compiled regex; a usage error (exit 2) when it does not compile."""
     try:
         return re.compile(text)
     except re.error as e:
-        fail(f"bad {what} regex /{text}/: {e}", tool)
+        print(f"{tool}: bad {what} regex /{text}/: {e}", file=sys.stderr)
+        sys.exit(2)
 
 
 def matching(kernel_re, kernels, names):
