@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -148,6 +149,37 @@ class Runs(unittest.TestCase):
                 self.assertEqual(files_under(results), [])
                 with self.assertRaises(ProcessLookupError):  # actbench has ended too
                     os.killpg(p.pid, 0)
+
+    def test_interrupted_report_keeps_the_whole_log_alone(self):
+        # A python3 ahead on PATH runs report.py, then stays in the report step until stopped.
+        bin_dir = Path(self.tmp.name) / "bin"
+        bin_dir.mkdir()
+        mark = Path(self.tmp.name) / "report-written"
+        wrapper = bin_dir / "python3"
+        wrapper.write_text(f'#!/bin/sh\ncase "$1" in */report.py)\n  "{sys.executable}" "$@" || exit\n'
+                           f'  touch "{mark}"; exec sleep 60 ;;\nesac\nexec "{sys.executable}" "$@"\n')
+        wrapper.chmod(0o755)
+        env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        cmd = [str(BENCH_SH), "--binary", ACTBENCH, "--results", str(self.results), *SMALL]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not mark.exists():
+                self.assertIsNone(p.poll(), "bench.sh ended before its report was written")
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+            p.send_signal(signal.SIGTERM)
+            out, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
+        [log] = self.logs()
+        self.assertIn(f"the log {self.results / log} is whole, its report was not written", err)
+        json.loads((self.results / log).read_text())
+        self.assertEqual(files_under(self.results), [log])  # no report, no temporary
 
 
 if __name__ == "__main__":
