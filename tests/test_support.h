@@ -1,17 +1,27 @@
 // Shared by the tests: skip with the stated reason when there is no device (no CUDA call
 // happens before a test body runs, so test discovery works on any machine), or when a
 // variant's registry entry says it departs from the special-value rules of common/ops.h;
-// and the one check of a variant's output against the reference.
+// the one check of a variant's output against the reference; and how a variant parameter prints.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "host/compare.h"
 #include "host/gpu.h"
 #include "host/runner.h"
+#include "kernels/registry.h"
+
+namespace actbench {
+
+// GoogleTest prints a `const Variant*` parameter (test lists, failure messages) by this, found
+// by argument-dependent lookup: the variant's id rather than an address that changes each run.
+inline void PrintTo(const Variant* v, std::ostream* os) { *os << v->id(); }
+
+}  // namespace actbench
 
 namespace actbench::testing {
 

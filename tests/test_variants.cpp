@@ -46,9 +46,12 @@ const std::vector<Shape>& shapes_for(const Family& f) {
   return f.bias ? bias : flat;
 }
 
-std::vector<VariantCase> all_cases() {
+// The cases of the variants that run on `device`: CPU and GPU cases are instantiated apart
+// (Cpu/..., Gpu/...) so that CTest can label them (tests/CMakeLists.txt filters on Gpu/*).
+std::vector<VariantCase> cases_on(Device device) {
   std::vector<VariantCase> cases;
   for (const Variant& v : variants()) {
+    if (v.device != device) continue;
     for (const Shape& s : shapes_for(*v.family)) {
       if (!v.supports(s.cols)) continue;
       cases.push_back({&v, s, 0, 0, false});
@@ -80,7 +83,8 @@ TEST_P(VariantTest, MatchesReference) {
   testing::run_and_expect(*c.variant, input, want, ::testing::PrintToString(c), {c.x_offset, c.y_offset});
 }
 
-INSTANTIATE_TEST_SUITE_P(Registry, VariantTest, ::testing::ValuesIn(all_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Cpu, VariantTest, ::testing::ValuesIn(cases_on(Device::Cpu)), case_name);
+INSTANTIATE_TEST_SUITE_P(Gpu, VariantTest, ::testing::ValuesIn(cases_on(Device::Gpu)), case_name);
 
 // The registry itself: ids unique, every family has a naive or reference GPU variant and its
 // tolerances are sane, every variant has a launcher and a summary.
