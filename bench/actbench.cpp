@@ -397,10 +397,12 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
     const double bytes_per_second = ideal_bytes(*v.family, shape) / median(std::move(calls));
     const double roofline = on_gpu ? s.gpu_copy_bw : s.cpu_copy_bw;
     state.counters["bytes_per_second"] = bytes_per_second;
+    state.counters["ideal_bytes"] = ideal_bytes(*v.family, shape);  // per call: the working set
     state.counters["pct_copy_bw"] = 100.0 * bytes_per_second / roofline;
     state.counters["max_abs_err"] = check.max_abs_err;
     state.counters["max_rel_err"] = check.max_rel_err;
     state.counters["max_ulp_err"] = check.max_ulp_err;
+    state.counters["tol_used"] = check.tol_used;  // worst error / its bound: 1 = failing
   } catch (const std::exception& e) {
     s.failed = true;
     state.SkipWithError(e.what());

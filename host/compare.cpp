@@ -10,6 +10,7 @@ namespace actbench {
 namespace {
 
 constexpr size_t kReported = 5;
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Spacing of floats at |ref|: the unit the ulp error is counted in.
 double float_ulp(double ref) {
@@ -37,11 +38,14 @@ Comparison compare_range(const float* got, const double* ref, int64_t begin, int
     } else if (!std::isfinite(g)) {
       bad = true;
     } else {
-      const double err = std::fabs(g - r);
-      bad = err > tol.atol + tol.rtol * std::fabs(r);
+      const double err = std::fabs(g - r), bound = tol.atol + tol.rtol * std::fabs(r);
+      bad = err > bound;
       c.max_abs_err = std::fmax(c.max_abs_err, err);
       if (r != 0.0) c.max_rel_err = std::fmax(c.max_rel_err, err / std::fabs(r));
       c.max_ulp_err = std::fmax(c.max_ulp_err, err / float_ulp(r));
+      // A zero bound (bit-exact variants) is used up by any error at all.
+      const double used = bound > 0.0 ? err / bound : err > 0.0 ? kInf : 0.0;
+      c.tol_used = std::fmax(c.tol_used, used);
     }
     if (bad) {
       ++c.mismatches;
@@ -70,6 +74,7 @@ Comparison compare(const float* got, const double* ref, int64_t count, const Tol
     c.max_abs_err = std::fmax(c.max_abs_err, part.max_abs_err);
     c.max_rel_err = std::fmax(c.max_rel_err, part.max_rel_err);
     c.max_ulp_err = std::fmax(c.max_ulp_err, part.max_ulp_err);
+    c.tol_used = std::fmax(c.tol_used, part.tol_used);
     for (const Mismatch& m : part.first) {
       if (c.first.size() < kReported) c.first.push_back(m);
     }
@@ -82,7 +87,7 @@ std::string Comparison::describe(const Tolerance& tol) const {
                                      std::to_string(count) + " outside atol=" + format_number(tol.atol) +
                                      " rtol=" + format_number(tol.rtol) + ";";
   s += " max_abs_err=" + format_number(max_abs_err) + " max_rel_err=" + format_number(max_rel_err) +
-       " max_ulp_err=" + format_number(max_ulp_err);
+       " max_ulp_err=" + format_number(max_ulp_err) + " tol_used=" + format_number(tol_used);
   if (!first.empty()) {
     s += "; first:";
     for (const Mismatch& m : first) {

@@ -23,6 +23,11 @@ struct Comparison {
   double max_abs_err = 0.0;  // over positions where both are finite
   double max_rel_err = 0.0;  // |got - ref| / |ref|, over finite nonzero ref
   double max_ulp_err = 0.0;  // in units of the float spacing at ref
+  // The worst element against its own bound, max |got - ref| / (atol + rtol * |ref|) over
+  // positions where both are finite: 0.37 is 37% of the tolerance used, above 1 a mismatch.
+  // Beside max_rel_err it tells a near-failure from a large relative error on an output near
+  // zero that atol absorbs (a subnormal flushed to 0).
+  double tol_used = 0.0;
   std::vector<Mismatch> first;  // the first few mismatching positions, in index order
 
   bool ok() const { return mismatches == 0; }

@@ -117,6 +117,37 @@ TEST(Compare, CountsUlpsAtTheReference) {
   EXPECT_FALSE(c.ok());
 }
 
+TEST(Compare, ToleranceUsedIsTheWorstElementAgainstItsOwnBound) {
+  // Bounds 1e-6 + 1e-3 * |ref|: 1.0009 uses 0.0009 / 0.001001 of its bound, 100.05 uses
+  // 0.05 / 0.100001: the larger relative error is not the one nearer failing.
+  const Tolerance tol{1e-6, 1e-3};
+  const Comparison c = compare(std::vector<float>{1.0009f, 100.05f}, std::vector<double>{1.0, 100.0}, tol);
+  EXPECT_TRUE(c.ok());
+  EXPECT_NEAR(c.tol_used, (1.0009f - 1.0) / (1e-6 + 1e-3), 1e-6);
+  EXPECT_NE(c.describe(tol).find("tol_used=0.89"), std::string::npos) << c.describe(tol);
+  // A subnormal output flushed to 0: relative error 1, a million ulps, 1% of atol.
+  const double tiny = 1e-39;
+  const Comparison flushed = compare(std::vector<float>{0.0f}, std::vector<double>{tiny}, Tolerance{1e-37, 1e-6});
+  EXPECT_TRUE(flushed.ok());
+  EXPECT_DOUBLE_EQ(flushed.max_rel_err, 1.0);
+  EXPECT_GT(flushed.max_ulp_err, 1e5);
+  EXPECT_NEAR(flushed.tol_used, tiny / (1e-37 + 1e-6 * tiny), 1e-12);
+  // Beyond the bound it exceeds 1; a bit-exact tolerance is used up by any error, not by none.
+  EXPECT_GT(compare(std::vector<float>{1.1f}, std::vector<double>{1.0}, tol).tol_used, 1.0);
+  EXPECT_TRUE(std::isinf(compare(std::vector<float>{1.5f}, std::vector<double>{1.0}, Tolerance{0, 0}).tol_used));
+  EXPECT_EQ(compare(std::vector<float>{1.0f, kNaN}, std::vector<double>{1.0, NAN}, Tolerance{0, 0}).tol_used, 0.0);
+}
+
+TEST(Compare, ToleranceUsedIsTheSameWhicheverChunkHoldsTheWorst) {
+  const int64_t n = (int64_t{2} << 20) + 3;
+  const std::vector<double> ref(n, 1.0);
+  std::vector<float> got(n, 1.0f);
+  got[n - 1] = 1.0005f;         // the last chunk's is the worst
+  got[5] = 1.0002f;
+  const Tolerance tol{0, 1e-3};
+  EXPECT_NEAR(compare(got, ref, tol).tol_used, (1.0005f - 1.0) / 1e-3, 1e-9);
+}
+
 // The runner is what makes a wrong kernel fail: broken CPU launchers prove it does.
 const Family kCopyFamily{"copy", Activation::Identity, false, false};
 
