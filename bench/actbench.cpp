@@ -483,8 +483,11 @@ class ConsoleTable : public benchmark::BenchmarkReporter {
       const std::string time = relative ? percent(run.real_accumulated_time)
                                         : fixed(run.GetAdjustedRealTime(), "%10.3f ") +
                                               benchmark::GetTimeUnitString(run.time_unit);
-      print(row("%-*s  %-6s  %13s  %10lld  %9s  %9s  %11s", name.c_str(), run.report_label.c_str(), time.c_str(),
-                static_cast<long long>(run.iterations),
+      // An aggregate's iteration count is the number of repetitions it sums up.
+      const std::string iterations =
+          std::to_string(run.iterations) + (run.run_type == Run::RT_Aggregate ? " reps" : "");
+      print(row("%-*s  %-6s  %13s  %10s  %9s  %9s  %11s", name.c_str(), run.report_label.c_str(), time.c_str(),
+                iterations.c_str(),
                 counter(run, "bytes_per_second", 1e-9, "%.2f", relative).c_str(),
                 counter(run, "pct_copy_bw", 1.0, "%.1f", relative).c_str(),
                 counter(run, "max_abs_err", 1.0, "%.3g", relative).c_str()));

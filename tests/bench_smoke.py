@@ -46,16 +46,17 @@ class BenchSmoke(unittest.TestCase):
         if "gpu_skipped" in ctx:
             self.assertTrue(ctx["machine"].startswith("cpu-"))
             self.assertIn("GPU benchmarks skipped", r.stderr)
-        names = [b["name"] for b in log["benchmarks"]]
+        names = [b["run_name"] for b in log["benchmarks"]]
         self.assertIn("relu/cpu_scalar/n:1024", names)
         self.assertIn("copy/cpu_memcpy/n:65536", names)
         self.assertTrue(any(n.startswith("softmax/cpu_omp/rows:") for n in names), names)
         for b in log["benchmarks"]:
-            self.assertRegex(b["name"], NAME)
+            self.assertRegex(b["run_name"], NAME)
             self.assertFalse(b.get("error_occurred", False), b)
-            self.assertGreater(b["bytes_per_second"], 0)
-            self.assertGreater(b["pct_copy_bw"], 0)
-            self.assertIn("max_abs_err", b)
+            if b["run_type"] == "iteration":  # aggregates: a spread may well be 0
+                self.assertGreater(b["bytes_per_second"], 0)
+                self.assertGreater(b["pct_copy_bw"], 0)
+                self.assertIn("max_abs_err", b)
         self.assertEqual(os.listdir(self.dir.name), ["run.json"])  # no temporary left behind
 
     def test_context_carries_the_registry(self):
@@ -118,16 +119,31 @@ class BenchSmoke(unittest.TestCase):
         self.assertEqual(re.split(r"\s{2,}", lines[header].strip()),
                          ["benchmark", "device", "time", "iterations", "GB/s", "% of copy",
                           "max abs err"])
-        row = re.fullmatch(
-            r"(\S+) +(cpu|gpu) +([\d.]+) (ns|us|ms|s) +(\d+) +([\d.]+) +([\d.]+) +(\S+)",
-            lines[header + 2])
-        self.assertIsNotNone(row, lines[header + 2])
-        name, _, _, _, _, gbs, pct, err = row.groups()
-        logged = json.load(open(self.out))["benchmarks"][0]
-        self.assertEqual(name, logged["name"])
-        self.assertAlmostEqual(float(gbs), logged["bytes_per_second"] / 1e9, places=2)
-        self.assertAlmostEqual(float(pct), logged["pct_copy_bw"], places=1)
-        self.assertEqual(float(err), logged["max_abs_err"])
+        self.assertRegex(lines[header + 1], r"^-+$")
+        rows = [line for line in lines[header + 2:] if line.startswith("relu/")]
+        self.assertTrue(rows, r.stdout)
+        # Each row against the logged row it shows (repetitions share a name: in order).
+        logged: dict[str, list[dict]] = {}
+        for b in json.loads(open(self.out).read())["benchmarks"]:
+            logged.setdefault(b["name"], []).append(b)
+        for line in rows:
+            name = line.split()[0]
+            self.assertIn(name, logged, line)
+            b = logged[name].pop(0)
+            if b.get("aggregate_name") == "cv":  # a relative spread: every figure a percentage
+                self.assertRegex(line, r" cpu +[\d.]+ % +\d+ reps +[\d.]+ % +[\d.]+ % +(-|[\d.]+ %)$")
+                continue
+            row = re.fullmatch(
+                r"(\S+) +cpu +([\d.]+) (ns|us|ms|s) +(\d+)( reps)? +([\d.]+) +([\d.]+) +(\S+)", line)
+            self.assertIsNotNone(row, line)
+            _, time_, unit, iterations, reps, gbs, pct, err = row.groups()
+            self.assertEqual(unit, b["time_unit"])
+            self.assertAlmostEqual(float(time_), b["real_time"], places=3)
+            self.assertEqual(int(iterations), b["iterations"])
+            self.assertEqual(bool(reps), b["run_type"] == "aggregate")
+            self.assertAlmostEqual(float(gbs), b["bytes_per_second"] / 1e9, places=2)
+            self.assertAlmostEqual(float(pct), b["pct_copy_bw"], places=1)
+            self.assertLessEqual(abs(float(err) - b["max_abs_err"]), 5e-3 * b["max_abs_err"])  # %.3g
 
     def test_l2_flush_context_says_what_was_flushed(self):
         r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/n:1024$", out=self.out)
