@@ -721,7 +721,15 @@ int run(int argc, char** argv) {
   // Defaults first so that the caller's own flags, parsed later, win.
   const std::string tmp_out =
       session.options.out.empty() ? "" : session.options.out + ".tmp." + std::to_string(getpid());
-  std::vector<std::string> gb_args = {argv[0], "--benchmark_min_time=0.02"};
+  // Repetitions in random order (Google Benchmark's interleaving) spread each benchmark's
+  // repetitions over the run: drift or a burst of load lands on a few repetitions of many
+  // benchmarks, which compare.py's medians see past, rather than on all of one. --quick takes
+  // many short repetitions, of which a loaded machine leaves more untouched. The console
+  // shows the aggregates, the log every repetition.
+  std::vector<std::string> gb_args = {
+      argv[0], session.options.quick ? "--benchmark_min_time=0.002" : "--benchmark_min_time=0.02",
+      session.options.quick ? "--benchmark_repetitions=20" : "--benchmark_repetitions=5",
+      "--benchmark_enable_random_interleaving=true", "--benchmark_display_aggregates_only=true"};
   if (!tmp_out.empty()) gb_args.push_back("--benchmark_out=" + tmp_out);
   for (int i = 1; i < argc; ++i) gb_args.push_back(argv[i]);
   std::vector<char*> gb_argv;

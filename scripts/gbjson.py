@@ -36,6 +36,9 @@ _GB_ROW_FIELDS = frozenset({
     "repetition_index", "threads", "aggregate_name", "aggregate_unit", "error_occurred",
     "error_message", "iterations", "real_time", "cpu_time", "time_unit", "cpu_coefficient",
     "real_coefficient", "big_o", "rms", "allocs_per_iter", "max_bytes_used", "label"})
+# The median absolute deviation times this estimates the standard deviation of a normal
+# distribution (1 / the 75th percentile of the standard normal).
+MAD_TO_SIGMA = 1.4826
 # Complexity rows (SetComplexityN) carry coefficients, not times.
 _COMPLEXITY_AGGREGATES = frozenset({"BigO", "RMS"})
 
@@ -106,10 +109,13 @@ class VariantInfo:
 class Benchmark:
     """One benchmark of a log with its repetitions folded together.
 
-    center_ns is the median over repetitions (the log's own median or mean aggregate when it
-    kept only aggregates); cv is the coefficient of variation over repetitions (0 when there is
-    a single run). Counters are medians over repetitions, except max_* counters (errors), which
-    stay maxima."""
+    times_ns holds one time per repetition, in the order the log lists them (empty for a log
+    that kept only aggregates). center_ns is their median (the log's own median or mean
+    aggregate when it kept only aggregates); cv is the coefficient of variation over
+    repetitions (0 when there is a single run); robust_cv (1.4826 x the median absolute
+    deviation / the median: the cv a normal distribution would show, but deaf to a few
+    outliers) is None below 2 repetitions. Counters are medians over repetitions, except max_*
+    counters (errors), which stay maxima."""
 
     name: BenchName
     times_ns: list[float] = field(default_factory=list)
@@ -121,6 +127,18 @@ class Benchmark:
     @property
     def failed(self) -> bool:
         return bool(self.errors)
+
+    @property
+    def repetitions(self) -> int:
+        """Repetitions whose times the log holds."""
+        return len(self.times_ns)
+
+    @property
+    def robust_cv(self) -> float | None:
+        if len(self.times_ns) < 2 or not self.center_ns:
+            return None
+        mad = statistics.median(abs(t - self.center_ns) for t in self.times_ns)
+        return MAD_TO_SIGMA * mad / self.center_ns
 
     def counter(self, key: str) -> float | None:
         value = self.counters.get(key)

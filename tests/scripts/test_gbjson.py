@@ -60,6 +60,23 @@ class Folding(unittest.TestCase):
         self.assertAlmostEqual(b.counters["bytes_per_second"],
                                statistics.median(r["bytes_per_second"] for r in rows))
 
+    def test_robust_cv_ignores_an_outlier_repetition(self):
+        log = fixture("gpu_reps.json")
+        name = "sigmoid/warp/n:16777216/manual_time"
+        for row in log["benchmarks"]:
+            if row["run_name"] == name and row["run_type"] == "iteration":
+                row["real_time"] = [100, 98, 500, 102, 101][row["repetition_index"]]
+        b = gbjson.load(write_log(self.dir, "log.json", log)).benchmarks[name]
+        self.assertEqual(b.repetitions, 5)
+        # median 101 us; deviations 1, 3, 399, 1, 0: MAD 1 us. The stdev-based cv is 99%.
+        self.assertAlmostEqual(b.robust_cv, 1.4826 * 1 / 101)
+        self.assertGreater(b.cv, 0.9)
+
+    def test_single_run_has_no_robust_cv(self):
+        b = next(iter(gbjson.load(FIXTURES / "gpu_single.json").benchmarks.values()))
+        self.assertEqual(b.repetitions, 1)
+        self.assertIsNone(b.robust_cv)
+
     def test_aggregates_only_log_uses_its_median_and_cv(self):
         log = fixture("gpu_reps.json")
         log["benchmarks"] = [b for b in log["benchmarks"] if b["run_type"] == "aggregate"]
@@ -68,6 +85,8 @@ class Folding(unittest.TestCase):
         median = [r for r in log["benchmarks"] if r["name"].endswith("real_time_median")
                   and r["run_name"] == "copy/cpu_memcpy/n:1048576/real_time"][0]
         self.assertEqual(b.times_ns, [])
+        self.assertEqual(b.repetitions, 0)
+        self.assertIsNone(b.robust_cv)
         self.assertAlmostEqual(b.center_ns, median["real_time"] * 1e3)
         self.assertGreater(b.cv, 0)
 

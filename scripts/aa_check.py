@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""The A/A check of the regression gate: two runs of one build must compare as no regression,
+and a 25% slowdown planted into any one benchmark must be caught and named alone.
+
+    scripts/aa_check.py [--pairs 5] [--busy] [-- bench.sh flags...]
+
+Each pair runs `scripts/bench.sh --quick` twice (the logs land in results/ like any run's),
+compares the two logs with scripts/compare.py, which must exit 0 with nothing UNCERTAIN, then
+plants a 25% slowdown into a copy of the second log, one benchmark at a time (every benchmark
+in turn), and checks that each comparison exits 1 naming that benchmark alone as SLOWER.
+--busy keeps all cores but one busy during the runs (one bounded busy loop per core, started
+before and stopped after each run by its PID): the shared-machine case. Flags after `--` go
+to bench.sh after --quick.
+
+Prints one line per pair and a summary. Exit status: 0 every pair passed; 1 an A/A pair
+false-alarmed (SLOWER or ERROR), was UNCERTAIN, or a plant was missed or not named alone;
+2 bad arguments, or a run that left no log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PLANT = 1.25
+# Spins until its deadline (seconds from now), so a loop orphaned by a killed check still ends.
+BUSY_LOOP = "import sys, time\nend = time.monotonic() + float(sys.argv[1])\n" \
+            "while time.monotonic() < end:\n    pass\n"
+BUSY_LIMIT_S = 900
+
+
+class RunFailed(Exception):
+    pass
+
+
+@dataclass
+class Comparison:
+    code: int
+    statuses: dict[str, str] = field(default_factory=dict)  # benchmark -> status
+    summary: str = ""
+
+    def named(self, status: str) -> list[str]:
+        return [n for n, s in self.statuses.items() if s == status]
+
+
+def compare(base: Path, new: Path) -> Comparison:
+    """scripts/compare.py BASE NEW as a user runs it: its exit status and its table."""
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), str(base), str(new)],
+                       capture_output=True, text=True)
+    if r.returncode not in (0, 1):
+        raise RunFailed(f"compare.py {base} {new} exited {r.returncode}: {r.stderr.strip()}")
+    lines = r.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("benchmark "))
+    c = Comparison(r.returncode, summary=lines[-1])
+    for line in lines[header + 1:]:
+        if not line.strip():
+            break
+        c.statuses[line.split()[0]] = line.split()[-1]
+    return c
+
+
+def busy_loops(count: int) -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(BUSY_LIMIT_S)])
+            for _ in range(count)]
+
+
+def stop(loops: list[subprocess.Popen]) -> None:
+    for p in loops:
+        p.terminate()
+    for p in loops:
+        p.wait()
+
+
+def bench(flags: list[str], busy: int) -> tuple[Path, float]:
+    """One `scripts/bench.sh --quick` run: the log it wrote and its wall time in seconds."""
+    before = {p: p.stat().st_mtime_ns for p in (ROOT / "results").glob("*.json")}
+    loops = busy_loops(busy)
+    t0 = time.monotonic()
+    try:
+        r = subprocess.run([str(ROOT / "scripts" / "bench.sh"), "--quick", *flags],
+                           capture_output=True, text=True)
+    finally:
+        stop(loops)
+    seconds = time.monotonic() - t0
+    written = [p for p in (ROOT / "results").glob("*.json")
+               if before.get(p) != p.stat().st_mtime_ns]
+    if r.returncode != 0 or len(written) != 1:
+        raise RunFailed(f"scripts/bench.sh --quick exited {r.returncode} and wrote "
+                        f"{len(written)} logs:\n{r.stderr[-2000:]}")
+    return written[0], seconds
+
+
+def plant(log: dict, name: str, folder: Path) -> Path:
+    """A copy of `log` with every time of benchmark `name` (not its cv) made PLANT x slower."""
+    out = copy.deepcopy(log)
+    for row in out["benchmarks"]:
+        if row.get("run_name", row["name"]) == name and row.get("aggregate_name") != "cv":
+            for key in ("real_time", "cpu_time"):
+                row[key] *= PLANT
+    path = folder / "planted.json"
+    path.write_text(json.dumps(out))
+    return path
+
+
+def check_pair(index: int, args: argparse.Namespace, folder: Path) -> bool:
+    (a, ta), (b, tb) = bench(args.flags, args.busy), bench(args.flags, args.busy)
+    aa = compare(a, b)
+    changes = ", ".join(f"{len(aa.named(s))} {s.lower()}"
+                        for s in ("SLOWER", "FASTER", "SAME", "UNCERTAIN", "ERROR"))
+    aa_ok = aa.code == 0 and not aa.named("UNCERTAIN")
+    log = json.loads(b.read_text())
+    missed = []
+    for name in aa.statuses:
+        caught = compare(a, plant(log, name, folder))
+        if caught.code != 1 or caught.named("SLOWER") != [name]:
+            missed.append(f"{name} (exit {caught.code}, SLOWER: "
+                          f"{', '.join(caught.named('SLOWER')) or 'none'})")
+    print(f"pair {index}/{args.pairs}{' busy' if args.busy else ''}: {a.name} vs {b.name} "
+          f"({ta:.0f} s, {tb:.0f} s): A/A exit {aa.code}, {changes}"
+          f"{'' if aa_ok else ' FALSE ALARM'}; {PLANT - 1:.0%} plants caught alone "
+          f"{len(aa.statuses) - len(missed)}/{len(aa.statuses)}", flush=True)
+    if not aa_ok:
+        print(f"    {aa.summary}")
+        for name in aa.named("SLOWER") + aa.named("ERROR") + aa.named("UNCERTAIN"):
+            print(f"    {aa.statuses[name]}: {name}")
+    for m in missed:
+        print(f"    missed: {m}")
+    return aa_ok and not missed
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="aa_check.py", description=__doc__.split("\n\n")[0],
+                                epilog="exit status: 0 every pair passed, 1 a false alarm or a "
+                                       "missed plant, 2 bad arguments or a run without a log")
+    p.add_argument("--pairs", type=int, default=5, help="A/A pairs to run (default 5)")
+    p.add_argument("--busy", action="store_const", const=max(1, (os.cpu_count() or 2) - 1),
+                   default=0, help="keep all cores but one busy during the runs")
+    p.add_argument("flags", nargs="*", help="bench.sh flags (after --)")
+    args = p.parse_args(argv)
+    if args.pairs < 1:
+        p.error("--pairs must be at least 1")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    passed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(1, args.pairs + 1):
+            try:
+                passed += check_pair(i, args, Path(tmp))
+            except RunFailed as e:
+                print(f"aa_check.py: error: {e}", file=sys.stderr)
+                return 2
+    print(f"aa_check: {passed}/{args.pairs} pairs passed"
+          f"{' with the other cores busy' if args.busy else ''}: "
+          f"{'OK' if passed == args.pairs else 'FAILED'}")
+    return 0 if passed == args.pairs else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
