@@ -4,13 +4,16 @@ input (exit 2, no traceback), and aa_check.py's plant."""
 from __future__ import annotations
 
 import copy
+import json
 import tempfile
 import unittest
 from pathlib import Path
 
-from support import changed, fixture, run_script, scale_time, write_log
+from support import FIXTURES, changed, fixture, run_script, scale_time, write_log
 
+import aa_check
 import compare
+import gbjson
 
 WARP_16M = "sigmoid/warp/n:16777216/manual_time"  # a benchmark of both fixtures
 
@@ -210,6 +213,59 @@ class CompareCli(unittest.TestCase):
         r = self.compare(self.reps, gpu_b, "--allow-different-machines")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("Synthetic GPU B", r.stderr)
+
+
+class RealLogs(unittest.TestCase):
+    """Real A/A pairs: two runs of one build, actbench's and a foreign Google Benchmark
+    program's, each with 20 interleaved repetitions, from a loaded 2-core machine."""
+
+    def setUp(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+
+    def tearDown(self) -> None:
+        self.tmp.cleanup()
+
+    def check_pair(self, a: str, b: str, judged_at_least: int) -> None:
+        base, new = FIXTURES / a, FIXTURES / b
+        r = run_script("compare.py", base, new)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        verdicts = compare.compare(gbjson.load(base), gbjson.load(new),
+                                   compare.parse_args([str(base), str(new)]))
+        judged = [v.name for v in verdicts if v.status in ("SAME", "FASTER")]
+        self.assertGreaterEqual(len(judged), judged_at_least, r.stdout)
+        uncertain = sum(v.status == "UNCERTAIN" for v in verdicts)
+        self.assertIn(f"{uncertain} uncertain", r.stdout)
+        for name in judged:
+            with self.subTest(planted=name):
+                planted = write_log(self.dir, "planted.json",
+                                    changed(fixture(b), name, scale_time(1.25)))
+                r = aa_check.compare(base, planted)
+                self.assertEqual(r.code, 1, r.summary)
+                self.assertEqual(r.named("SLOWER"), [name])
+
+    def test_actbench_quick_runs_pass_and_a_planted_slowdown_is_named_alone(self):
+        self.check_pair("cpu_quick_a.json", "cpu_quick_b.json", judged_at_least=5)
+
+    def test_foreign_runs_with_repetitions_pass_and_a_planted_slowdown_is_named_alone(self):
+        self.check_pair("foreign_reps_a.json", "foreign_reps_b.json", judged_at_least=3)
+
+    def test_aa_check_plants_times_but_not_the_cv(self):
+        log = fixture("cpu_quick_b.json")
+        name = "sigmoid/cpu_scalar/n:1024"
+        planted = json.loads(aa_check.plant(log, name, self.dir).read_text())
+        scaled = 0
+        for before, after in zip(log["benchmarks"], planted["benchmarks"]):
+            factor = 1.25 if (before["run_name"] == name
+                              and before.get("aggregate_name") != "cv") else 1.0
+            scaled += factor != 1.0
+            self.assertAlmostEqual(after["real_time"], before["real_time"] * factor)
+        self.assertEqual(scaled, 20 + 3)  # the repetitions, mean, median, stddev
+
+    def test_aa_check_refuses_bad_arguments(self):
+        r = run_script("aa_check.py", "--pairs", "0")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--pairs must be at least 1", r.stderr)
 
 
 if __name__ == "__main__":
