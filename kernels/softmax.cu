@@ -137,10 +137,31 @@ void launch_block(const Problem& p) {
   ACT_CHECK_LAUNCH();
 }
 
+// The fewest floats per thread a block of `threads` is ever given: launch_block_for picks it only
+// for rows that the next smaller block cannot hold at the most floats per thread.
+constexpr int64_t block_min_per_thread(int threads) {
+  int smaller = 0;
+  for (int t : kBlockThreads) smaller = t < threads ? t : smaller;
+  return smaller == 0 ? 1 : ceil_div(int64_t{smaller} * kBlockPerThread[std::size(kBlockPerThread) - 1] + 1, threads);
+}
+
+// Launches the bucket when the row fits it; buckets below block_min_per_thread are never
+// chosen, so their kernels are not instantiated at all.
+template <int kVec, int kThreads, int kPerThread>
+bool launch_block_if_fits(const Problem& p, int64_t per_thread) {
+  if constexpr (kPerThread < block_min_per_thread(kThreads)) {
+    return false;
+  } else {
+    if (per_thread > kPerThread) return false;
+    launch_block<kVec, kThreads, kPerThread>(p);
+    return true;
+  }
+}
+
 template <int kVec, int kThreads, size_t... I>
 void launch_block_per_thread(const Problem& p, std::index_sequence<I...>) {
   const int64_t per_thread = ceil_div(p.cols, kThreads);
-  (void)((per_thread <= kBlockPerThread[I] && (launch_block<kVec, kThreads, kBlockPerThread[I]>(p), true)) || ...);
+  (void)(launch_block_if_fits<kVec, kThreads, kBlockPerThread[I]>(p, per_thread) || ...);
 }
 
 template <int kVec, size_t... I>
