@@ -61,7 +61,8 @@ constexpr int kNaiveThreads = 256;
 constexpr int kFusedThreads = 256;
 
 // auto. Up to kAutoWarpMaxCols a warp holds the row with no barrier at all (ptxas: full
-// occupancy to 256 columns, 36 warps per SM at 1024, 12 at 4096, where 128 floats a lane
+// occupancy to 256 columns, but 48 warps for the scalar kernel of rows of 5-8 columns that are
+// no multiple of 4; 36 warps per SM at 1024, 12 at 4096, where 128 floats a lane
 // still keep ~190 KB per SM in flight); up to kAutoBlockMaxCols a block holds it with two or
 // more blocks per SM, when there are rows enough for every SM; beyond,
 // or with fewer rows than SMs, online splits rows across the GPU and streams parts through
