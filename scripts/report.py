@@ -8,16 +8,24 @@ One log gives DIR/<stem>.md; several give one combined report, DIR/<stem1>_vs_<s
 (sigmoid, softmax, ...) the report shows:
 
   * effective bandwidth (GB/s from the ideal bytes) against size, with each run's measured copy
-    bandwidth as the roofline;
-  * percent of that copy bandwidth (the bench's pct_copy_bw counter);
+    bandwidth as the roofline, and error bars for the noise where there are repetitions;
+  * percent of that copy bandwidth (the bench's pct_copy_bw counter), except where the
+    benchmark's working set (its ideal_bytes counter: bytes read + written) fits in the
+    device's caches (the CPU's, from the log's `caches`; the GPU's L2, `gpu_l2_bytes`): a copy
+    measured on buffers larger than the caches is no roofline there, so the tables say
+    "in cache" instead;
   * speed-up over the best CPU baseline (cpu_* variant) at the same size, and over the first
     rung of the family's ladder (naive; unfused for bias_*), for the GPU variants (per
     element, as the CPU sweep may have fewer rows at the same row length);
-  * tables at the largest size and at every size, and the maximum error of every variant next
-    to the tolerance the registry gives it.
+  * tables at the largest size and at every size, times as the median over repetitions with
+    their spread (gbjson's robust cv: 1.4826 x the median absolute deviation / the median),
+    and the maximum error of every variant next to the tolerance the registry gives it and
+    the share of that tolerance its worst element used (the bench's tol_used counter).
 
 Sizes are n for elementwise families and the row length (cols) for bias_* and softmax, one
-line per total size (rows x cols). Variants, their order (ladder step), which
+line per total size (rows x cols) swept over at least SWEEP_POINTS row lengths; shapes of
+other totals are drawn as points, not joined, as they are no sweep. Alt texts name the panels
+drawn. Variants, their order (ladder step), which
 ones run on the CPU and their summaries come from the log's `actbench_variants` context entry;
 a log without it is read from the names, and benchmarks whose names do not follow actbench's
 scheme (any other Google Benchmark log) are shown as they are, in one table and one plot.
@@ -53,12 +61,16 @@ CONTEXT_FIELDS = [
     ("cuda_driver_version", "CUDA driver"), ("cuda_runtime_version", "CUDA runtime"),
     ("gpu_skipped", "GPU skipped"), ("host_cpu", "host CPU"), ("host_name", "host"),
     ("num_cpus", "CPUs"), ("git_sha", "git sha"), ("build_type", "build type"),
-    ("library_build_type", "Google Benchmark build"), ("l2_flush", "L2 before each iteration"),
+    ("library_build_type", "Google Benchmark build"),
+    ("l2_flush", "GPU L2 before each timed iteration"),
     ("date", "date"),
 ]
 # Google Benchmark's own context entries that say nothing about the numbers.
 CONTEXT_HIDDEN = {"executable", "mhz_per_cpu", "cpu_scaling_enabled", "caches", "load_avg",
                   "actbench_variants"}
+# Counters the bench writes beside the times: the bytes a call moves (every input read and
+# every output written once), and the worst element's |got - ref| / (atol + rtol·|ref|).
+IDEAL_BYTES, TOL_USED = "ideal_bytes", "tol_used"
 
 
 # ---- the numbers ------------------------------------------------------------------------------
@@ -76,6 +88,8 @@ class Row:
     gbps: float | None
     pct_copy: float | None
     counters: dict[str, float]    # all of the benchmark's counters (errors among them)
+    noise: float | None           # robust cv of the time over repetitions; None below 2
+    cache: str | None = None      # the cache the working set fits in: % of copy is no roofline
     x_cpu: float | None = None    # speed-up over the best CPU baseline at this shape
     x_first: float | None = None  # speed-up over the family's first GPU variant at this shape
 
@@ -87,6 +101,7 @@ class Family:
     rows: list[Row]
     variants: list[gbjson.VariantInfo]        # ladder order
     first: gbjson.VariantInfo | None          # what x_first divides by
+    row_shaped: bool                          # x is the row length, a series one total
 
 
 def size_axis(name: gbjson.BenchName) -> tuple[str, int, tuple[int, str]]:
@@ -115,16 +130,19 @@ def build_families(runs: list[gbjson.Run]) -> list[Family]:
             label, x, series = size_axis(b.name)
             labels.setdefault(b.name.family, label)
             gbps = b.counter("bytes_per_second")
-            by_family.setdefault(b.name.family, []).append(
-                Row(i, gbjson.variant_info(runs, b.name.variant_id), b.name, x, series,
-                    b.center_ns, gbps / 1e9 if gbps is not None else None,
-                    b.counter("pct_copy_bw"), b.counters))
+            variant = gbjson.variant_info(runs, b.name.variant_id)
+            row = Row(i, variant, b.name, x, series, b.center_ns,
+                      gbps / 1e9 if gbps is not None else None, b.counter("pct_copy_bw"),
+                      b.counters, b.robust_cv)
+            row.cache = cache_resident(run, variant.device, row)
+            by_family.setdefault(b.name.family, []).append(row)
     families = []
     for name, rows in by_family.items():
         variants = sorted({r.variant.id: r.variant for r in rows}.values(),
                           key=lambda v: (v.step, v.variant))
         gpu = [v for v in variants if not v.is_cpu]
-        fam = Family(name, labels[name], rows, variants, gpu[0] if len(gpu) > 1 else None)
+        fam = Family(name, labels[name], rows, variants, gpu[0] if len(gpu) > 1 else None,
+                     any(r.name.param("cols") is not None for r in rows))
         _add_speedups(fam)
         families.append(fam)
     order = _family_order(runs)
@@ -170,6 +188,59 @@ def copy_bandwidth(run: gbjson.Run, runs: list[gbjson.Run], device: str) -> floa
     return max(best) / 1e9 if best else None
 
 
+def cache_capacity(run: gbjson.Run, device: str) -> tuple[float, str] | None:
+    """(bytes, description) of the most data a device's caches hold, from the log's context:
+    the GPU's L2 (`gpu_l2_bytes`); for the CPU, the largest cache level summed over the
+    machine (Google Benchmark's `caches`: size per instance, CPUs sharing one instance), as a
+    multi-threaded baseline uses every core's share. None when the log does not say."""
+    if device == "gpu":
+        l2 = run.ctx_float("gpu_l2_bytes")
+        return (l2, f"the GPU's {bytes_label(l2)} L2") if l2 else None
+    caches = run.context.get("caches")
+    cpus = int(run.ctx_float("num_cpus") or 1)
+    best = None
+    for c in caches if isinstance(caches, list) else []:
+        try:
+            size, sharing = int(c["size"]), max(1, int(c.get("num_sharing") or 1))
+        except (TypeError, KeyError, ValueError):
+            continue
+        if c.get("type") not in ("Data", "Unified") or size <= 0:
+            continue
+        instances = max(1, cpus // sharing)
+        if best is None or size * instances > best[0]:
+            each = bytes_label(size)
+            best = (size * instances, f"the CPU's L{c.get('level', '?')} cache "
+                                      f"({f'{instances} × {each}' if instances > 1 else each})")
+    return best
+
+
+def cache_resident(run: gbjson.Run, device: str, r: Row) -> str | None:
+    """The cache a row's working set (the bench's ideal_bytes counter: every input read and
+    every output written once) fits in, or None: where it fits, the data need not come from
+    memory at all, and a copy bandwidth measured on buffers larger than the caches is no
+    roofline. None too for a log without the counter or the cache sizes."""
+    capacity = cache_capacity(run, device)
+    working_set = r.counters.get(IDEAL_BYTES)
+    if capacity is None or working_set is None:
+        return None
+    return capacity[1] if working_set <= capacity[0] else None
+
+
+def gpu_ran(run: gbjson.Run, runs: list[gbjson.Run]) -> bool:
+    return "gpu_name" in run.context or any(
+        b.name.family and not gbjson.variant_info(runs, b.name.variant_id).is_cpu
+        for b in run.benchmarks.values())
+
+
+def flush_value(run: gbjson.Run, runs: list[gbjson.Run]) -> str:
+    """What the L2 flush applied to: GPU variants only, timed by CUDA events with the flush
+    before each iteration (unless warm); CPU variants are never flushed."""
+    if not gpu_ran(run, runs):
+        return "not applicable: no GPU variant ran, and CPU variants are never flushed"
+    value = str(run.context.get("l2_flush", "not logged"))
+    return f"{value} (GPU variants only; CPU variants are never flushed)"
+
+
 # ---- formatting --------------------------------------------------------------------------------
 
 def fmt(value: float | None, kind: str) -> str:
@@ -182,9 +253,19 @@ def fmt(value: float | None, kind: str) -> str:
         return f"{value:.1f}%"
     if kind == "x":
         return f"{value:.0f}×" if value >= 100 else f"{value:.3g}×"
+    if kind == "used":
+        return "0%" if value == 0 else f"{value:.3g}%"
     if kind == "err":
         return "0" if value == 0 else f"{value:.3g}" if 0.01 <= value < 1e4 else f"{value:.2e}"
     return str(value)
+
+
+def bytes_label(value: float) -> str:
+    """52428800 -> 50 MiB, 49152 -> 48 KiB."""
+    for suffix, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if value >= scale:
+            return f"{value / scale:.4g} {suffix}"
+    return f"{value:.0f} B"
 
 
 def size_label(value: float) -> str:
@@ -213,7 +294,7 @@ def run_labels(runs: list[gbjson.Run]) -> list[str]:
 def context_value(key: str, value: Any) -> str:
     if key in ("gpu_l2_bytes", "gpu_memory_bytes"):
         try:
-            return f"{int(value) / (1 << 20):.4g} MiB"
+            return bytes_label(int(value))
         except ValueError:
             pass
     if key.startswith("cuda_") and key.endswith("_version") and str(value).isdigit():
@@ -225,7 +306,7 @@ def context_value(key: str, value: Any) -> str:
 # ---- the Markdown ------------------------------------------------------------------------------
 
 def markdown(runs: list[gbjson.Run], labels: list[str], families: list[Family],
-             others: list[tuple[int, gbjson.Benchmark]], plots: dict[str, str],
+             others: list[tuple[int, gbjson.Benchmark]], plots: dict[str, tuple[str, str]],
              plot_note: str | None) -> str:
     multi = len(runs) > 1
     out = [f"# actbench report: {' vs '.join(labels)}", "",
@@ -233,7 +314,7 @@ def markdown(runs: list[gbjson.Run], labels: list[str], families: list[Family],
            ", ".join(f"`{r.path.name}`" for r in runs) + ".", ""]
     if plot_note:
         out += [f"> **Note:** {plot_note}", ""]
-    out += ["## Machine", ""] + context_table(runs, labels)
+    out += ["## Machine", ""] + context_table(runs, labels) + noise_note(runs)
     if families:
         out += ["## Summary", "",
                 "The fastest variant of each family at its largest size.", ""]
@@ -254,12 +335,34 @@ def markdown(runs: list[gbjson.Run], labels: list[str], families: list[Family],
 
 
 def context_table(runs: list[gbjson.Run], labels: list[str]) -> list[str]:
-    known = [(k, label) for k, label in CONTEXT_FIELDS if any(k in r.context for r in runs)]
+    def shown(key: str, run: gbjson.Run) -> bool:  # actbench logs say what the flush covers
+        return key in run.context or (key == "l2_flush" and run.has_registry)
+
+    def cell(key: str, run: gbjson.Run) -> str:
+        if not shown(key, run):
+            return "–"
+        return flush_value(run, runs) if key == "l2_flush" else context_value(key, run.context[key])
+
+    known = [(k, label) for k, label in CONTEXT_FIELDS if any(shown(k, r) for r in runs)]
     extra = sorted({k for r in runs for k in r.context}
                    - {k for k, _ in CONTEXT_FIELDS} - CONTEXT_HIDDEN)
-    rows = [[label] + [context_value(k, r.context[k]) if k in r.context else "–" for r in runs]
-            for k, label in known + [(k, k) for k in extra]]
+    rows = [[label] + [cell(k, r) for r in runs] for k, label in known + [(k, k) for k in extra]]
     return md_table([""] + labels, rows)
+
+
+def noise_note(runs: list[gbjson.Run]) -> list[str]:
+    """How many repetitions the times are medians of, and what the ± next to them means; or
+    that there is no noise estimate at all."""
+    reps = sorted({b.repetitions for r in runs for b in r.benchmarks.values() if b.times_ns})
+    if not reps:
+        return []
+    if reps[-1] < 2:
+        return ["> **Note:** every benchmark ran once: the times carry no noise estimate "
+                "(run with `--benchmark_repetitions=5` for one).", ""]
+    counts = f"{reps[0]}–{reps[-1]}" if reps[0] != reps[-1] else str(reps[0])
+    return [f"Times are medians over {counts} repetitions; ± is their spread, "
+            f"{gbjson.MAD_TO_SIGMA} × the median absolute deviation as a percent of the median "
+            f"(a cv that a few outliers do not inflate), drawn as error bars in the plots.", ""]
 
 
 def summary_rows(families: list[Family], labels: list[str], multi: bool) -> list[list[str]]:
@@ -286,15 +389,49 @@ def largest_shapes(fam: Family) -> dict[int, tuple]:
 
 
 def metric_cells(r: Row) -> list[str]:
-    return [gbjson.format_time(r.time_ns), fmt(r.gbps, "gbps"), fmt(r.pct_copy, "pct"),
+    return [time_cell(r.time_ns, r.noise), fmt(r.gbps, "gbps"), pct_cell(r),
             fmt(r.x_cpu, "x"), fmt(r.x_first, "x")]
 
 
-def family_section(fam: Family, labels: list[str], multi: bool, plot: str | None) -> list[str]:
+def time_cell(ns: float, noise: float | None) -> str:
+    """`48.68 us ±0.41%`: the median and its spread over repetitions, when there are some."""
+    if noise is None:
+        return gbjson.format_time(ns)
+    return f"{gbjson.format_time(ns)} ±{100 * noise:.2g}%" if noise < 0.1 else \
+        f"{gbjson.format_time(ns)} ±{100 * noise:.0f}%"
+
+
+IN_CACHE = "in cache"
+
+
+def pct_cell(r: Row) -> str:
+    return IN_CACHE if r.cache else fmt(r.pct_copy, "pct")
+
+
+def cache_note(fam: Family) -> list[str]:
+    """Says which caches made some sizes' % of copy meaningless, once per family; or, for a log
+    from before the bench logged ideal_bytes, that it cannot tell."""
+    caches = sorted({r.cache for r in fam.rows if r.cache})
+    if not any(IDEAL_BYTES in r.counters for r in fam.rows):
+        return ["The log has no ideal_bytes counter (an older actbench): sizes whose working "
+                "set fits in cache are not marked, and there % of copy is no roofline.", ""]
+    if not caches:
+        return []
+    gpu = any(r.cache and not r.variant.is_cpu for r in fam.rows)
+    return [f"\"{IN_CACHE}\": the working set (bytes read + written) fits in "
+            f"{' / '.join(caches)}, so not all of that traffic has to reach memory within the "
+            "timed call" + (" (on the GPU, even with the L2 flushed before each call, the "
+                            "output can stay in the L2)" if gpu else "") +
+            ", and the copy bandwidth, measured on buffers larger than the caches, is no "
+            "roofline: % of copy is left out there, in the tables and the plot.", ""]
+
+
+def family_section(fam: Family, labels: list[str], multi: bool,
+                   plot: tuple[str, str] | None) -> list[str]:
     out = [f"## {fam.name}", ""]
     if plot:
-        out += [f"![{fam.name}: bandwidth, percent of copy bandwidth and speed-ups vs "
-                f"{fam.x_label}]({plot})", ""]
+        out += [f"![{plot[1]}]({plot[0]})", ""]
+    out += cache_note(fam)
     first = f"× {fam.first.variant}" if fam.first else "× first step"
     header = ["variant"] + (["run"] if multi else []) + [
         "size", "time", "GB/s", "% of copy", "× CPU", first]
@@ -311,12 +448,17 @@ def family_section(fam: Family, labels: list[str], multi: bool, plot: str | None
     out += md_table(header, rows([r for r in fam.rows if r.name.params == largest[r.run]]))
     out += ["<details><summary>All sizes</summary>", ""]
     out += md_table(header, rows(fam.rows)) + ["</details>", ""]
-    out += ["Variants and accuracy (largest error over all sizes; tolerance "
-            "|got - ref| <= atol + rtol·|ref| against the double-precision reference):", ""]
     keys = error_counters(fam)
+    tol_used = any(TOL_USED in r.counters for r in fam.rows)
+    out += ["Variants and accuracy (largest error over all sizes; tolerance "
+            "|got - ref| <= atol + rtol·|ref| against the double-precision reference" +
+            ("; tolerance used: the worst element's |got - ref| / (atol + rtol·|ref|), 100% "
+             "= failing, so a large relative or ulp error with little tolerance used is an "
+             "output near zero that atol covers" if tol_used else "") + "):", ""]
     out += md_table(["variant", "device", "what it is"] + (["run"] if multi else []) +
-                    [k.replace("_", " ") for k in keys] + ["atol", "rtol"],
-                    accuracy_rows(fam, keys, labels, multi))
+                    [k.replace("_", " ") for k in keys] +
+                    (["tolerance used"] if tol_used else []) + ["atol", "rtol"],
+                    accuracy_rows(fam, keys, tol_used, labels, multi))
     return out
 
 
@@ -338,7 +480,7 @@ def winners_section(fam: Family, labels: list[str], multi: bool) -> list[str]:
     for (run, _), group in sorted(shapes.items(), key=lambda kv: (kv[0][0], kv[1][0].x, kv[1][0].series)):
         best = min(group, key=lambda r: r.time_ns)
         row = ([labels[run]] if multi else []) + [best.name.shape, best.variant.variant,
-                                                  fmt(best.gbps, "gbps"), fmt(best.pct_copy, "pct")]
+                                                  fmt(best.gbps, "gbps"), pct_cell(best)]
         if has_auto:
             auto = next((r for r in group if r.variant.variant == "auto"), None)
             row += ([fmt(auto.gbps, "gbps"), f"{best.time_ns / auto.time_ns:.0%}"] if auto else ["–", "–"])
@@ -356,15 +498,17 @@ def error_counters(fam: Family) -> list[str]:
     return preferred + sorted(found - set(preferred))
 
 
-def accuracy_rows(fam: Family, keys: list[str], labels: list[str],
+def accuracy_rows(fam: Family, keys: list[str], tol_used: bool, labels: list[str],
                   multi: bool) -> list[list[str]]:
     rows = []
     for v in fam.variants:
         for run in sorted({r.run for r in fam.rows if r.variant.id == v.id}):
             mine = [r for r in fam.rows if r.variant.id == v.id and r.run == run]
+            used = _max_counter(mine, TOL_USED)
             rows.append([v.variant, v.device, v.summary or "–"] +
                         ([labels[run]] if multi else []) +
                         [fmt(_max_counter(mine, k), "err") for k in keys] +
+                        ([fmt(None if used is None else 100 * used, "used")] if tol_used else []) +
                         [fmt(v.atol, "err"), fmt(v.rtol, "err")])
     return rows
 
@@ -378,15 +522,15 @@ def _max_counter(rows: list[Row], key: str) -> float | None:
 
 
 def other_section(others: list[tuple[int, gbjson.Benchmark]], labels: list[str], multi: bool,
-                  plot: str | None) -> list[str]:
+                  plot: tuple[str, str] | None) -> list[str]:
     out = ["## Other benchmarks", "",
            "Names outside actbench's `family/variant/size` scheme, as logged.", ""]
     if plot:
-        out += [f"![time per benchmark]({plot})", ""]
+        out += [f"![{plot[1]}]({plot[0]})", ""]
     keys = list(dict.fromkeys(k for _, b in others for k in b.counters))
-    out += md_table(["benchmark"] + (["run"] if multi else []) + ["time", "cv"] + keys,
+    out += md_table(["benchmark"] + (["run"] if multi else []) + ["time"] + keys,
                     [[b.name.raw] + ([labels[i]] if multi else []) +
-                     [gbjson.format_time(b.center_ns), fmt(100 * b.cv, "pct") if b.cv else "–"] +
+                     [time_cell(b.center_ns, b.robust_cv)] +
                      [f"{b.counters[k]:.4g}" if k in b.counters else "–" for k in keys]
                      for i, b in others])
     return out
@@ -400,16 +544,21 @@ class Panel:
     y_label: str
     value: Callable[[Row], float | None]
     ratio: bool  # may span orders of magnitude: log scale when it does
+    per_time: bool  # the value is a constant / time: the time's noise gives its error bar
 
 
 PANELS = [
-    Panel("Effective bandwidth", "GB/s (ideal bytes / time)", lambda r: r.gbps, True),
-    Panel("Percent of copy bandwidth", "% of measured copy bandwidth", lambda r: r.pct_copy, False),
+    Panel("Effective bandwidth", "GB/s (ideal bytes / time)", lambda r: r.gbps, True, True),
+    Panel("Percent of copy bandwidth", "% of measured copy bandwidth",
+          lambda r: None if r.cache else r.pct_copy, False, True),
     Panel("Speed-up over the best CPU baseline", "× (CPU time / GPU time)",
-          lambda r: r.x_cpu, True),
-    Panel("Speed-up over {first}", "× ({first} time / time)", lambda r: r.x_first, True),
+          lambda r: r.x_cpu, True, False),
+    Panel("Speed-up over {first}", "× ({first} time / time)", lambda r: r.x_first, True, False),
 ]
 LOG_SCALE_SPAN = 20  # a ratio panel goes log-scale when its values span more than this
+# A total size (rows x cols) with fewer row lengths than this is a few shapes, not a sweep
+# over the row length: its points are drawn unjoined.
+SWEEP_POINTS = 3
 LINE_STYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 
@@ -426,7 +575,8 @@ def import_pyplot() -> Any:
 
 
 def plot_family(plt: Any, fam: Family, runs: list[gbjson.Run], labels: list[str],
-                path: Path) -> None:
+                path: Path) -> str:
+    """Draws the family's panels into path; returns the alt text: what the picture shows."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
@@ -441,6 +591,7 @@ def plot_family(plt: Any, fam: Family, runs: list[gbjson.Run], labels: list[str]
     marker = {s: MARKERS[i % len(MARKERS)] for i, s in enumerate(series_values)}
     run_ids = sorted({r.run for r in fam.rows})
     style = {run: LINE_STYLES[i % len(LINE_STYLES)] for i, run in enumerate(run_ids)}
+    swept = swept_series(fam)
     refs: list[Line2D] = []
     for ax, panel in zip(axes.flat, panels):
         lines: dict[tuple, list[Row]] = {}
@@ -449,8 +600,11 @@ def plot_family(plt: Any, fam: Family, runs: list[gbjson.Run], labels: list[str]
                 lines.setdefault((r.variant.id, r.run, r.series), []).append(r)
         for (vid, run, series), pts in lines.items():
             pts.sort(key=lambda r: r.x)
-            ax.plot([r.x for r in pts], [panel.value(r) for r in pts], color=color[vid],
-                    linestyle=style[run], marker=marker[series], markersize=4, linewidth=1.5)
+            ys = [panel.value(r) for r in pts]
+            ax.errorbar([r.x for r in pts], ys, yerr=error_bars(pts, ys) if panel.per_time else None,
+                        color=color[vid], linestyle=style[run] if joined(fam, pts) else "none",
+                        marker=marker[series], markersize=4, linewidth=1.5, elinewidth=1,
+                        capsize=2)
         if panel is PANELS[0]:
             refs = _copy_lines(ax, fam, runs, run_ids, style)
         if panel is PANELS[1]:
@@ -458,7 +612,9 @@ def plot_family(plt: Any, fam: Family, runs: list[gbjson.Run], labels: list[str]
             ax.set_ylim(bottom=0)
         if panel in PANELS[2:]:
             ax.axhline(1, color="0.4", linewidth=0.8)
-        ax.set_title(panel.title.format(first=first))
+        left_out = panel is PANELS[1] and any(r.cache and r.pct_copy is not None for r in fam.rows)
+        ax.set_title(panel.title.format(first=first) +
+                     ("\n(sizes that fit in cache left out)" if left_out else ""))
         ax.set_xlabel(fam.x_label)
         ax.set_ylabel(panel.y_label.format(first=first))
         ax.set_xscale("log", base=2)
@@ -477,15 +633,52 @@ def plot_family(plt: Any, fam: Family, runs: list[gbjson.Run], labels: list[str]
     if len(run_ids) > 1:
         handles += [Line2D([], [], color="0.3", linestyle=style[i], label=labels[i])
                     for i in run_ids]
-    if len(series_values) > 1:
-        handles += [Line2D([], [], color="0.3", marker=marker[s], linestyle="none", label=s[1])
+    if len(series_values) > 1 or len(swept) < len(series_values):
+        handles += [Line2D([], [], color="0.3", marker=marker[s], linestyle="none",
+                           label=s[1] + ("" if s in swept else
+                                         " (points: too few shapes to be a sweep)"))
                     for s in series_values]
-    fig.suptitle(f"{fam.name}: " + " vs ".join(labels[i] for i in run_ids), fontsize=13)
+    noisy = any(r.noise for r in fam.rows)
+    fig.suptitle(f"{fam.name}: " + " vs ".join(labels[i] for i in run_ids) +
+                 ("; error bars: ± robust cv of the time over repetitions" if noisy else ""),
+                 fontsize=13)
     fig.tight_layout()
     fig.legend(handles=handles + refs, loc="upper left", bbox_to_anchor=(1.0, 0.95),
                frameon=False, title="variant (device)")
     save(fig, path)
     plt.close(fig)
+    titles = [p.title.format(first=first) for p in panels]
+    titles = [t[0].lower() + t[1:] for t in titles]
+    shown = ", ".join(titles[:-1]) + (" and " if len(titles) > 1 else "") + titles[-1]
+    return (f"{fam.name}: {shown} against {fam.x_label}" +
+            (", with error bars for the noise over repetitions" if noisy else ""))
+
+
+def joined(fam: Family, pts: list[Row]) -> bool:
+    """Whether the points of one variant, run and series in a panel are drawn as a line: always
+    for a family sized by n alone; for a row-shaped family only when they sweep one total
+    (rows x cols) over at least SWEEP_POINTS row lengths, as a few shapes of one total (or a
+    panel that has values at a few of them only) are no sweep over the row length."""
+    return not fam.row_shaped or len({r.x for r in pts}) >= SWEEP_POINTS
+
+
+def swept_series(fam: Family) -> set[tuple[int, str]]:
+    """The series that some variant of some run draws as a line (in the bandwidth panel, which
+    has every row)."""
+    lines: dict[tuple, list[Row]] = {}
+    for r in fam.rows:
+        lines.setdefault((r.variant.id, r.run, r.series), []).append(r)
+    return {key[2] for key, pts in lines.items() if joined(fam, pts)}
+
+
+def error_bars(pts: list[Row], ys: list[float]) -> list[list[float]] | None:
+    """Below/above offsets of a value that is a constant over the time, from the time's noise
+    (t(1 ± cv) gives value / (1 ± cv)); None when no point has repetitions."""
+    if not any(r.noise for r in pts):
+        return None
+    cvs = [min(r.noise or 0.0, 0.99) for r in pts]
+    return [[y - y / (1 + cv) for y, cv in zip(ys, cvs)],
+            [y / (1 - cv) - y for y, cv in zip(ys, cvs)]]
 
 
 def _copy_lines(ax: Any, fam: Family, runs: list[gbjson.Run], run_ids: list[int],
@@ -509,7 +702,8 @@ def _copy_lines(ax: Any, fam: Family, runs: list[gbjson.Run], run_ids: list[int]
 
 
 def plot_others(plt: Any, others: list[tuple[int, gbjson.Benchmark]], labels: list[str],
-                path: Path) -> None:
+                path: Path) -> str:
+    """A bar of time per benchmark and run; returns the alt text."""
     names = list(dict.fromkeys(b.name.raw for _, b in others))
     run_ids = sorted({i for i, _ in others})
     height = 0.8 / len(run_ids)
@@ -529,6 +723,7 @@ def plot_others(plt: Any, others: list[tuple[int, gbjson.Benchmark]], labels: li
     fig.tight_layout()
     save(fig, path)
     plt.close(fig)
+    return "time per iteration of each benchmark" + (", one bar per run" if len(run_ids) > 1 else "")
 
 
 # ---- files ------------------------------------------------------------------------------------
@@ -580,18 +775,18 @@ def main(argv: list[str]) -> int:
         print(f"report.py: error: cannot create {args.out}: {e.strerror}", file=sys.stderr)
         return 2
     plt = import_pyplot()
-    plots: dict[str, str] = {}
+    plots: dict[str, tuple[str, str]] = {}  # family (or "other") -> (file, alt text)
     note = None
     if plt is None:
         note = f"plots left out: matplotlib is not installed ({PIP_HINT})"
         print(f"report.py: warning: {note}", file=sys.stderr)
     else:
         for fam in families:
-            plots[fam.name] = f"{stem}_{gbjson.slug(fam.name)}.png"
-            plot_family(plt, fam, runs, labels, args.out / plots[fam.name])
+            name = f"{stem}_{gbjson.slug(fam.name)}.png"
+            plots[fam.name] = (name, plot_family(plt, fam, runs, labels, args.out / name))
         if others:
-            plots["other"] = f"{stem}_other.png"
-            plot_others(plt, others, labels, args.out / plots["other"])
+            name = f"{stem}_other.png"
+            plots["other"] = (name, plot_others(plt, others, labels, args.out / name))
     md_path = args.out / f"{stem}.md"
     text = markdown(runs, labels, families, others, plots, note)
     atomic_write(md_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

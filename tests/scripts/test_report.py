@@ -1,24 +1,44 @@
 """scripts/report.py: the Markdown and the plots from an actbench log, several runs side by
-side, a CPU-only run, a foreign Google Benchmark log, no matplotlib, and bad input."""
+side, a CPU-only run, a foreign Google Benchmark log, no matplotlib, and bad input; and what
+keeps a report from misleading: what the L2 flush applies to, sizes that fit in cache, the
+share of its tolerance a variant used, shapes that are no sweep, alt texts, and the noise."""
 from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import importlib.util
 import io
+import json
+import re
 import sys
 import tempfile
 import unittest
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 from support import FIXTURES, fixture, run_script, write_log
 
+import gbjson
 import report
 
 HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+SWEEP = FIXTURES / "gpu_sweep.json"  # a full GPU sweep's shapes, with tol_used and ideal_bytes
+FLUSH_ROW = "| GPU L2 before each timed iteration |"
+NO_FLUSH = "not applicable: no GPU variant ran, and CPU variants are never flushed"
 NO_MATPLOTLIB = "matplotlib is not installed (python3 -m pip install matplotlib)"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def cpu_only(log: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """The CPU half of a GPU fixture, with the context actbench writes on a machine without a
+    GPU (entries given as None are left out)."""
+    ctx = {k: v for k, v in log["context"].items() if not k.startswith(("gpu_", "cuda_"))}
+    ctx.update(machine="cpu-buildhost", gpu_skipped="no CUDA device: driver insufficient")
+    ctx.update(context)
+    return {"context": {k: v for k, v in ctx.items() if v is not None},
+            "benchmarks": [b for b in log["benchmarks"] if "/cpu_" in b["name"]]}
 
 
 class ReportTest(unittest.TestCase):
@@ -41,12 +61,29 @@ class ReportTest(unittest.TestCase):
 
     def render_tables_only(self, *logs: Path) -> tuple[str, str]:
         """Runs report.main in this process as if matplotlib were missing: (Markdown, stderr)."""
+        for old in self.out.glob("*.md"):  # the report of an earlier call in the same test
+            old.unlink()
         stderr = io.StringIO()
         with mock.patch.dict(sys.modules, {"matplotlib": None}), \
                 contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
             code = report.main([*map(str, logs), "--out", str(self.out)])
         self.assertEqual(code, 0, stderr.getvalue())
         return next(self.out.glob("*.md")).read_text(), stderr.getvalue()
+
+    def family(self, log: Path | dict, name: str) -> tuple[list[gbjson.Run], report.Family]:
+        path = log if isinstance(log, Path) else write_log(self.dir, "log.json", log)
+        runs = [gbjson.load(path)]
+        return runs, next(f for f in report.build_families(runs) if f.name == name)
+
+    def figure(self, log: Path | dict, name: str) -> tuple[Any, str]:
+        """The figure report.py draws for one family, kept open, and its alt text."""
+        runs, fam = self.family(log, name)
+        plt = report.import_pyplot()
+        with mock.patch.object(report, "save") as save, mock.patch.object(plt, "close"):
+            alt = report.plot_family(plt, fam, runs, report.run_labels(runs), self.out / "x.png")
+        fig = save.call_args.args[0]
+        self.addCleanup(plt.close, fig)
+        return fig, alt
 
     def assertPlots(self, markdown: str, minimum: int) -> None:
         """Every plot the Markdown shows exists as a PNG next to it, and nothing else is left."""
@@ -64,7 +101,7 @@ class ReportTest(unittest.TestCase):
         self.assertPlots(md, minimum=2)  # sigmoid and copy
         for expected in ("## Machine", "| GPU | Synthetic GPU (test fixture) |", "| L2 cache | 50 MiB |",
                          "## Summary", "## sigmoid", "## copy", "× naive", "× CPU",
-                         "| warp | n:16777216 | 48.68 us | 2757 | 93.1% |",
+                         "| warp | n:16777216 | 48.68 us ±0.59% | 2757 | 93.1% |",
                          "| cpu_omp | cpu | OpenMP threads + SIMD, vectorized exp | 1.19e-07 |"):
             self.assertIn(expected, md)
 
@@ -80,15 +117,16 @@ class ReportTest(unittest.TestCase):
 
     @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
     def test_cpu_only_run(self):
-        log = fixture("gpu_single.json")
-        ctx = {k: v for k, v in log["context"].items() if not k.startswith(("gpu_", "cuda_"))}
-        ctx.update(machine="cpu-buildhost", gpu_skipped="no CUDA device: driver insufficient")
-        log = {"context": ctx, "benchmarks": [b for b in log["benchmarks"]
-                                              if "/cpu_" in b["name"]]}
-        md = self.render(write_log(self.dir, "cpu.json", log))
+        md = self.render(write_log(self.dir, "cpu.json", cpu_only(fixture("gpu_single.json"))))
         self.assertPlots(md, minimum=3)  # sigmoid, softmax, copy
         self.assertIn("| GPU skipped | no CUDA device: driver insufficient |", md)
         self.assertNotIn("## bias_relu", md)
+        # Only the bandwidth and % of copy panels are drawn, and the alt texts say so.
+        alts = re.findall(r"!\[([^\]]*)\]", md)
+        self.assertEqual(len(alts), 3)
+        for alt in alts:
+            self.assertIn("effective bandwidth", alt)
+            self.assertNotIn("speed-up", alt)
 
     @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
     def test_foreign_google_benchmark_log(self):
@@ -120,6 +158,118 @@ class ReportTest(unittest.TestCase):
         self.assertIn("Fastest GPU variant at each size (auto: how close its pick by shape came", md)
         self.assertIn("| rows:4194/cols:1000 | warp | 2444 | 82.5% | 2221 | 91% |", md)
         self.assertIn("| rows:1024/cols:4096 | warp | 2560 | 86.4% | – | – |", md)
+
+    def test_the_l2_flush_is_said_to_apply_to_gpu_variants_only(self):
+        gpu, _ = self.render_tables_only(SWEEP)
+        self.assertIn(f"{FLUSH_ROW} cold (GPU variants only; CPU variants are never flushed) |", gpu)
+        # Whatever a CPU-only log says of the flush (older logs said "cold"), or if it says
+        # nothing, the report claims no flush for CPU rows.
+        for logged in ("cold", "not applicable: no GPU variants ran", None):
+            with self.subTest(l2_flush=logged):
+                log = write_log(self.dir, "cpu.json", cpu_only(fixture("gpu_sweep.json"), l2_flush=logged))
+                md, _ = self.render_tables_only(log)
+                self.assertIn(f"{FLUSH_ROW} {NO_FLUSH} |", md)
+                self.assertNotIn("cold", md)
+        both, _ = self.render_tables_only(SWEEP, log)
+        self.assertIn(f"{FLUSH_ROW} cold (GPU variants only; CPU variants are never flushed) | "
+                      f"{NO_FLUSH} |", both)
+
+    def test_sizes_that_fit_in_cache_show_no_percent_of_copy(self):
+        md, _ = self.render_tables_only(SWEEP)
+        # 64K floats copied (512 KiB) fit in the CPU's caches; 16M (128 MiB) do not.
+        self.assertIn("| cpu_memcpy | n:65536 | 11.39 us ±1.9% | 46 | in cache | – | – |", md)
+        self.assertIn("| cpu_memcpy | n:16777216 | 4.456 ms ±2.1% | 30.1 | 100.4% | – | – |", md)
+        # 4M floats in and out (32 MiB) fit in the GPU's 60 MiB L2; 16M do not.
+        self.assertIn("| warp | n:4194304 | 7.645 us ±0.96% | 4389 | in cache |", md)
+        self.assertIn("| warp | n:16777216 | 36.36 us ±2.3% | 3691 | 85.8% |", md)
+        self.assertIn("fits in the CPU's L2 cache (16 × 2 MiB) / the GPU's 60 MiB L2, so not all", md)
+        self.assertNotIn("111.3%", md.split("| cpu_onednn | n:1048576 |")[1].split("\n")[0])
+
+    def test_cache_capacity_comes_from_the_logs_context(self):
+        run = gbjson.load(SWEEP)
+        self.assertEqual(report.cache_capacity(run, "gpu"), (62914560, "the GPU's 60 MiB L2"))
+        # 16 CPUs with a private 2 MiB L2 each hold more than their one shared 8 MiB L3.
+        self.assertEqual(report.cache_capacity(run, "cpu"), (32 << 20, "the CPU's L2 cache (16 × 2 MiB)"))
+        # Two cores, 512 KiB L2 each and one 8 MiB L3 between them: the L3.
+        run.context.update(num_cpus=2, caches=[
+            {"type": "Data", "level": 1, "size": 32768, "num_sharing": 1},
+            {"type": "Instruction", "level": 1, "size": 65536, "num_sharing": 1},
+            {"type": "Unified", "level": 2, "size": 524288, "num_sharing": 1},
+            {"type": "Unified", "level": 3, "size": 8388608, "num_sharing": 2}])
+        self.assertEqual(report.cache_capacity(run, "cpu"), (8 << 20, "the CPU's L3 cache (8 MiB)"))
+        del run.context["caches"], run.context["gpu_l2_bytes"]
+        self.assertIsNone(report.cache_capacity(run, "cpu"))
+        self.assertIsNone(report.cache_capacity(run, "gpu"))
+
+    def test_a_log_without_ideal_bytes_says_it_cannot_mark_cache_resident_sizes(self):
+        md, _ = self.render_tables_only(FIXTURES / "gpu_reps.json")
+        self.assertIn("The log has no ideal_bytes counter (an older actbench)", md)
+        self.assertIn("| cpu_omp | n:1048576 | 233 us ±0.59% | 36 | 116.1% |", md)
+
+    def test_tolerance_used_is_shown_beside_the_raw_errors(self):
+        md, _ = self.render_tables_only(SWEEP)
+        self.assertIn("100% = failing", md)
+        self.assertIn("| max abs err | max rel err | max ulp err | tolerance used | atol | rtol |", md)
+        # A subnormal output flushed to 0: relative error 1, 2e6 ulps, 2.43% of the tolerance.
+        self.assertIn("| cpu_onednn | cpu | oneDNN eltwise_logistic | 8.68e-08 | 1 | 2.15e+06 | "
+                      "2.43% | 1.00e-37 | 1.00e-06 |", md)
+        # The largest over the sizes (12%, 24% and 36% at different sizes).
+        self.assertIn("| naive | gpu | one thread per element, scalar loads | 1.80e-07 | 3.60e-07 | 6 | 36% |", md)
+        # A log from before the counter renders without the column.
+        old, _ = self.render_tables_only(FIXTURES / "gpu_reps.json")
+        self.assertNotIn("tolerance used", old)
+        self.assertIn("| cpu_omp | cpu | OpenMP threads + SIMD, vectorized exp | 1.19e-07 | 2.30e-07 | "
+                      "1.00e-37 | 1.00e-06 |", old)
+
+    def test_noise_is_shown_where_there_are_repetitions(self):
+        md, _ = self.render_tables_only(SWEEP)
+        self.assertIn("Times are medians over 3 repetitions; ± is their spread, 1.4826 × the median "
+                      "absolute deviation", md)
+        self.assertIn("| warp | n:16777216 | 36.36 us ±2.3% |", md)
+        single, _ = self.render_tables_only(FIXTURES / "gpu_single.json")
+        self.assertIn("every benchmark ran once: the times carry no noise estimate", single)
+        self.assertNotIn("±", single)
+        # A time 10% either way puts a bandwidth of 100 between 100/1.1 and 100/0.9.
+        _, fam = self.family(SWEEP, "sigmoid")
+        row = dataclasses.replace(fam.rows[0], noise=0.1)
+        (below,), (above,) = report.error_bars([row], [100.0])
+        self.assertAlmostEqual(below, 100 - 100 / 1.1)
+        self.assertAlmostEqual(above, 100 / 0.9 - 100)
+        self.assertIsNone(report.error_bars([dataclasses.replace(row, noise=None)], [100.0]))
+
+    @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
+    def test_plots_draw_error_bars_and_leave_cache_resident_sizes_out_of_percent_of_copy(self):
+        fig, alt = self.figure(SWEEP, "copy")
+        bandwidth, pct = fig.axes[:2]
+        self.assertTrue(all(c.has_yerr for c in bandwidth.containers))
+        self.assertIn("(sizes that fit in cache left out)", pct.get_title())
+        xs = {x for c in pct.containers for x in c.lines[0].get_xdata()}
+        self.assertEqual(min(xs), 1 << 24)
+        self.assertTrue(alt.endswith("with error bars for the noise over repetitions"), alt)
+        single, alt = self.figure(FIXTURES / "gpu_single.json", "sigmoid")
+        self.assertFalse(any(c.has_yerr for c in single.axes[0].containers))
+        self.assertNotIn("error bars", alt)
+
+    @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
+    def test_shapes_that_are_no_sweep_over_the_row_length_are_not_joined(self):
+        fig, alt = self.figure(SWEEP, "softmax")
+        self.assertEqual(alt, "softmax: effective bandwidth, percent of copy bandwidth, speed-up over "
+                              "the best CPU baseline and speed-up over naive against row length "
+                              "(cols), with error bars for the noise over repetitions")
+        styles = {}
+        for ax in (fig.axes[0], fig.axes[2]):
+            for c in ax.containers:
+                line = c.lines[0]
+                styles[(ax.get_title(), tuple(line.get_xdata()))] = line.get_linestyle()
+        sweep = (32, 128, 1024, 4096, 16384, 65536, 262144, 1 << 20)
+        # The GPU's sweep at ~64M elements is a line; the CPU's two shapes at ~16M are points,
+        # and so are the GPU's speed-ups over the CPU, which exist at those two row lengths only.
+        self.assertEqual(styles[("Effective bandwidth", sweep)], "-")
+        self.assertEqual(styles[("Effective bandwidth", (1024, 65536))], "None")
+        self.assertEqual(styles[("Speed-up over the best CPU baseline", (1024, 65536))], "None")
+        legend = [t.get_text() for t in fig.legends[0].get_texts()]
+        self.assertIn("~16M elements (points: too few shapes to be a sweep)", legend)
+        self.assertIn("~64M elements", legend)
 
     def test_failed_benchmarks_are_listed(self):
         log = fixture("gpu_single.json")
