@@ -64,8 +64,8 @@ run is interrupted), --benchmark_repetitions=5 (at least 1), --benchmark_min_tim
 seconds). The console shows a table (time of one call, GB/s, % of the copy bandwidth, max
 absolute error), the log is JSON whatever --benchmark_format/--benchmark_out_format say.
 Exit status: 0 all verified, 1 a mismatch or a failure in some benchmark, 2 bad usage or a
-fatal error; SIGINT, SIGTERM and SIGHUP end it as the signal does, after removing the
-unfinished log.
+fatal error; SIGINT, SIGTERM, SIGHUP and SIGPIPE end it as the signal does, after removing
+the unfinished log.
 )";
 
 struct Shape {
@@ -619,8 +619,8 @@ class JsonLog : public RegisteredNames<benchmark::JSONReporter> {
 // ---- the log file --------------------------------------------------------------------------
 
 // The log is written to a temporary next to it (FILE.tmp.<pid>) and renamed when whole. Every
-// other way out removes the temporary: any exit (atexit) and SIGINT, SIGTERM or SIGHUP (a
-// handler, which may only make async-signal-safe calls: hence the fixed buffer).
+// other way out removes the temporary: any exit (atexit), and SIGINT, SIGTERM, SIGHUP or
+// SIGPIPE (a handler, which may only make async-signal-safe calls: hence the fixed buffer).
 char g_partial_log[4096] = {};
 
 void discard_partial_log() {
@@ -643,7 +643,7 @@ void open_partial_log(const std::string& out, const std::string& tmp) {
   if (tmp.size() >= sizeof g_partial_log) usage_error("--benchmark_out=" + out + ": the name is too long");
   std::memcpy(g_partial_log, tmp.c_str(), tmp.size() + 1);
   std::atexit(discard_partial_log);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
     struct sigaction old {};
     sigaction(sig, nullptr, &old);
     if (old.sa_handler == SIG_IGN) continue;  // ignored by the caller (a shell's background job)

@@ -2,7 +2,7 @@
 # The README's main command: builds actbench (the release preset) when needed, runs its sweep,
 # and writes the log and its report under results/ (usage() says how they are named). Nothing
 # half-written is left on any interruption: actbench removes its own unfinished log, and this
-# script stops its child and removes its temporaries on SIGINT, SIGTERM and SIGHUP.
+# script stops its child and removes its temporaries on SIGINT, SIGTERM, SIGHUP and SIGPIPE.
 set -euo pipefail
 
 usage() {
@@ -81,7 +81,7 @@ cleanup() {
   [ -z "$report_tmp" ] || rm -rf -- "$report_tmp"
 }
 on_signal() {  # signal name, exit status
-  trap '' INT TERM HUP
+  trap '' INT TERM HUP PIPE
   local pids
   pids=$(jobs -p)
   if [ -n "$pids" ]; then
@@ -97,6 +97,7 @@ trap cleanup EXIT
 trap 'on_signal INT 130' INT
 trap 'on_signal TERM 143' TERM
 trap 'on_signal HUP 129' HUP
+trap 'on_signal PIPE 141' PIPE
 run() { "$@" & wait $!; }
 
 if [ -z "$binary" ]; then
