@@ -18,16 +18,21 @@ with a noise model that a shared machine's outliers do not move:
     the default 10%, a 25% slowdown stays outside the band even when the two runs already
     differ by the whole band in the other direction.
 
-Why medians and MADs. Measured on real A/A pairs (`scripts/bench.sh --quick` logs of one build,
-20 interleaved repetitions, on the 2-core build machine under a parallel compile, load 11-14):
-over the 72 ordered pairs of 9 logs, this model false-alarmed in 1 pair when the band was also
-required to pass a Mann-Whitney rank test, in 2 without it (and caught 28 of 30 plants into
-the benchmarks it judged, against 22 with the test); the minimum instead of the median gave
-the same counts with the MAD band, and 13 false-alarm pairs with a band from the spread of
-the fastest half (a minimum that every repetition's load inflated looks like a regression).
-The model this one replaces (median, band from stdev / mean, Mann-Whitney test) false-alarmed
-in 6 of 12 ordered pairs of 4 of those logs. The rank test was dropped: no fewer false alarms
-worth the plants it missed, and at 5 repetitions one outlier defeats it. aa_check.py repeats
+Why medians and MADs. Measured on real A/A pairs: 9 `actbench --quick` logs of one build (20
+interleaved repetitions of 2 ms) from the 2-core build machine during parallel compiles (load
+11-14), all 72 ordered pairs, plus a 25% plant into each benchmark judged:
+
+    model                                               false-alarm pairs  plants caught alone
+    median, MAD band (this one)                          2 of 72            28 of 30
+    median, MAD band, and a Mann-Whitney test            1 of 72            22 of 30
+    minimum, MAD band                                    2 of 72            28 of 30
+    minimum, band from the spread of the fastest half   13 of 72            367 of 492
+    median, band 2 x stdev / mean, Mann-Whitney (old)   42 of 72 (121 benchmarks)
+
+At that load the MAD band left 98% of the comparisons UNCERTAIN (the old model judged all of
+them, and was wrong in 121); a minimum that every repetition's load inflated reads as a
+regression, so the minimum gains nothing; the rank test missed plants (at 5 repetitions one
+outlier defeats it) for one false alarm fewer, and was dropped. scripts/aa_check.py repeats
 the A/A check on any machine.
 
 Each benchmark is SAME, FASTER, SLOWER, UNCERTAIN, NEW (only in NEW.json), GONE (only in
