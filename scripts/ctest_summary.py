@@ -8,8 +8,9 @@ a GPU, every gpu test skipped for that reason and no other test did). Its last l
     ctest_summary.py JUNIT LABELS [--log PATH]
 
 JUNIT is CTest's --output-junit file, LABELS the output of `ctest --show-only=json-v1` (the
-JUnit file does not carry labels). Exit status: 0 when nothing failed and the labels hold,
-1 otherwise, 2 on bad usage or an unreadable file. Standard library only.
+JUnit file does not carry labels). Exit status: 0 when nothing failed and the labels hold (a
+run of no tests too: CTest's own exit status says whether that is an error), 1 otherwise, 2 on
+bad usage or an unreadable file. Standard library only.
 """
 from __future__ import annotations
 
@@ -112,10 +113,11 @@ def summarize(results: list[Result], labels: dict[str, list[str]], log: str | No
     """The summary's lines and the exit status."""
     counts = collections.Counter(r.outcome for r in results)
     by_label = collections.Counter(label_of(r.name, labels) for r in results)
-    lines = ["", f"== test summary: {len(results)} tests"
+    lines = ["", f"== test summary: {len(results) or 'no'} tests"
              + (f" (full output: {log})" if log else "")]
-    lines.append("labels: " + ", ".join(f"{label} {by_label[label]}"
-                                        for label in (*LABELS, "unlabelled") if by_label[label]))
+    if results:
+        lines.append("labels: " + ", ".join(f"{label} {by_label[label]}"
+                                            for label in (*LABELS, "unlabelled") if by_label[label]))
 
     reasons: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for r in results:
@@ -145,7 +147,7 @@ def summarize(results: list[Result], labels: dict[str, list[str]], log: str | No
             lines.append(f"  ... and {len(problems) - MAX_LISTED} more")
 
     lines.append(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
-    return lines, 1 if failed or problems or not results else 0
+    return lines, 1 if failed or problems else 0
 
 
 def main(argv: list[str]) -> int:

@@ -116,6 +116,12 @@ class Summary(unittest.TestCase):
         self.assertTrue(any(line.startswith("  b: labels ['cpu', 'static']") for line in lines), lines)
         self.assertFalse(any(line.startswith("  c:") for line in lines), lines)
 
+    def test_no_test_run_leaves_the_verdict_to_ctest(self):
+        status, lines, _ = self.summarize([], {"Sigmoid.IsSymmetric": ["cpu"]})
+        self.assertEqual(status, 0, lines)
+        self.assertIn("== test summary: no tests (full output: build/release/Testing/test.log)", lines)
+        self.assertEqual(lines[-1], "0 passed, 0 failed, 0 skipped")
+
     def test_unreadable_input_is_a_usage_error(self):
         r = run_script("ctest_summary.py", self.dir / "missing.xml", self.dir / "missing.json")
         self.assertEqual(r.returncode, 2)
