@@ -23,6 +23,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -279,7 +280,7 @@ double ideal_bytes(const Family& f, const Shape& s) {
 // ---- run-wide state ------------------------------------------------------------------------
 
 // Inputs, reference and (for GPU variants) device copies of one (family, shape), shared by
-// consecutive benchmarks: registration groups the variants of a shape together.
+// every benchmark of that shape (Session::prepared keeps the recent ones).
 struct Prepared {
   const Family* family = nullptr;
   Shape shape{0, 0};
@@ -287,7 +288,19 @@ struct Prepared {
   Case input;
   std::vector<double> reference;
   DeviceBuffer x, bias;
+
+  bool is(const Family& f, const Shape& s) const { return family == &f && shape.rows == s.rows && shape.cols == s.cols; }
+  size_t host_bytes() const {
+    return (input.x.size() + input.bias.size()) * sizeof(float) + reference.size() * sizeof(double);
+  }
+  size_t device_bytes() const { return x.bytes() + bias.bytes(); }
 };
+
+// Host bytes of a (family, shape)'s inputs and reference, before it is built.
+size_t prepared_host_bytes(const Family& f, const Shape& s) {
+  const size_t elements = static_cast<size_t>(s.rows) * static_cast<size_t>(s.cols);
+  return elements * (sizeof(float) + sizeof(double)) + (f.bias ? static_cast<size_t>(s.cols) * sizeof(float) : 0);
+}
 
 struct Session {
   Options options;
@@ -297,7 +310,11 @@ struct Session {
   std::unique_ptr<GpuTimer> timer;
   double gpu_copy_bw = 0.0, cpu_copy_bw = 0.0;  // bytes per second
   bool failed = false;
-  Prepared prepared;
+  // The (family, shape)s prepared most recently, most recent first, within a quarter of the
+  // host's memory and of the GPU's: Google Benchmark's interleaved repetitions come back to a
+  // shape many times, and a 2^26-element case with its double reference takes seconds to build.
+  std::list<Prepared> prepared;
+  size_t host_budget = 0, device_budget = 0;
   std::map<std::string, Comparison> verified;  // by benchmark name
 
   Session() = default;
@@ -307,16 +324,36 @@ struct Session {
     if (stream) cudaStreamDestroy(stream);
   }
 
+  // Drops the least recently used entries (never the first) until `host` more host bytes and
+  // `device` more device bytes fit in the budgets.
+  void make_room(size_t host, size_t device) {
+    auto total = [&](size_t (Prepared::*bytes)() const) {
+      size_t sum = 0;
+      for (const Prepared& p : prepared) sum += (p.*bytes)();
+      return sum;
+    };
+    while (prepared.size() > 1 && (total(&Prepared::host_bytes) + host > host_budget ||
+                                   total(&Prepared::device_bytes) + device > device_budget)) {
+      prepared.pop_back();
+    }
+  }
+
   const Prepared& prepare(const Family& f, const Shape& s, bool on_gpu) {
-    Prepared& p = prepared;
-    if (p.family != &f || p.shape.rows != s.rows || p.shape.cols != s.cols) {
-      p = Prepared{};  // free the previous shape first
+    const auto found = std::find_if(prepared.begin(), prepared.end(), [&](const Prepared& p) { return p.is(f, s); });
+    if (found != prepared.end()) {
+      prepared.splice(prepared.begin(), prepared, found);
+    } else {
+      prepared.emplace_front();
+      make_room(prepared_host_bytes(f, s), 0);
+      Prepared& p = prepared.front();
       p.family = &f;
       p.shape = s;
       p.input = make_case(f, s.rows, s.cols, 20261127);
       p.reference = reference(f, p.input.x, p.input.bias, s.rows, s.cols);
     }
+    Prepared& p = prepared.front();
     if (on_gpu && !p.on_gpu) {
+      make_room(0, (p.input.x.size() + p.input.bias.size()) * sizeof(float));
       p.x = DeviceBuffer(p.input.x.size() * sizeof(float));
       p.bias = DeviceBuffer(p.input.bias.size() * sizeof(float));
       // On the timing stream, then waited for: a pageable cudaMemcpy may return before its
@@ -386,6 +423,7 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
            shape.rows, shape.cols, host_workspace.data(), nullptr};
     }
     s.seconds_of(v, p);  // warm-up: first-touch, lazy library initialization, instruction cache
+    if (on_gpu) s.timer->take_late();
     std::vector<double> calls;
     calls.reserve(static_cast<size_t>(state.max_iterations));
     for (auto _ : state) {
@@ -403,6 +441,10 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
     state.counters["max_rel_err"] = check.max_rel_err;
     state.counters["max_ulp_err"] = check.max_ulp_err;
     state.counters["tol_used"] = check.tol_used;  // worst error / its bound: 1 = failing
+    if (on_gpu) {  // share of calls the GPU reached before the launch was queued (see GpuTimer)
+      const auto [late, timed] = s.timer->take_late();
+      state.counters["late_launch"] = timed ? static_cast<double>(late) / static_cast<double>(timed) : 0.0;
+    }
   } catch (const std::exception& e) {
     s.failed = true;
     state.SkipWithError(e.what());
@@ -742,10 +784,12 @@ int run(int argc, char** argv) {
   }
   if (!tmp_out.empty()) open_partial_log(session.options.out, tmp_out);
 
+  session.host_budget = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGESIZE)) / 4;
   session.gpu = probe_gpu(session.options.device);
   if (!session.gpu.available && session.gpu.device_count > 0) usage_error("--device: " + session.gpu.reason);
   if (session.gpu.available) {
     session.info = device_info(session.options.device);
+    session.device_budget = session.info.total_bytes / 4;
     ACT_CUDA_CHECK(cudaStreamCreateWithFlags(&session.stream, cudaStreamNonBlocking));
     session.timer = std::make_unique<GpuTimer>(session.info, session.stream, !session.options.warm);
     session.gpu_copy_bw = measure_copy_bw(session, Device::Gpu);

@@ -1,5 +1,7 @@
 #include "host/timer.h"
 
+#include <utility>
+
 #include "kernels/launchers.h"
 
 namespace actbench {
@@ -28,11 +30,19 @@ double GpuTimer::time_ms(const std::function<void()>& enqueue) {
   gpu_sleep(kLeadNs, stream_);
   ACT_CUDA_CHECK(cudaEventRecord(start_, stream_));
   enqueue();
+  const cudaError_t started = cudaEventQuery(start_);
+  if (started != cudaErrorNotReady) ACT_CUDA_CHECK(started);
+  late_ += started == cudaSuccess;
+  ++calls_;
   ACT_CUDA_CHECK(cudaEventRecord(stop_, stream_));
   ACT_CUDA_CHECK(cudaEventSynchronize(stop_));
   float ms = 0.0f;
   ACT_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
   return ms;
+}
+
+std::pair<int64_t, int64_t> GpuTimer::take_late() {
+  return {std::exchange(late_, 0), std::exchange(calls_, 0)};
 }
 
 }  // namespace actbench

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <utility>
 
 #include "host/gpu.h"
 
@@ -29,11 +30,17 @@ class GpuTimer {
   // Milliseconds between events recorded around one call of `enqueue` on the stream.
   double time_ms(const std::function<void()>& enqueue);
 
+  // Timed calls since the last take_late() whose start event had already passed when
+  // `enqueue` returned: the GPU may have waited for the host, whose latency is then timed.
+  // Returns (late, calls) and starts counting anew.
+  std::pair<int64_t, int64_t> take_late();
+
  private:
   cudaStream_t stream_;
   DeviceBuffer flush_;  // empty when warm
   DeviceBuffer sink_;   // the flush kernel's never-taken store
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
+  int64_t late_ = 0, calls_ = 0;
 };
 
 }  // namespace actbench
