@@ -48,7 +48,9 @@ actbench_ensure_sass_tools() {
 
 actbench_ensure_deps() {
   actbench_need_cuda
-  local required=(cmake ninja-build g++ libbenchmark-dev libgtest-dev)
+  # patchelf: scripts/gpu_check.sh gives the bundle's binaries and carried libraries run paths
+  # inside the bundle (the GPU check's dry run, in CTest, does too).
+  local required=(cmake ninja-build g++ libbenchmark-dev libgtest-dev patchelf)
   local optional=(libdnnl-dev)
   local missing=() pkg
   for pkg in "${required[@]}" "${optional[@]}"; do

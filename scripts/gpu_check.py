@@ -76,8 +76,10 @@ MAX_CARRY_BYTES = 64 * 2 ** 20
 WHEEL_ALLOWANCE = 2 * 2 ** 20        # one carried wheel (e.g. a pure-Python peer)
 CARRY_HEADROOM = 8 * 2 ** 20          # room to spare under MAX_CARRY_BYTES
 MAX_LOG_IN_ARCHIVE = 2 * 2 ** 20      # a longer log keeps its head and tail
+KILL_GRACE = 5                        # seconds between SIGTERM and SIGKILL, taken from a limit
+MIN_BINARY_SHARE = 10                 # seconds kept for each test binary still to run
 
-TEST_BINARIES = ["test_variants", "test_elementwise_gpu", "test_softmax_gpu", "test_paths_gpu"]
+TEST_BINARIES = ["test_paths_gpu", "test_variants", "test_elementwise_gpu", "test_softmax_gpu"]
 BUNDLE_BINARIES = ["bench/actbench", "bench/libactbench_capi.so", "libactbench_core.so",
                    *[f"tests/{t}" for t in TEST_BINARIES]]
 # Libraries every Linux machine has (glibc, the GCC runtime) and the driver's: never carried.
@@ -89,6 +91,7 @@ CORE_N = "2^20,2^24,2^26"
 CORE_SHAPES = ("2097152x32,524288x128,131072x512,65536x1024,16384x4096,4096x16384,"
                "2048x32768,64x1048576")
 REPETITIONS = "--benchmark_repetitions=3"
+CORE_FIRST = "softmax"
 SANITIZED_PATHS = "*/RiskyPaths.*"
 SANITIZED_BARRIERS = "Rows/RiskyPaths.*_barriers"
 LIBRARIES_LEFT_OUT = ("library references (Thrust, CUB, cuDNN) are left out of the sanitizers: their "
@@ -152,18 +155,19 @@ def run_limited(cmd: list[str], limit: float, log: Path, env: dict[str, str]) ->
             out.write(f"cannot run: {e}\n".encode())
             return 127, False
         try:
-            return proc.wait(timeout=max(1.0, limit)), False
+            return proc.wait(timeout=max(1.0, limit - 2 * KILL_GRACE)), False
         except subprocess.TimeoutExpired:
-            for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            # SIGTERM first (actbench then removes its unfinished log), then SIGKILL to whatever
+            # is left of the group, grandchildren that ignore SIGTERM included.
+            for sig in (signal.SIGTERM, signal.SIGKILL):
                 try:
                     os.killpg(proc.pid, sig)
                 except ProcessLookupError:
                     break
                 try:
-                    proc.wait(timeout=grace)
-                    break
+                    proc.wait(timeout=KILL_GRACE)
                 except subprocess.TimeoutExpired:
-                    continue
+                    pass
             out.write(f"\n== cut short after {limit:.0f} s\n".encode())
             return -1, True
 
@@ -177,57 +181,84 @@ def tail(path: Path, lines: int = 3) -> str:
 
 # ---- preflight ---------------------------------------------------------------------------------
 
-def find_torch_python() -> tuple[str | None, str]:
-    """The interpreter that imports torch, and how it was found (or why none was)."""
+PROBE = ("import json, os\n"
+         "facts = {}\n"
+         "try:\n"
+         "    import torch; facts['torch'] = torch.__version__\n"
+         "except Exception as e: facts['torch_error'] = repr(e)[:200]\n"
+         "try:\n"
+         "    import matplotlib; facts['matplotlib'] = matplotlib.__version__\n"
+         "except Exception: pass\n"
+         "try:\n"
+         "    import nvidia.cudnn; facts['cudnn'] = os.path.join(list(nvidia.cudnn.__path__)[0], 'lib')\n"
+         "except Exception: pass\n"
+         "print(json.dumps(facts))\n")
+
+
+@dataclass
+class Pythons:
+    torch: str | None      # the interpreter that imports torch
+    report: str            # the one report.py runs with (matplotlib if any has it)
+    cudnn: str | None      # nvidia/cudnn/lib of the torch wheel
+    how: str               # one line for the summary
+
+
+def find_pythons(limit: float) -> Pythons:
+    """One probe (torch, matplotlib, the cuDNN wheel) per candidate, all within `limit`:
+    $PYTHON, the torch venv, python3 on PATH, Debian's python3."""
+    deadline = time.monotonic() + limit
     candidates = [("$PYTHON", os.environ.get("PYTHON")), ("the torch venv", "/opt/torch/.venv/bin/python3"),
-                  ("python3 on PATH", shutil.which("python3"))]
-    tried = []
-    for how, exe in candidates:
-        if not exe or not (Path(exe).is_file() or shutil.which(exe)):
+                  ("python3 on PATH", shutil.which("python3")), ("the system's", "/usr/bin/python3")]
+    seen, tried = set(), []
+    torch = report = cudnn = None
+    how = ""
+    for label, exe in candidates:
+        if not exe or exe in seen or not Path(exe).is_file() or time.monotonic() > deadline:
             continue
-        probe = subprocess.run([exe, "-c", "import torch; print(torch.__version__)"],
-                               capture_output=True, text=True, timeout=120)
-        if probe.returncode == 0:
-            return exe, f"{exe} ({how}): torch {probe.stdout.strip()}"
-        tried.append(exe)
-    return None, "no Python that imports torch (tried: " + (", ".join(tried) or "none found") + ")"
+        seen.add(exe)
+        try:
+            out = subprocess.run([exe, "-c", PROBE], capture_output=True, text=True,
+                                 timeout=max(1.0, deadline - time.monotonic()))
+            facts = json.loads(out.stdout or "{}")
+        except (subprocess.SubprocessError, OSError, ValueError):
+            tried.append(f"{exe} (no answer)")
+            continue
+        if torch is None and "torch" in facts:
+            torch, how = exe, f"{exe} ({label}): torch {facts['torch']}"
+            cudnn = facts.get("cudnn")
+        elif "torch" not in facts:
+            tried.append(exe)
+        if report is None and "matplotlib" in facts:
+            report = exe
+    if cudnn is None:  # a cuDNN wheel beside some other interpreter
+        found = sorted(Path("/").glob("opt/*/.venv/lib/python3*/site-packages/nvidia/cudnn/lib"))
+        cudnn = str(found[0]) if found else None
+    if torch is None:
+        how = "no Python that imports torch (tried: " + (", ".join(tried) or "none found") + ")"
+    return Pythons(torch, report or sys.executable, cudnn if cudnn and Path(cudnn).is_dir() else None, how)
 
 
-def report_python(torch_python: str | None) -> str:
-    """The interpreter for report.py: the torch one (it has matplotlib on the GPU machines), else
-    the first that imports matplotlib, else this one (tables without plots)."""
-    for exe in (torch_python, "/usr/bin/python3", shutil.which("python3")):
-        if exe and Path(exe).is_file() and subprocess.run(
-                [exe, "-c", "import matplotlib"], capture_output=True, timeout=60).returncode == 0:
-            return exe
-    return sys.executable
-
-
-def cudnn_dir(python: str | None) -> str | None:
-    """nvidia/cudnn/lib of the torch wheel, found with that Python."""
-    if not python:
-        return None
-    probe = subprocess.run([python, "-c", "import nvidia.cudnn, os; "
-                            "print(os.path.join(list(nvidia.cudnn.__path__)[0], 'lib'))"],
-                           capture_output=True, text=True, timeout=60)
-    path = probe.stdout.strip()
-    return path if probe.returncode == 0 and Path(path).is_dir() else None
-
-
-def library_env(bundle: Path, extra: list[str]) -> dict[str, str]:
+def library_env(extra: list[str]) -> dict[str, str]:
+    """The environment of every step. The bundle's run paths find its own libraries (patchelf'd
+    at --prepare), so LD_LIBRARY_PATH adds only cuDNN's folder: nothing of the bundle can shadow
+    the libraries torch brings (its CUDA runtime above all)."""
     env = dict(os.environ)
-    paths = [str(bundle / "lib"), *extra]
+    paths = [p for p in extra if p]
     if env.get("LD_LIBRARY_PATH"):
         paths.append(env["LD_LIBRARY_PATH"])
-    env["LD_LIBRARY_PATH"] = ":".join(paths)
+    if paths:
+        env["LD_LIBRARY_PATH"] = ":".join(paths)
+    env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
 def ldd_problems(bundle: Path, env: dict[str, str], log: Path) -> list[str]:
-    """'binary: library' for every library ldd cannot resolve (or a missing binary)."""
+    """'binary: library' for every library ldd cannot resolve (or a missing binary), for the
+    binaries and the carried libraries alike."""
     problems = []
+    carried = [f"lib/{p.name}" for p in sorted((bundle / "lib").glob("*"))]
     with log.open("a") as out:
-        for rel in BUNDLE_BINARIES:
+        for rel in BUNDLE_BINARIES + carried:
             path = bundle / rel
             if not path.exists():
                 problems.append(f"{rel}: missing from the bundle")
@@ -240,32 +271,40 @@ def ldd_problems(bundle: Path, env: dict[str, str], log: Path) -> list[str]:
 
 
 def preflight(ctx: Context, limit: float) -> Result:
+    begin = time.monotonic()
     log = ctx.work / "preflight.log"
     log.write_text("")
     smi = shutil.which("nvidia-smi")
-    query = subprocess.run([smi, "--query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem",
-                            "--format=csv,noheader"], capture_output=True, text=True, timeout=limit) \
-        if smi else None
+    try:
+        query = subprocess.run([smi, "--query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem",
+                                "--format=csv,noheader"], capture_output=True, text=True,
+                               timeout=min(30.0, limit / 2)) if smi else None
+    except subprocess.TimeoutExpired:
+        query = None
+    kernel = os.uname().release
+    ctx.facts["kernel"] = kernel + (" (gVisor: no compute-sanitizer, no ncu)" if kernel.startswith("4.4.0") else "")
     with log.open("a") as out:
-        out.write(f"== nvidia-smi\n{query.stdout + query.stderr if query else 'nvidia-smi not found'}\n")
+        out.write(f"== kernel {ctx.facts['kernel']}\n== nvidia-smi\n"
+                  f"{query.stdout + query.stderr if query else 'nvidia-smi not found or no answer'}\n")
     if query and query.returncode == 0 and query.stdout.strip():
         ctx.gpu = True
         fields = [f.strip() for f in query.stdout.splitlines()[0].split(",")]
         ctx.facts["card"], ctx.facts["driver"] = fields[0], fields[1]
-    ctx.python, how = find_torch_python()
-    ctx.report_python = report_python(ctx.python)
-    wheel = cudnn_dir(ctx.python)
-    ctx.env = library_env(ctx.bundle, [wheel] if wheel else [])
+    pythons = find_pythons(max(5.0, limit - (time.monotonic() - begin) - 5))
+    ctx.python, ctx.report_python = pythons.torch, pythons.report
+    ctx.env = library_env([pythons.cudnn] if pythons.cudnn else [])
     problems = ldd_problems(ctx.bundle, ctx.env, log)
     with log.open("a") as out:
-        out.write(f"== python: {how}\n== cuDNN: {wheel or 'no torch wheel folder'}\n")
+        out.write(f"== python: {pythons.how}; report.py with {pythons.report}\n"
+                  f"== cuDNN: {pythons.cudnn or 'no torch wheel folder found'}\n")
         out.write("".join(f"ldd: {p}\n" for p in problems))
     if not ctx.gpu:
-        return Result("NOT RUN", line="no GPU: nvidia-smi " + ("failed" if smi else "not found")
+        return Result("NOT RUN", line="no GPU: nvidia-smi " + ("found no card" if smi else "not found")
                       + "; the GPU steps cannot run here")
     if problems:
         return Result("FAIL", line=f"{len(problems)} unresolved: " + "; ".join(problems[:3]))
-    return Result("PASS", line=f"{ctx.facts['card']}, driver {ctx.facts['driver']}; {how}")
+    return Result("PASS", line=f"{ctx.facts['card']}, driver {ctx.facts['driver']}, kernel {kernel}; "
+                  f"{pythons.how}")
 
 
 # ---- GoogleTest ---------------------------------------------------------------------------------
@@ -292,23 +331,26 @@ def gtest_counts(report: Path) -> tuple[int, int, int, list[str], list[str]]:
 
 def run_gtests(ctx: Context, step: str, limit: float, binaries: list[str], prefix: list[str],
                gtest_filter: str | None = None) -> Result:
-    """Each binary (under `prefix`, e.g. compute-sanitizer) in turn, within one limit."""
+    """Each binary (under `prefix`, e.g. compute-sanitizer) in turn within one limit, each given
+    what is left less a minimum kept for the binaries after it; one cut short does not stop
+    the others. The log keeps GoogleTest's [ RUN ] lines, so a hang names its test."""
     start = time.monotonic()
     log = ctx.work / f"{step}.log"
     totals = [0, 0, 0]
-    failures, skips, broken = [], [], []
-    for name in binaries:
-        left = limit - (time.monotonic() - start)
+    failures, skips, broken, cut = [], [], [], []
+    for k, name in enumerate(binaries):
+        left = limit - (time.monotonic() - start) - MIN_BINARY_SHARE * (len(binaries) - k - 1)
         report = ctx.work / f"{step}_{name}.xml"
         report.unlink(missing_ok=True)
-        cmd = prefix + [str(ctx.bundle / "tests" / name), "--gtest_brief=1", f"--gtest_output=xml:{report}"]
+        cmd = prefix + [str(ctx.bundle / "tests" / name), f"--gtest_output=xml:{report}"]
         if gtest_filter:
             cmd.append(f"--gtest_filter={gtest_filter}")
-        rc, timed_out = run_limited(cmd, left, log, ctx.env)
+        rc, timed_out = run_limited(cmd, max(left, MIN_BINARY_SHARE), log, ctx.env)
         if timed_out:
-            return Result("TIMEOUT", line=f"{name} cut short after {limit:.0f} s ({totals[0]} passed before it)")
+            cut.append(f"{name} cut short (last started: {last_started(log) or 'none'})")
+            continue
         if not report.exists():
-            broken.append(f"{name} exit {rc}, no test report")
+            broken.append(f"{name} exit {rc}, no test report (last started: {last_started(log) or 'none'})")
             continue
         try:
             p, f, s, fails, msgs = gtest_counts(report)
@@ -322,14 +364,25 @@ def run_gtests(ctx: Context, step: str, limit: float, binaries: list[str], prefi
             broken.append(f"{name} exit {rc}" + (f" ({sanitizer_summary(log)})" if prefix else ""))
     passed, failed, skipped = totals
     counts = f"{passed} passed, {failed} failed, {skipped} skipped"
+    no_gpu = [m for m in skips if m.startswith("no GPU")]
+    if ctx.gpu and no_gpu and passed:  # nvidia-smi sees a card that the CUDA runtime cannot use
+        broken.append(f"{len(no_gpu)} GPU tests skipped on a machine with a GPU: {no_gpu[0][:100]}")
     if broken or failed:
-        return Result("FAIL", line=counts + "".join(f"; {b}" for b in broken)
+        return Result("FAIL", line=counts + "".join(f"; {b}" for b in broken + cut)
                       + (f"; failed: {', '.join(failures[:5])}" if failures else ""))
+    if cut:
+        return Result("TIMEOUT", line=counts + "".join(f"; {c}" for c in cut))
     if passed == 0:
         why = skips[0] if skips else "no test ran"
         return Result("NOT RUN", line=f"{counts}: {why}")
     reasons = sorted({m if len(m) <= 72 else m[:71] + "…" for m in skips if m})
     return Result("PASS", line=counts + (f" ({'; '.join(reasons[:3])})" if reasons else ""))
+
+
+def last_started(log: Path) -> str | None:
+    """The last test GoogleTest started in the log: the one that hung when nothing follows it."""
+    found = re.findall(r"^\[ RUN      \] (\S+)", log.read_text(errors="replace"), re.M)
+    return found[-1] if found else None
 
 
 def sanitizer_summary(log: Path) -> str:
@@ -355,6 +408,10 @@ def sanitizer(tool: str, gtest_filter: str):
         (ctx.work / f"{tool}.log").write_text(LIBRARIES_LEFT_OUT + "\n")
         res = run_gtests(ctx, tool, limit, ["test_paths_gpu"],
                          [exe, "--tool", tool, "--error-exitcode", "3", "--print-limit", "30"], gtest_filter)
+        refused = re.search(r"Device not supported|[Uu]nable to (?:initialize|attach)[^\n]*",
+                            (ctx.work / f"{tool}.log").read_text(errors="replace"))
+        if refused:  # e.g. under gVisor: the tool cannot attach to this GPU at all
+            return Result("NOT RUN", line=f"compute-sanitizer refused the device: {refused.group(0)}")
         if res.status in ("PASS", "FAIL"):
             res.line = f"{sanitizer_summary(ctx.work / f'{tool}.log')}; {res.line}"
         return res
@@ -385,39 +442,49 @@ def families(rows: list[tuple[str, str, str]], device: str | None) -> list[tuple
     return list(out.items())
 
 
+def sweep_parts(rows: list[tuple[str, str, str]], core: bool) -> list[tuple[str, str, list[str]]]:
+    """(family, device, variants) of each actbench run of a sweep, in the order they run. The
+    core sweep: the GPU variants, softmax first (its rows decide auto's thresholds, and it has
+    the most variants); the rest: every family's GPU variants, then the CPU baselines."""
+    gpu = families(rows, "gpu")
+    if core:
+        return [(f, "gpu", v) for f, v in sorted(gpu, key=lambda fv: fv[0] != CORE_FIRST)]
+    return [(f, "gpu", v) for f, v in gpu] + [(f, "cpu", v) for f, v in families(rows, "cpu")]
+
+
 def sweep(ctx: Context, step: str, limit: float, core: bool) -> Result:
     if not ctx.gpu:
         return Result("NOT RUN", line="no GPU visible")
     start = time.monotonic()
-    rows = registry(ctx)
-    parts = families(rows, "gpu" if core else None)
+    parts = sweep_parts(registry(ctx), core)
+    names = [f"{f}/{d}" for f, d, _ in parts]
     log = ctx.work / f"{step}.log"
     log.write_text("")
     done, failed, benchmarks = [], [], 0
-    for k, (family, members) in enumerate(parts):
+    for k, (family, device, members) in enumerate(parts):
         left = limit - (time.monotonic() - start)
         if left < 5:
-            return Result("TIMEOUT", line=f"{len(done)} of {len(parts)} families ({benchmarks} benchmarks) "
-                          f"before the limit; not reached: {', '.join(f for f, _ in parts[k:])}")
-        part = ctx.work / f"{step}_{family}.json"
+            return Result("TIMEOUT", line=f"{len(done)} of {len(parts)} parts ({benchmarks} benchmarks) "
+                          f"before the limit; not reached: {', '.join(names[k:])}")
+        part = ctx.work / f"{step}_{family}_{device}.json"
         part.unlink(missing_ok=True)
-        select = f"^{family}/({'|'.join(map(re.escape, members))})/" if core else f"^{family}/"
+        select = f"^{family}/({'|'.join(map(re.escape, members))})/"
         cmd = [str(ctx.bundle / "bench" / "actbench"), f"--benchmark_filter={select}", REPETITIONS,
                f"--benchmark_out={part}", "--benchmark_out_format=json"]
         if core:
             cmd += [f"--n={CORE_N}", f"--shape={CORE_SHAPES}"]
         rc, timed_out = run_limited(cmd, left, log, ctx.env)
         if timed_out:
-            return Result("TIMEOUT", line=f"{family} cut short; {len(done)} families done before it "
-                          f"({benchmarks} benchmarks), not reached: {', '.join(f for f, _ in parts[k + 1:]) or 'none'}")
+            return Result("TIMEOUT", line=f"{names[k]} cut short; {len(done)} parts done before it "
+                          f"({benchmarks} benchmarks), not reached: {', '.join(names[k + 1:]) or 'none'}")
         if part.exists():
             benchmarks += len({b["run_name"] for b in json.loads(part.read_text())["benchmarks"]})
         if rc != 0:
-            failed.append(f"{family} (exit {rc})")
-        done.append(family)
+            failed.append(f"{names[k]} (exit {rc})")
+        done.append(names[k])
     if failed:
         return Result("FAIL", line=f"{benchmarks} benchmarks; failed: {', '.join(failed)} (see {step}.log)")
-    return Result("PASS", line=f"{benchmarks} benchmarks over {len(done)} families, verified then timed")
+    return Result("PASS", line=f"{benchmarks} benchmarks in {len(done)} parts, each verified, then timed")
 
 
 def merged_log(work: Path) -> dict | None:
@@ -513,7 +580,7 @@ def run_plan(ctx: Context, budget: float, only: set[str] | None) -> dict[str, Re
             begin = time.monotonic()
             try:
                 res = STEP_FUNCTIONS[step.name](ctx, limit)
-            except (OSError, subprocess.SubprocessError, ValueError, KeyError) as e:
+            except Exception as e:  # a step's own failure must not cost the evidence of the others
                 res = Result("FAIL", line=f"{type(e).__name__}: {e}")
             res.seconds, res.limit = time.monotonic() - begin, limit
             results[step.name] = res
@@ -565,10 +632,16 @@ def add_log(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
+OUTPUT_NAMES = ("summary.md", "actbench.json", "torch.json", "report.md", "gpu_check.tgz")
+
+
 def finish(ctx: Context, results: dict[str, Result], budget: float, start: float,
            targets: list[Path]) -> list[str]:
-    """Writes the evidence into a fresh folder, then replaces the files of each target folder
-    with it. Returns the problems with the output's layout (none expected)."""
+    """Writes the evidence into a fresh folder, then puts it in each target folder, replacing
+    only the files of an earlier check (OUTPUT_NAMES). A failing or slow report costs the
+    report alone: it runs within what is left of the budget (at least 15 s), and the logs,
+    the summary and the archive are written whatever it does. Returns the problems with the
+    output's layout (none expected)."""
     notes = []
     stage = Path(tempfile.mkdtemp(prefix="gpu_check_out_"))
     try:
@@ -578,21 +651,7 @@ def finish(ctx: Context, results: dict[str, Result], budget: float, start: float
         if (ctx.work / "torch.json").exists():
             shutil.copy(ctx.work / "torch.json", stage / "torch.json")
         logs = [p for p in (stage / "actbench.json", stage / "torch.json") if p.exists()]
-        report_dir = ctx.work / "report"
-        shutil.rmtree(report_dir, ignore_errors=True)
-        if logs:
-            res = subprocess.run([ctx.report_python, str(ROOT / "scripts" / "report.py"), *map(str, logs),
-                                  "--out", str(report_dir)], capture_output=True, text=True, timeout=120)
-            (ctx.work / "report.log").write_text(res.stdout + res.stderr)
-            mds = sorted(report_dir.glob("*.md"))
-            if res.returncode == 0 and mds:
-                shutil.copy(mds[0], stage / "report.md")
-            else:
-                notes.append(f"report: exit {res.returncode}: {tail(ctx.work / 'report.log', 1)}")
-            if not list(report_dir.glob("*.png")):
-                notes.append(f"report: no plots ({ctx.report_python} has no matplotlib?)")
-        else:
-            notes.append("report: no benchmark log to report on")
+        notes += report(ctx, logs, stage, max(15.0, ctx.deadline - time.monotonic() - 5))
         summary = summary_md(ctx, results, budget, time.monotonic() - start, notes)
         (stage / "summary.md").write_text(summary)
         with tarfile.open(stage / "gpu_check.tgz", "w:gz") as tar:
@@ -603,15 +662,36 @@ def finish(ctx: Context, results: dict[str, Result], budget: float, start: float
         problems = layout_problems(stage)
         for target in dict.fromkeys(t.resolve() for t in targets):
             target.mkdir(parents=True, exist_ok=True)
-            for old in target.iterdir():
-                if old.is_file():
-                    old.unlink()
+            for name in OUTPUT_NAMES:
+                (target / name).unlink(missing_ok=True)
             for f in stage.iterdir():
                 shutil.copy(f, target / f.name)
         print(summary)
         return problems
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def report(ctx: Context, logs: list[Path], stage: Path, limit: float) -> list[str]:
+    """report.py over the logs into the work folder (its plots go into the archive) and its
+    Markdown into the stage as report.md. Returns notes for the summary."""
+    if not logs:
+        return ["report: no benchmark log to report on"]
+    report_dir = ctx.work / "report"
+    shutil.rmtree(report_dir, ignore_errors=True)
+    rc, timed_out = run_limited([ctx.report_python, str(ROOT / "scripts" / "report.py"), *map(str, logs),
+                                 "--out", str(report_dir)], limit, ctx.work / "report.log", ctx.env)
+    if timed_out:
+        return [f"report: cut short after {limit:.0f} s; the logs are whole (report.py can be rerun)"]
+    notes = []
+    mds = sorted(report_dir.glob("*.md"))
+    if rc == 0 and mds:
+        shutil.copy(mds[0], stage / "report.md")
+    else:
+        notes.append(f"report: exit {rc}: {tail(ctx.work / 'report.log', 1)}")
+    if not list(report_dir.glob("*.png")):
+        notes.append(f"report: no plots ({ctx.report_python} has no matplotlib?)")
+    return notes
 
 
 def layout_problems(folder: Path) -> list[str]:
@@ -638,16 +718,14 @@ def git_sha() -> str:
 
 
 def set_runpath(path: Path, runpath: str) -> None:
-    """CMake's own ELF editor (file(RPATH_SET)), so that no patchelf is needed."""
-    script = f'file(RPATH_SET FILE "{path}" NEW_RPATH "{runpath}")'
-    with tempfile.NamedTemporaryFile("w", suffix=".cmake", delete=False) as f:
-        f.write(script)
-    try:
-        subprocess.run(["cmake", "-P", f.name], check=True, capture_output=True, text=True)
-    except subprocess.CalledProcessError as e:
-        raise SystemExit(f"gpu_check.sh: cannot set the run path of {path}: {e.stderr.strip()}")
-    finally:
-        os.unlink(f.name)
+    """patchelf (scripts/deps.sh installs it): unlike CMake's ELF editor it can give a run path to
+    a carried library that has none, so that no LD_LIBRARY_PATH is needed for the bundle."""
+    tool = shutil.which("patchelf")
+    if not tool:
+        raise SystemExit("gpu_check.sh: patchelf not found (apt-get install patchelf; scripts/deps.sh does)")
+    res = subprocess.run([tool, "--set-rpath", runpath, str(path)], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"gpu_check.sh: cannot set the run path of {path}: {res.stderr.strip()}")
 
 
 def assemble(build: Path, bundle: Path) -> dict[str, str]:
@@ -675,6 +753,7 @@ def assemble(build: Path, bundle: Path) -> dict[str, str]:
                 needed[name] = target
     for name, target in sorted(needed.items()):
         shutil.copy(Path(target).resolve(), bundle / "lib" / name)
+        set_runpath(bundle / "lib" / name, "$ORIGIN")  # their own needs (oneDNN's OpenCL, OpenMP)
     manifest = {
         "git_sha": git_sha(),
         "built": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%dT%H:%M:%SZ}",
@@ -723,7 +802,7 @@ def size_lines(bundle: Path) -> tuple[list[str], bool]:
 
 def runpath_problems(bundle: Path) -> list[str]:
     problems = []
-    for rel in BUNDLE_BINARIES:
+    for rel in BUNDLE_BINARIES + [f"lib/{p.name}" for p in sorted((bundle / "lib").iterdir())]:
         res = subprocess.run(["readelf", "-d", str(bundle / rel)], capture_output=True, text=True)
         for path in re.findall(r"\((?:RUNPATH|RPATH)\)\s+Library r(?:un)?path: \[(.*)\]", res.stdout):
             problems += [f"{rel}: run path {p} points outside the bundle" for p in path.split(":")
@@ -765,13 +844,13 @@ def dry_run(args: argparse.Namespace) -> int:
         manifest = bundle_facts(bundle)
     try:
         print(f"dry run: carried libraries: {manifest.get('carried_libraries')}; cuDNN: {manifest.get('cudnn')}")
-        python, how = find_torch_python()
-        print(f"dry run: python: {how}")
-        wheel = cudnn_dir(python)
-        stand_in = wheel or manifest.get("cudnn_stand_in") or ""
-        if stand_in and not wheel:
+        pythons = find_pythons(60)
+        python = pythons.torch
+        print(f"dry run: python: {pythons.how}; report.py with {pythons.report}")
+        stand_in = pythons.cudnn or manifest.get("cudnn_stand_in") or ""
+        if stand_in and not pythons.cudnn:
             print(f"dry run: cuDNN resolved from {stand_in} here (on the GPU machine: the torch wheel's folder)")
-        env = library_env(bundle, [stand_in] if stand_in else [])
+        env = library_env([stand_in] if stand_in else [])
         with tempfile.TemporaryDirectory() as logs:
             problems += ldd_problems(bundle, env, Path(logs) / "ldd.log")
         problems += runpath_problems(bundle)
@@ -798,7 +877,7 @@ def dry_run(args: argparse.Namespace) -> int:
         # the bundle's actbench runs, its log is merged and reported as a GPU run's would be.
         work = Path(tempfile.mkdtemp(prefix="gpu_check_work_"))
         try:
-            ctx = Context(bundle, work, time.monotonic() + args.budget, env, python, report_python(python))
+            ctx = Context(bundle, work, time.monotonic() + args.budget, env, python, pythons.report)
             results = {s.name: Result("NOT RUN", line="dry run") for s in PLAN}
             rc, timed_out = run_limited([str(bundle / "bench" / "actbench"), "--benchmark_filter=^copy/",
                                          "--n=2^16", f"--benchmark_out={work / 'sweep_core_copy.json'}",
@@ -872,10 +951,12 @@ def main(argv: list[str]) -> int:
     if args.only is None:
         shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True, exist_ok=True)
-    ctx = Context(args.bundle, WORK, start + args.budget, library_env(args.bundle, []))
+    ctx = Context(args.bundle, WORK, start + args.budget, library_env([]))
     print("\n".join(print_plan(args.budget)), flush=True)
     results = run_plan(ctx, args.budget, args.only)
     if not ctx.gpu:  # no evidence from a machine that has no GPU: nothing is written
+        if (WORK / "preflight.log").exists():
+            sys.stderr.write((WORK / "preflight.log").read_text(errors="replace"))
         print(f"gpu_check.sh: no GPU here ({results['preflight'].line}): nothing was checked, "
               f"nothing written", file=sys.stderr)
         return 2

@@ -180,6 +180,26 @@ class Evidence(unittest.TestCase):
         self.assertEqual(sorted({b["run_name"] for b in merged["benchmarks"]}), names)
         self.assertIn("sweep_rest_sigmoid", merged["context"]["gpu_check_parts"])
 
+    def test_sweeps_run_softmax_first_and_the_cpu_baselines_last(self) -> None:
+        rows = [("sigmoid", "naive", "gpu"), ("sigmoid", "cpu_omp", "cpu"), ("softmax", "warp", "gpu"),
+                ("softmax", "online", "gpu"), ("softmax", "cpu_omp", "cpu"), ("copy", "cuda_memcpy", "gpu")]
+        core = gpu_check.sweep_parts(rows, core=True)
+        self.assertEqual([(f, d) for f, d, _ in core], [("softmax", "gpu"), ("sigmoid", "gpu"), ("copy", "gpu")])
+        self.assertEqual(core[0][2], ["warp", "online"])
+        rest = gpu_check.sweep_parts(rows, core=False)
+        self.assertEqual([d for _, d, _ in rest], ["gpu"] * 3 + ["cpu"] * 2)
+
+    def test_finish_replaces_only_its_own_files(self) -> None:
+        work, out = self.dir / "work", self.dir / "out"
+        work.mkdir()
+        out.mkdir()
+        (out / "README.md").write_text("keep me")
+        (out / "report.md").write_text("an older check's")
+        gpu_check.finish(fake_context(work, 60), {"preflight": Result("PASS", 1, 20, "fake")}, 480,
+                         time.monotonic(), [out])
+        self.assertEqual((out / "README.md").read_text(), "keep me")
+        self.assertFalse((out / "report.md").exists())  # no log this time: the old report is gone
+
     def test_layout_limits(self) -> None:
         for k in range(9):
             (self.dir / f"f{k}").write_text("x")
