@@ -16,7 +16,11 @@ with a noise model that a shared machine's outliers do not move:
     without repetitions, or one that kept only aggregates, carries no noise estimate), or
     when its band is wider than --max-band: too noisy to tell a regression from noise. With
     the default 10%, a 25% slowdown stays outside the band even when the two runs already
-    differ by the whole band in the other direction.
+    differ by the whole band in the other direction;
+  * when the whole run moved, the median change over all benchmarks beyond --max-run-shift
+    (10%), the machine changed between the runs (a burst of load, clocks): noise measured
+    within each run cannot see that, so nothing is judged, and the summary says the runs are
+    not comparable. A change of code moves the benchmarks it touches, not the median of all.
 
 Why medians and MADs. Measured on real A/A pairs: 9 `actbench --quick` logs of one build (20
 interleaved repetitions of 2 ms) from the 2-core build machine during parallel compiles (load
@@ -50,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +65,8 @@ import gbjson  # noqa: E402  (the scripts folder is not a package)
 NOISE_FACTOR = 3.0
 MAX_BAND = 0.1
 MIN_REPETITIONS = 5  # fewer: UNCERTAIN (and 4 vs 4 is the least a rank test can reject at 5%)
+MAX_RUN_SHIFT = 0.1
+MIN_BENCHMARKS_FOR_SHIFT = 5
 
 
 STATUSES = ("SLOWER", "FASTER", "SAME", "UNCERTAIN", "NEW", "GONE", "ERROR")
@@ -132,9 +139,31 @@ def _errors(side: str, b: gbjson.Benchmark) -> str:
 
 
 def compare(base: gbjson.Run, new: gbjson.Run, args: argparse.Namespace) -> list[Verdict]:
-    """Verdicts in BASE order, then the benchmarks only NEW has."""
+    """Verdicts in BASE order, then the benchmarks only NEW has; none judged when the whole
+    run moved (see run_shift)."""
     names = list(base.benchmarks) + [n for n in new.benchmarks if n not in base.benchmarks]
-    return [judge(n, base.benchmarks.get(n), new.benchmarks.get(n), args) for n in names]
+    verdicts = [judge(n, base.benchmarks.get(n), new.benchmarks.get(n), args) for n in names]
+    shift = run_shift(verdicts)
+    if shift is not None and abs(shift[0]) > args.max_run_shift:
+        for v in verdicts:
+            if v.status in ("SLOWER", "FASTER", "SAME"):
+                v.status = "UNCERTAIN"
+                v.note = (f"the whole run moved {shift[0]:+.0%} (median of {shift[1]} benchmarks): "
+                          f"the machine changed between the runs, no benchmark can be judged")
+    return verdicts
+
+
+def run_shift(verdicts: list[Verdict]) -> tuple[float, int] | None:
+    """How the whole run moved: the median change over every benchmark timed on both sides,
+    judged or not, and their number (None for fewer than MIN_BENCHMARKS_FOR_SHIFT). A change
+    of code moves the benchmarks it touches; a change of the machine between the runs (load,
+    clocks, a neighbour) moves them all, which noise measured within each run cannot see: two
+    A/A runs on either side of a burst of load came out 46-84% apart with bands of 6-9%."""
+    changes = [v.change for v in verdicts
+               if v.change is not None and math.isfinite(v.change) and v.status != "ERROR"]
+    if len(changes) < MIN_BENCHMARKS_FOR_SHIFT:
+        return None
+    return statistics.median(changes), len(changes)
 
 
 def machine_mismatch(base: gbjson.Run, new: gbjson.Run) -> str | None:
@@ -178,6 +207,12 @@ def summary_line(verdicts: list[Verdict], args: argparse.Namespace) -> str:
     outcome = "REGRESSION" if exit_status(verdicts) == 1 else "no regression"
     if counts["UNCERTAIN"]:
         outcome += f"; {counts['UNCERTAIN']} UNCERTAIN (not judged)"
+    shift = run_shift(verdicts)
+    if shift is not None:
+        moved = abs(shift[0]) > args.max_run_shift
+        outcome += (f"; the whole run moved {shift[0]:+.1%}" + (
+            f", beyond --max-run-shift {args.max_run_shift:.0%}: the runs are not comparable "
+            f"(rerun both on a quiet machine)" if moved else ""))
     return f"{parts} ({rule}): {outcome}"
 
 
@@ -188,8 +223,8 @@ def exit_status(verdicts: list[Verdict]) -> int:
 
 EPILOG = f"""\
 statuses: SLOWER, FASTER, SAME; UNCERTAIN (not judged: fewer than {MIN_REPETITIONS} repetitions
-on a side, only aggregates, or a noise band wider than --max-band); NEW, GONE (in one log
-only); ERROR (failed on a side).
+on a side, only aggregates, a noise band wider than --max-band, or the whole run moved by
+more than --max-run-shift); NEW, GONE (in one log only); ERROR (failed on a side).
 exit status: 0 no regression (UNCERTAIN benchmarks do not fail it; the summary line counts
 them and stderr warns), 1 a SLOWER or ERROR benchmark, 2 unusable input or arguments."""
 
@@ -208,10 +243,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--max-band", type=float, default=MAX_BAND,
                    help="a benchmark whose noise band is wider than this is UNCERTAIN "
                         f"(default {MAX_BAND:g})")
+    p.add_argument("--max-run-shift", type=float, default=MAX_RUN_SHIFT,
+                   help="when the median change of all benchmarks is beyond this, the machine "
+                        "changed between the runs and nothing is judged "
+                        f"(default {MAX_RUN_SHIFT:g})")
     p.add_argument("--allow-different-machines", action="store_true",
                    help="compare logs whose machine or GPU names differ")
     args = p.parse_args(argv)
-    if args.threshold < 0 or args.noise_factor < 0 or args.max_band < args.threshold:
+    if args.threshold < 0 or args.noise_factor < 0 or args.max_band < args.threshold or args.max_run_shift < 0:
         p.error("--threshold and --noise-factor must be >= 0, --max-band at least --threshold")
     return args
 

@@ -250,6 +250,23 @@ class RealLogs(unittest.TestCase):
     def test_foreign_runs_with_repetitions_pass_and_a_planted_slowdown_is_named_alone(self):
         self.check_pair("foreign_reps_a.json", "foreign_reps_b.json", judged_at_least=3)
 
+    def test_a_whole_run_moved_by_the_machine_is_not_comparable_not_a_regression(self):
+        """Every benchmark 50% slower: the machine changed between the runs (a burst of load),
+        which no benchmark's own noise shows; nothing is judged, and the summary says so."""
+        slower = fixture("cpu_quick_b.json")
+        for row in slower["benchmarks"]:
+            scale_time(1.5)(row)
+        moved = write_log(self.dir, "moved.json", slower)
+        r = run_script("compare.py", FIXTURES / "cpu_quick_a.json", moved)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("  SLOWER", r.stdout)
+        self.assertIn("the runs are not comparable", r.stdout)
+        self.assertRegex(r.stdout, r"the whole run moved \+\d+")
+        # and a run that did not move as a whole says by how little, and judges
+        r = run_script("compare.py", FIXTURES / "cpu_quick_a.json", FIXTURES / "cpu_quick_b.json")
+        self.assertIn("the whole run moved", r.stdout)
+        self.assertNotIn("not comparable", r.stdout)
+
     def test_aa_check_plants_times_but_not_the_cv(self):
         log = fixture("cpu_quick_b.json")
         name = "sigmoid/cpu_scalar/n:1024"
