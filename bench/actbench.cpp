@@ -289,7 +289,7 @@ struct Prepared {
   std::vector<double> reference;
   DeviceBuffer x, bias;
 
-  bool is(const Family& f, const Shape& s) const { return family == &f && shape.rows == s.rows && shape.cols == s.cols; }
+  bool is(const Family& f, const Shape& s) const { return family == &f && shape == s; }
   size_t host_bytes() const {
     return (input.x.size() + input.bias.size()) * sizeof(float) + reference.size() * sizeof(double);
   }
@@ -432,10 +432,11 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
     }
     // The median call, as for the copy roofline it is divided by (and as torch_compare.py
     // times its peers): one statistic for every figure that is a ratio of two.
-    const double bytes_per_second = ideal_bytes(*v.family, shape) / median(std::move(calls));
+    const double bytes = ideal_bytes(*v.family, shape);  // per call: the working set
+    const double bytes_per_second = bytes / median(std::move(calls));
     const double roofline = on_gpu ? s.gpu_copy_bw : s.cpu_copy_bw;
     state.counters["bytes_per_second"] = bytes_per_second;
-    state.counters["ideal_bytes"] = ideal_bytes(*v.family, shape);  // per call: the working set
+    state.counters["ideal_bytes"] = bytes;
     state.counters["pct_copy_bw"] = 100.0 * bytes_per_second / roofline;
     state.counters["max_abs_err"] = check.max_abs_err;
     state.counters["max_rel_err"] = check.max_rel_err;

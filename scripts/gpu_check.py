@@ -420,10 +420,11 @@ def sanitizer(tool: str, gtest_filter: str):
 
 # ---- the sweep -------------------------------------------------------------------------------------
 
-def registry(ctx: Context) -> list[tuple[str, str, str]]:
-    """(family, variant, device) of every registered variant, from `actbench --list`."""
-    out = subprocess.run([str(ctx.bundle / "bench" / "actbench"), "--list"], capture_output=True,
-                         text=True, env=ctx.env, timeout=60, check=True).stdout
+def registry(bundle: Path, env: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(family, variant, device) of every registered variant, from the bundle's `actbench
+    --list`. Raises CalledProcessError when it fails."""
+    out = subprocess.run([str(bundle / "bench" / "actbench"), "--list"], capture_output=True,
+                         text=True, env=env, timeout=60, check=True).stdout
     rows = []
     for line in out.splitlines():
         parts = line.split()
@@ -456,7 +457,7 @@ def sweep(ctx: Context, step: str, limit: float, core: bool) -> Result:
     if not ctx.gpu:
         return Result("NOT RUN", line="no GPU visible")
     start = time.monotonic()
-    parts = sweep_parts(registry(ctx), core)
+    parts = sweep_parts(registry(ctx.bundle, ctx.env), core)
     names = [f"{f}/{d}" for f, d, _ in parts]
     log = ctx.work / f"{step}.log"
     log.write_text("")
@@ -781,23 +782,25 @@ def tree_bytes(path: Path) -> int:
 
 
 def source_tree_bytes() -> int:
-    """What travels beside the bundle: the tracked and untracked-but-not-ignored files."""
+    """What travels beside the bundle: the tracked and untracked-but-not-ignored files (outside
+    a git checkout: every file but the build folders')."""
     res = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
                           "--exclude-standard"], capture_output=True)
     if res.returncode != 0:
-        return tree_bytes(ROOT / "scripts") + tree_bytes(ROOT / "kernels")
+        return sum(p.stat().st_size for p in ROOT.rglob("*") if p.is_file()
+                   and not p.relative_to(ROOT).parts[0].startswith(("build", ".git")))
     return sum((ROOT / n).stat().st_size for n in res.stdout.decode().split("\0")
                if n and (ROOT / n).is_file())
 
 
-def size_lines(bundle: Path) -> tuple[list[str], bool]:
+def size_line(bundle: Path) -> tuple[str, bool]:
     b, t = tree_bytes(bundle), source_tree_bytes()
     total = b + t + WHEEL_ALLOWANCE
     ok = total + CARRY_HEADROOM <= MAX_CARRY_BYTES
     mib = 2 ** 20
-    return [f"size: bundle {b / mib:.1f} MiB + source tree {t / mib:.1f} MiB + one wheel "
+    return (f"size: bundle {b / mib:.1f} MiB + source tree {t / mib:.1f} MiB + one wheel "
             f"{WHEEL_ALLOWANCE / mib:.0f} MiB = {total / mib:.1f} MiB of the {MAX_CARRY_BYTES / mib:.0f} MiB "
-            f"that may travel ({'ok' if ok else 'TOO LARGE'}: {CARRY_HEADROOM / mib:.0f} MiB must stay spare)"], ok
+            f"that may travel ({'ok' if ok else 'TOO LARGE'}: {CARRY_HEADROOM / mib:.0f} MiB must stay spare)"), ok
 
 
 def runpath_problems(bundle: Path) -> list[str]:
@@ -819,8 +822,8 @@ def prepare(bundle: Path) -> int:
     subprocess.run(["cmake", "--build", "--preset", preset], cwd=ROOT, check=True)
     build = ROOT / "build" / preset
     assemble(build, bundle)
-    lines, ok = size_lines(bundle)
-    print(f"gpu_check.sh: bundle {bundle}; {lines[0]}")
+    line, ok = size_line(bundle)
+    print(f"gpu_check.sh: bundle {bundle}; {line}")
     print(f"gpu_check.sh: carry {bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle} "
           f"and run scripts/gpu_check.sh --out \"$OUT\" there")
     return 0 if ok else 1
@@ -855,24 +858,23 @@ def dry_run(args: argparse.Namespace) -> int:
             problems += ldd_problems(bundle, env, Path(logs) / "ldd.log")
         problems += runpath_problems(bundle)
         print("dry run: ldd of " + ", ".join(BUNDLE_BINARIES) + (": clean" if not problems else ""))
-        lines, ok = size_lines(bundle)
-        print("dry run: " + lines[0])
+        line, ok = size_line(bundle)
+        print("dry run: " + line)
         if not ok:
-            problems.append(lines[0])
+            problems.append(line)
         plan = print_plan(args.budget)
         print("dry run: " + "\n".join(plan))
         shares, finish_reserve = scaled_plan(args.budget)
         total = sum(v for _, v in shares) + finish_reserve
         if total > args.budget + 1e-6 or any(v < 0 for _, v in shares):
             problems.append(f"the plan takes {total:.0f} s of a {args.budget:.0f} s budget")
-        listed = subprocess.run([str(bundle / "bench" / "actbench"), "--list"], capture_output=True,
-                                text=True, env=env, timeout=60)
-        if listed.returncode != 0 or "/" not in listed.stdout:
-            problems.append(f"bundle's actbench --list failed: {listed.stderr.strip()[:200]}")
-        else:
-            fams = families([tuple(l.split()[0].split("/", 1)) + (l.split()[1],)
-                             for l in listed.stdout.splitlines() if "/" in l.split()[0]], None)
+        try:
+            fams = families(registry(bundle, env), None)
             print(f"dry run: the sweeps run {len(fams)} families: {', '.join(f for f, _ in fams)}")
+            if not fams:
+                problems.append("the bundle's actbench --list lists no variant")
+        except subprocess.CalledProcessError as e:
+            problems.append(f"the bundle's actbench --list failed: {e.stderr.strip()[:200]}")
         # The evidence's layout, from a run in which no GPU step ran and one tiny CPU sweep did:
         # the bundle's actbench runs, its log is merged and reported as a GPU run's would be.
         work = Path(tempfile.mkdtemp(prefix="gpu_check_work_"))
