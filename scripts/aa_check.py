@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import gbjson  # noqa: E402  (the scripts folder is not a package)
+
 PLANT = 1.25
 # Spins until its deadline (seconds from now), so a loop orphaned by a killed check still ends.
 BUSY_LOOP = "import sys, time\nend = time.monotonic() + float(sys.argv[1])\n" \
@@ -102,12 +105,16 @@ def bench(flags: list[str], busy: int) -> tuple[Path, float]:
 
 
 def plant(log: dict, name: str, folder: Path) -> Path:
-    """A copy of `log` with every time of benchmark `name` (not its cv) made PLANT x slower."""
+    """A copy of `log` with every time of benchmark `name` (not its cv) made PLANT x slower.
+    `name` is matched as compare.py matches benchmarks, by canonical name: compare.py shows a
+    log's `sigmoid/warp/n:1024` (from before the element types) as `sigmoid/warp/f32/n:1024`."""
     out = copy.deepcopy(log)
+    wanted = gbjson.parse_name(name).key
     for row in out["benchmarks"]:
-        if row.get("run_name", row["name"]) == name and row.get("aggregate_name") != "cv":
-            for key in ("real_time", "cpu_time"):
-                row[key] *= PLANT
+        if gbjson.parse_name(row.get("run_name", row["name"])).key == wanted \
+                and row.get("aggregate_name") != "cv":
+            for time_key in ("real_time", "cpu_time"):
+                row[time_key] *= PLANT
     path = folder / "planted.json"
     path.write_text(json.dumps(out))
     return path

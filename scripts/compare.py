@@ -4,8 +4,11 @@
     scripts/compare.py BASE.json NEW.json [--threshold 0.05] [--noise-factor 3]
                        [--max-band 0.1] [--allow-different-machines]
 
-Benchmarks are matched by run_name and judged on their repetitions (the log's iteration rows),
-with a noise model that a shared machine's outliers do not move:
+Benchmarks are matched by full name, element type included (`sigmoid/warp/bf16/n:1024` and
+`sigmoid/warp/f16/n:1024` are two benchmarks; a name from a log before the types,
+`sigmoid/warp/n:1024`, is the f32 one and is shown as `sigmoid/warp/f32/n:1024`), and judged on
+their repetitions (the log's iteration rows), with a noise model that a shared machine's
+outliers do not move:
 
   * each side's time is the median over its repetitions, its noise the robust cv: 1.4826 x
     the median absolute deviation / the median (the cv a normal distribution would have,
@@ -141,8 +144,9 @@ def _errors(side: str, b: gbjson.Benchmark) -> str:
 def compare(base: gbjson.Run, new: gbjson.Run, args: argparse.Namespace) -> list[Verdict]:
     """Verdicts in BASE order, then the benchmarks only NEW has; none judged when the whole
     run moved (see run_shift)."""
-    names = list(base.benchmarks) + [n for n in new.benchmarks if n not in base.benchmarks]
-    verdicts = [judge(n, base.benchmarks.get(n), new.benchmarks.get(n), args) for n in names]
+    base_keyed, new_keyed = base.by_key(), new.by_key()
+    names = list(base_keyed) + [n for n in new_keyed if n not in base_keyed]
+    verdicts = [judge(n, base_keyed.get(n), new_keyed.get(n), args) for n in names]
     shift = run_shift(verdicts)
     if shift is not None and abs(shift[0]) > args.max_run_shift:
         for v in verdicts:

@@ -7,8 +7,15 @@ A log is read once into a `Run`: its context, the registry (from the `actbench_v
 context entry, or inferred from the names of a log that lacks it), and one `Benchmark` per
 run_name with the repetitions folded together. Everything a script needs to know about the log
 format (Google Benchmark 1.7.1 field names, the suffixes it appends to names, the actbench
-naming scheme `family/variant/key:value...`) lives here, so the scripts never parse names or
-rows themselves.
+naming scheme `family/variant/dtype/key:value...`) lives here, so the scripts never parse names
+or rows themselves.
+
+Element types. Every actbench variant moves one element type, `f32`, `f16` or `bf16`, and the
+type is part of its identity: the variant id is `family/variant/dtype` (`sigmoid/warp/bf16`) and
+the benchmark name `family/variant/dtype/n:N` or `family/variant/dtype/rows:R/cols:C`. Logs
+from before the types have no dtype part (`sigmoid/warp/n:1024`, registry ids `sigmoid/warp`):
+everything in them is read as f32, the only type there was, and their names get the same
+canonical form (`BenchName.key`) as a new log's, so that an old baseline and a new run match.
 """
 
 from __future__ import annotations
@@ -29,6 +36,17 @@ _GB_NAME_PART = re.compile(
     r"manual_time|real_time|process_time|(min_time|min_warmup_time|iterations|repeats|threads):.*")
 _PARAM = re.compile(r"([A-Za-z_]\w*):(\d+)")
 _WORD = re.compile(r"[A-Za-z_][\w.-]*")
+
+# The element types, in the order reports show them; a name or registry entry without one is
+# from before the types, when everything was f32.
+DTYPES = ("f32", "f16", "bf16")
+DEFAULT_DTYPE = "f32"
+# Variant::step tiers (kernels/registry.h): the project's own kernels climb from 0, library
+# references (Thrust, CUB, cuDNN) start at LIBRARY_STEP, CPU baselines at CPU_STEP; a peer
+# such as PyTorch in a torch_compare.py log sits above them all.
+LIBRARY_STEP, CPU_STEP = 10, 20
+# The library references and peers by name, for a log whose steps were inferred from the names.
+LIBRARY_VARIANTS = frozenset({"thrust", "cub", "cudnn", "torch"})
 
 # Fields Google Benchmark writes on a row; every other numeric field is a user counter.
 _GB_ROW_FIELDS = frozenset({
@@ -57,9 +75,21 @@ class BenchName:
     family: str | None = None
     variant: str | None = None
     params: tuple[tuple[str, int], ...] = ()
+    dtype: str | None = None  # f32, f16 or bf16 for an actbench name (f32 when it names none)
+    key: str = ""  # the canonical name: `raw` with the dtype part it lacked (see parse_name)
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.raw)
 
     @property
     def variant_id(self) -> str | None:
+        """`family/variant/dtype`: the registry entry the benchmark measures."""
+        return f"{self.family}/{self.variant}/{self.dtype}" if self.family else None
+
+    @property
+    def family_variant(self) -> str | None:
+        """`family/variant` without the type: the same strategy in every type."""
         return f"{self.family}/{self.variant}" if self.family else None
 
     @property
@@ -72,15 +102,26 @@ class BenchName:
 
 
 def parse_name(run_name: str) -> BenchName:
-    """Splits `family/variant/key:value...[/manual_time...]` into its parts."""
+    """Splits `family/variant/dtype/key:value...[/manual_time...]` into its parts. A name
+    without the dtype part (a log from before the element types) is f32, and its `key` is the
+    name with `/f32` put after the variant, as a new log names the same benchmark; the parts
+    Google Benchmark appends stay in the key (a manual_time and a real_time measurement are
+    different benchmarks). A name outside the scheme keeps family None and is its own key."""
     parts = [p for p in run_name.split("/") if not _GB_NAME_PART.fullmatch(p)]
     if len(parts) < 3 or not all(_WORD.fullmatch(p) for p in parts[:2]):
         return BenchName(run_name)
-    params = [_PARAM.fullmatch(p) for p in parts[2:]]
-    if not all(params):
+    dtype = parts[2] if parts[2] in DTYPES else None
+    params = [_PARAM.fullmatch(p) for p in parts[3 if dtype else 2:]]
+    if not params or not all(params):
         return BenchName(run_name)
+    key = run_name
+    if dtype is None:
+        dtype = DEFAULT_DTYPE
+        raw = run_name.split("/")
+        named = [i for i, p in enumerate(raw) if not _GB_NAME_PART.fullmatch(p)]
+        key = "/".join(raw[:named[1] + 1] + [dtype] + raw[named[1] + 1:])  # after the variant
     return BenchName(run_name, parts[0], parts[1],
-                     tuple((m.group(1), int(m.group(2))) for m in params))
+                     tuple((m.group(1), int(m.group(2))) for m in params), dtype, key)
 
 
 @dataclass(frozen=True)
@@ -95,14 +136,32 @@ class VariantInfo:
     atol: float | None = None
     rtol: float | None = None
     inferred: bool = False  # not in the log's registry: guessed from a benchmark name
+    dtype: str = DEFAULT_DTYPE  # the element type it moves
+    ulps: float | None = None  # rtol in units of the type's epsilon (16-bit types)
 
     @property
     def id(self) -> str:
+        return f"{self.family}/{self.variant}/{self.dtype}"
+
+    @property
+    def family_variant(self) -> str:
+        """`family/variant`: the same strategy in every type."""
         return f"{self.family}/{self.variant}"
 
     @property
     def is_cpu(self) -> bool:
         return self.device == "cpu"
+
+    @property
+    def is_own_gpu(self) -> bool:
+        """One of this project's GPU kernels: not a CPU baseline, not a library reference
+        (Thrust, CUB, cuDNN) and not a peer (PyTorch). Read from the step tiers of the
+        registry; for a variant inferred from a name, whose step says nothing, from its name."""
+        if self.is_cpu:
+            return False
+        if self.inferred:
+            return self.variant not in LIBRARY_VARIANTS
+        return self.step < LIBRARY_STEP
 
 
 @dataclass
@@ -164,6 +223,19 @@ class Run:
                 return str(self.context[key])
         return "unknown machine"
 
+    def by_key(self) -> dict[str, Benchmark]:
+        """The benchmarks by canonical name (BenchName.key: the dtype part always there), in
+        log order: how two logs' benchmarks are matched, an old log's `sigmoid/warp/n:1024`
+        with a new one's `sigmoid/warp/f32/n:1024`. Raises LogError when two names of the log
+        mean the same benchmark."""
+        keyed: dict[str, Benchmark] = {}
+        for b in self.benchmarks.values():
+            if b.name.key in keyed:
+                raise LogError(f"{self.path}: {keyed[b.name.key].name.raw!r} and "
+                               f"{b.name.raw!r} name the same benchmark ({b.name.key})")
+            keyed[b.name.key] = b
+        return keyed
+
     def ctx_float(self, key: str) -> float | None:
         """A numeric context entry (actbench writes them as strings)."""
         try:
@@ -212,7 +284,9 @@ def load(path: str | Path) -> Run:
     benchmarks = _fold(path, doc["benchmarks"])
     registry = _registry(path, context)
     variants = _add_inferred(dict(registry or {}), benchmarks.values())
-    return Run(path, context, benchmarks, variants, registry is not None)
+    run = Run(path, context, benchmarks, variants, registry is not None)
+    run.by_key()  # two names of one benchmark (old and new style) cannot be told apart
+    return run
 
 
 def _number(value: Any) -> float | None:
@@ -315,12 +389,26 @@ def _registry(path: Path, context: dict[str, Any]) -> dict[str, VariantInfo] | N
             v = VariantInfo(family=str(e["family"]), variant=str(e["variant"]),
                             step=int(e.get("step", 0)), device=str(e.get("device", "gpu")),
                             summary=str(e.get("summary", "")),
-                            atol=_number(e.get("atol")), rtol=_number(e.get("rtol")))
+                            atol=_number(e.get("atol")), rtol=_number(e.get("rtol")),
+                            dtype=_entry_dtype(e), ulps=_number(e.get("ulps")))
             variants[v.id] = v
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise LogError(f"{path}: context 'actbench_variants' is not a JSON list of variants "
                        f"({type(e).__name__}: {e})") from None
     return variants
+
+
+def _entry_dtype(entry: dict[str, Any]) -> str:
+    """A registry entry's element type: its `dtype`, else the last part of its id
+    (`sigmoid/warp/bf16`), else f32 (a registry from before the types)."""
+    dtype = entry.get("dtype")
+    if dtype is None:
+        last = str(entry.get("id", "")).rsplit("/", 1)[-1]
+        dtype = last if last in DTYPES else DEFAULT_DTYPE
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r} of {entry.get('id', entry['family'])!r} is not one "
+                         f"of {', '.join(DTYPES)}")
+    return str(dtype)
 
 
 def _add_inferred(variants: dict[str, VariantInfo],
@@ -334,7 +422,7 @@ def _add_inferred(variants: dict[str, VariantInfo],
             step += 1
             device = "cpu" if b.name.variant.startswith("cpu_") else "gpu"
             variants[vid] = VariantInfo(b.name.family, b.name.variant, step, device,
-                                        inferred=True)
+                                        inferred=True, dtype=b.name.dtype)
     return variants
 
 

@@ -4,8 +4,9 @@
     scripts/report.py RUN.json [RUN2.json ...] --out DIR
 
 One log gives DIR/<stem>.md; several give one combined report, DIR/<stem1>_vs_<stem2>.md
-(H100 vs H200, before vs after), where every plot has one line style per run. For each family
-(sigmoid, softmax, ...) the report shows:
+(H100 vs H200, before vs after), where every plot has one line style per run. Every family
+(sigmoid, softmax, ...) has a section and a plot per element type (f32, f16, bf16: the type is
+part of every benchmark's name; a log from before the types is all f32), which shows:
 
   * effective bandwidth (GB/s from the ideal bytes) against size, with each run's measured copy
     bandwidth as the roofline, and error bars for the noise where there are repetitions;
@@ -19,8 +20,16 @@ One log gives DIR/<stem>.md; several give one combined report, DIR/<stem1>_vs_<s
     element, as the CPU sweep may have fewer rows at the same row length);
   * tables at the largest size and at every size, times as the median over repetitions with
     their spread (gbjson's robust cv: 1.4826 x the median absolute deviation / the median),
-    and the maximum error of every variant next to the tolerance the registry gives it and
-    the share of that tolerance its worst element used (the bench's tol_used counter).
+    and the maximum error of every variant next to the tolerance the registry gives it for
+    its type (with its ulps, the relative tolerance in units of the type's epsilon, where the
+    registry states them) and the share of that tolerance its worst element used (the bench's
+    tol_used counter).
+
+Where the runs hold more than one type, a section sets the types side by side: per family and
+shape, the best variant of each type (the highest GB/s among the project's own GPU variants:
+no library reference, peer or CPU baseline; among the CPU baselines in a run without GPU
+rows), its GB/s, its % of copy (the bench's pct_copy_bw: against a copy of the same bytes, the
+type's own roofline) and its speed-up in time over the first type.
 
 Sizes are n for elementwise families and the row length (cols) for bias_* and softmax, one
 line per total size (rows x cols) swept over at least SWEEP_POINTS row lengths; shapes of
@@ -96,12 +105,25 @@ class Row:
 
 @dataclass
 class Family:
+    """The benchmarks of one family in one element type (over all runs)."""
+
     name: str
     x_label: str
     rows: list[Row]
     variants: list[gbjson.VariantInfo]        # ladder order
     first: gbjson.VariantInfo | None          # what x_first divides by
     row_shaped: bool                          # x is the row length, a series one total
+    dtype: str = gbjson.DEFAULT_DTYPE
+
+    @property
+    def title(self) -> str:
+        """`softmax (bf16)`: how headings, plots and the summary name it."""
+        return f"{self.name} ({self.dtype})"
+
+    @property
+    def key(self) -> str:
+        """`softmax_bf16`: the plot's file-name part and its key."""
+        return f"{gbjson.slug(self.name)}_{self.dtype}"
 
 
 def size_axis(name: gbjson.BenchName) -> tuple[str, int, tuple[int, str]]:
@@ -120,8 +142,9 @@ def size_axis(name: gbjson.BenchName) -> tuple[str, int, tuple[int, str]]:
 
 
 def build_families(runs: list[gbjson.Run]) -> list[Family]:
-    """Groups every timed actbench benchmark of every run by family, in registry order."""
-    by_family: dict[str, list[Row]] = {}
+    """Groups every timed actbench benchmark of every run by family and element type, in
+    registry order of the families, each family's types in gbjson.DTYPES order."""
+    by_family: dict[tuple[str, str], list[Row]] = {}
     labels: dict[str, str] = {}
     for i, run in enumerate(runs):
         for b in run.benchmarks.values():
@@ -135,18 +158,23 @@ def build_families(runs: list[gbjson.Run]) -> list[Family]:
                       gbps / 1e9 if gbps is not None else None, b.counter("pct_copy_bw"),
                       b.counters, b.robust_cv)
             row.cache = cache_resident(run, variant.device, row)
-            by_family.setdefault(b.name.family, []).append(row)
+            by_family.setdefault((b.name.family, b.name.dtype), []).append(row)
     families = []
-    for name, rows in by_family.items():
+    for (name, dtype), rows in by_family.items():
         variants = sorted({r.variant.id: r.variant for r in rows}.values(),
                           key=lambda v: (v.step, v.variant))
         gpu = [v for v in variants if not v.is_cpu]
         fam = Family(name, labels[name], rows, variants, gpu[0] if len(gpu) > 1 else None,
-                     any(r.name.param("cols") is not None for r in rows))
+                     any(r.name.param("cols") is not None for r in rows), dtype)
         _add_speedups(fam)
         families.append(fam)
     order = _family_order(runs)
-    return sorted(families, key=lambda f: order.get(f.name, len(order)))
+    return sorted(families, key=lambda f: (order.get(f.name, len(order)), dtype_order(f.dtype)))
+
+
+def dtype_order(dtype: str) -> int:
+    """f32, f16, bf16, then anything else."""
+    return gbjson.DTYPES.index(dtype) if dtype in gbjson.DTYPES else len(gbjson.DTYPES)
 
 
 def _family_order(runs: list[gbjson.Run]) -> dict[str, int]:
@@ -177,14 +205,18 @@ def _add_speedups(fam: Family) -> None:
             r.x_first = min(first) / per_element(r) if first else None
 
 
-def copy_bandwidth(run: gbjson.Run, runs: list[gbjson.Run], device: str) -> float | None:
-    """A run's copy bandwidth in GB/s on a device (what pct_copy_bw divides by): the figure
-    the bench measured and put in the context, else the best the copy family reached."""
+def copy_bandwidth(run: gbjson.Run, runs: list[gbjson.Run], device: str,
+                   dtype: str = gbjson.DEFAULT_DTYPE) -> float | None:
+    """A run's copy bandwidth in GB/s on a device: the figure the bench measured and put in
+    the context (a copy of large buffers: bytes are bytes, whatever type they hold), else the
+    best the copy family reached in the same type, else in any type."""
     if run.ctx_float(f"{device}_copy_bw_gbs"):
         return run.ctx_float(f"{device}_copy_bw_gbs")
-    best = [b.counter("bytes_per_second") for b in run.benchmarks.values()
-            if b.name.family == "copy" and b.counter("bytes_per_second")
-            and gbjson.variant_info(runs, b.name.variant_id).device == device]
+    copies = [b for b in run.benchmarks.values()
+              if b.name.family == "copy" and b.counter("bytes_per_second")
+              and gbjson.variant_info(runs, b.name.variant_id).device == device]
+    best = ([b.counter("bytes_per_second") for b in copies if b.name.dtype == dtype]
+            or [b.counter("bytes_per_second") for b in copies])
     return max(best) / 1e9 if best else None
 
 
@@ -317,12 +349,13 @@ def markdown(runs: list[gbjson.Run], labels: list[str], families: list[Family],
     out += ["## Machine", ""] + context_table(runs, labels) + noise_note(runs)
     if families:
         out += ["## Summary", "",
-                "The fastest variant of each family at its largest size.", ""]
-        out += md_table(["family"] + (["run"] if multi else []) +
+                "The fastest variant of each family and element type at its largest size.", ""]
+        out += md_table(["family", "type"] + (["run"] if multi else []) +
                         ["size", "fastest", "time", "GB/s", "% of copy", "× CPU", "× first step"],
                         summary_rows(families, labels, multi))
+    out += types_section(families, labels, multi)
     for fam in families:
-        out += family_section(fam, labels, multi, plots.get(fam.name))
+        out += family_section(fam, labels, multi, plots.get(fam.key))
     failed = [(i, b) for i, run in enumerate(runs) for b in run.benchmarks.values() if b.failed]
     if failed:
         out += ["## Errors", "", "These benchmarks failed and are left out above.", ""]
@@ -374,9 +407,77 @@ def summary_rows(families: list[Family], labels: list[str], multi: bool) -> list
             cells = metric_cells(best)
             if best.x_first is not None:
                 cells[-1] += f" over {fam.first.variant}"
-            rows.append([fam.name] + ([labels[run]] if multi else []) +
+            rows.append([fam.name, fam.dtype] + ([labels[run]] if multi else []) +
                         [best.name.shape, best.variant.variant] + cells)
     return rows
+
+
+# The gap between 1 and the next value of each type is 2^-this (its epsilon).
+EPSILON_BITS = {"f32": 23, "f16": 10, "bf16": 7}
+# The roofline itself: no strategy to compare across types.
+TYPES_LEFT_OUT = frozenset({"copy"})
+
+
+def types_section(families: list[Family], labels: list[str], multi: bool) -> list[str]:
+    """The element types side by side, one table per family that the runs hold in more than
+    one type: at every shape, each type's best variant, its GB/s and % of copy, and its
+    speed-up in time over the first type. Empty when no family has two types."""
+    by_name: dict[str, list[Family]] = {}
+    for fam in families:
+        if fam.name not in TYPES_LEFT_OUT:
+            by_name.setdefault(fam.name, []).append(fam)
+    tables = [(name, fams) for name, fams in by_name.items() if len(fams) > 1]
+    if not tables:
+        return []
+    types = list(dict.fromkeys(f.dtype for _, fams in tables for f in fams))
+    out = [f"## {' vs '.join(types)}", "",
+           "Each element type's best variant at every shape: the highest GB/s among the "
+           "project's own GPU variants (library references, peers and CPU baselines left out; "
+           "in a run without GPU rows for the family, among its CPU baselines). % of copy is "
+           "against a copy of the same bytes, the type's own roofline; × is the speed-up in "
+           "time over the first type at the same shape (a 16-bit type moves half the bytes "
+           "of f32: 2× at the same bandwidth). `copy` is the roofline and is left out.", ""]
+    for name, fams in tables:
+        out += [f"### {name}", ""] + types_table(fams, labels, multi)
+    return out
+
+
+def best_of_type(rows: list[Row], gpu_run: bool) -> Row | None:
+    """The row with the highest GB/s among the project's own GPU variants (gpu_run: the run
+    has some for the family) or else among the CPU baselines; None when there is none."""
+    eligible = [r for r in rows if r.gbps is not None
+                and (r.variant.is_own_gpu if gpu_run else r.variant.is_cpu)]
+    return max(eligible, key=lambda r: r.gbps) if eligible else None
+
+
+def types_table(fams: list[Family], labels: list[str], multi: bool) -> list[str]:
+    """One family's types side by side (fams: the family in each of its types, in order)."""
+    first = fams[0]
+    gpu_runs = {r.run for f in fams for r in f.rows if r.variant.is_own_gpu}
+    shapes: dict[tuple[int, tuple], Row] = {}  # (run, params) -> a row, for the x order
+    for fam in fams:
+        for r in fam.rows:
+            if r.variant.is_own_gpu or (r.variant.is_cpu and r.run not in gpu_runs):
+                shapes.setdefault((r.run, r.name.params), r)
+    header = (["run"] if multi else []) + ["size"]
+    for fam in fams:
+        header += [f"{fam.dtype} best", f"{fam.dtype} GB/s", f"{fam.dtype} % of copy"]
+        if fam is not first:
+            header.append(f"{fam.dtype} × {first.dtype}")
+    rows = []
+    for (run, params), sample in sorted(shapes.items(),
+                                        key=lambda kv: (kv[0][0], kv[1].x, kv[1].series)):
+        cells = ([labels[run]] if multi else []) + [sample.name.shape]
+        best = [best_of_type([r for r in fam.rows if r.run == run and r.name.params == params],
+                             run in gpu_runs) for fam in fams]
+        for fam, b in zip(fams, best):
+            cells += ["–", "–", "–"] if b is None else \
+                [b.variant.variant, fmt(b.gbps, "gbps"), pct_cell(b)]
+            if fam is not first:
+                ratio = best[0].time_ns / b.time_ns if b and best[0] and b.time_ns > 0 else None
+                cells.append(fmt(ratio, "x"))
+        rows.append(cells)
+    return md_table(header, rows)
 
 
 def largest_shapes(fam: Family) -> dict[int, tuple]:
@@ -428,7 +529,7 @@ def cache_note(fam: Family) -> list[str]:
 
 def family_section(fam: Family, labels: list[str], multi: bool,
                    plot: tuple[str, str] | None) -> list[str]:
-    out = [f"## {fam.name}", ""]
+    out = [f"## {fam.title}", ""]
     if plot:
         out += [f"![{plot[1]}]({plot[0]})", ""]
     out += cache_note(fam)
@@ -450,15 +551,20 @@ def family_section(fam: Family, labels: list[str], multi: bool,
     out += md_table(header, rows(fam.rows)) + ["</details>", ""]
     keys = error_counters(fam)
     tol_used = any(TOL_USED in r.counters for r in fam.rows)
+    ulps = any(v.ulps is not None for v in fam.variants)
     out += ["Variants and accuracy (largest error over all sizes; tolerance "
             "|got - ref| <= atol + rtol·|ref| against the double-precision reference" +
+            (f"; ulps: rtol in units of {fam.dtype}'s epsilon"
+             + (f", 2^-{EPSILON_BITS[fam.dtype]}" if fam.dtype in EPSILON_BITS else "")
+             if ulps else "") +
             ("; tolerance used: the worst element's |got - ref| / (atol + rtol·|ref|), 100% "
              "= failing, so a large relative or ulp error with little tolerance used is an "
              "output near zero that atol covers" if tol_used else "") + "):", ""]
     out += md_table(["variant", "device", "what it is"] + (["run"] if multi else []) +
                     [k.replace("_", " ") for k in keys] +
-                    (["tolerance used"] if tol_used else []) + ["atol", "rtol"],
-                    accuracy_rows(fam, keys, tol_used, labels, multi))
+                    (["tolerance used"] if tol_used else []) + ["atol", "rtol"] +
+                    (["ulps"] if ulps else []),
+                    accuracy_rows(fam, keys, tol_used, labels, multi, ulps))
     return out
 
 
@@ -499,7 +605,7 @@ def error_counters(fam: Family) -> list[str]:
 
 
 def accuracy_rows(fam: Family, keys: list[str], tol_used: bool, labels: list[str],
-                  multi: bool) -> list[list[str]]:
+                  multi: bool, ulps: bool = False) -> list[list[str]]:
     rows = []
     for v in fam.variants:
         for run in sorted({r.run for r in fam.rows if r.variant.id == v.id}):
@@ -509,7 +615,8 @@ def accuracy_rows(fam: Family, keys: list[str], tol_used: bool, labels: list[str
                         ([labels[run]] if multi else []) +
                         [fmt(_max_counter(mine, k), "err") for k in keys] +
                         ([fmt(None if used is None else 100 * used, "used")] if tol_used else []) +
-                        [fmt(v.atol, "err"), fmt(v.rtol, "err")])
+                        [fmt(v.atol, "err"), fmt(v.rtol, "err")] +
+                        ([fmt(v.ulps, "err")] if ulps else []))
     return rows
 
 
@@ -639,7 +746,7 @@ def plot_family(plt: Any, fam: Family, runs: list[gbjson.Run], labels: list[str]
                                          " (points: too few shapes to be a sweep)"))
                     for s in series_values]
     noisy = any(r.noise for r in fam.rows)
-    fig.suptitle(f"{fam.name}: " + " vs ".join(labels[i] for i in run_ids) +
+    fig.suptitle(f"{fam.title}: " + " vs ".join(labels[i] for i in run_ids) +
                  ("; error bars: ± robust cv of the time over repetitions" if noisy else ""),
                  fontsize=13)
     fig.tight_layout()
@@ -650,7 +757,7 @@ def plot_family(plt: Any, fam: Family, runs: list[gbjson.Run], labels: list[str]
     titles = [p.title.format(first=first) for p in panels]
     titles = [t[0].lower() + t[1:] for t in titles]
     shown = ", ".join(titles[:-1]) + (" and " if len(titles) > 1 else "") + titles[-1]
-    return (f"{fam.name}: {shown} against {fam.x_label}" +
+    return (f"{fam.title}: {shown} against {fam.x_label}" +
             (", with error bars for the noise over repetitions" if noisy else ""))
 
 
@@ -691,7 +798,7 @@ def _copy_lines(ax: Any, fam: Family, runs: list[gbjson.Run], run_ids: list[int]
     devices = sorted({v.device for v in fam.variants})
     for run in run_ids:
         for device in devices:
-            bw = copy_bandwidth(runs[run], runs, device)
+            bw = copy_bandwidth(runs[run], runs, device, fam.dtype)
             if bw is None:
                 continue
             shade = "0.15" if device == "gpu" else "0.55"
@@ -775,15 +882,15 @@ def main(argv: list[str]) -> int:
         print(f"report.py: error: cannot create {args.out}: {e.strerror}", file=sys.stderr)
         return 2
     plt = import_pyplot()
-    plots: dict[str, tuple[str, str]] = {}  # family (or "other") -> (file, alt text)
+    plots: dict[str, tuple[str, str]] = {}  # Family.key (or "other") -> (file, alt text)
     note = None
     if plt is None:
         note = f"plots left out: matplotlib is not installed ({PIP_HINT})"
         print(f"report.py: warning: {note}", file=sys.stderr)
     else:
         for fam in families:
-            name = f"{stem}_{gbjson.slug(fam.name)}.png"
-            plots[fam.name] = (name, plot_family(plt, fam, runs, labels, args.out / name))
+            name = f"{stem}_{fam.key}.png"
+            plots[fam.key] = (name, plot_family(plt, fam, runs, labels, args.out / name))
         if others:
             name = f"{stem}_other.png"
             plots["other"] = (name, plot_others(plt, others, labels, args.out / name))

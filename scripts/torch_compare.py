@@ -3,20 +3,24 @@
 
     scripts/torch_compare.py [--lib PATH] [--out FILE.json] [--quick]
 
-Loads libactbench_capi (host/capi.h) with ctypes and, for a few shapes per family, runs each
-GPU variant and PyTorch's eager equivalent (torch.sigmoid/tanh/relu, act(x + b) as torch.add
-then the activation, torch.softmax(dim=-1), Tensor.copy_) on the same CUDA tensors in the same
-process. Both are checked against a float64 reference computed by PyTorch from the same float
-inputs (the variant within its registry tolerance), and timed alike: CUDA events around the
-call alone on the current stream, after warm-up, with the L2 flushed before each timed call by
-reading a buffer twice its size (which leaves no dirty line to be written back inside the timed
-window), then the stream kept busy for ~20 us so that the start event and the call are queued
-before the GPU reaches them (no launch latency timed), median of the calls: as host/timer.h.
+Loads libactbench_capi (host/capi.h) with ctypes and, for a few shapes per family and every
+element type the registry lists (f32, f16, bf16: torch.float32, torch.float16,
+torch.bfloat16), runs each GPU variant and PyTorch's eager equivalent (torch.sigmoid/tanh/relu,
+act(x + b) as torch.add then the activation, torch.softmax(dim=-1), Tensor.copy_) on the same
+CUDA tensors of that type in the same process. Both are checked against a float64 reference
+computed by PyTorch from the exactly converted inputs (x.double() of the 16-bit tensor), the
+op in float64, rounded once to the type (the variant within its registry tolerance for that
+type), and timed alike: CUDA events around the call alone on the current stream, after
+warm-up, with the L2 flushed before each timed call by reading a buffer twice its size (which
+leaves no dirty line to be written back inside the timed window), then the stream kept busy
+for ~20 us so that the start event and the call are queued before the GPU reaches them (no
+launch latency timed), median of the calls: as host/timer.h.
 
 The log is shaped like actbench's (Google Benchmark JSON: context with machine, gpu_name and
-actbench_variants; rows named <family>/<variant>/<shape>, PyTorch's as <family>/torch/<shape>,
-with bytes_per_second, pct_copy_bw against copy/cuda_memcpy measured here, max_abs_err,
-max_rel_err), so `scripts/report.py` shows PyTorch as one more variant.
+actbench_variants; rows named <family>/<variant>/<dtype>/<shape>, PyTorch's as
+<family>/torch/<dtype>/<shape>, with bytes_per_second (the bytes of the type moved),
+pct_copy_bw against copy/cuda_memcpy of the same type measured here, max_abs_err,
+max_rel_err), so `scripts/report.py` shows PyTorch as one more variant of each type.
 
 Without PyTorch, or without a GPU it can see, it says so in one line and exits 0 writing
 nothing. Exit status: 0 written, every variant agreed; 1 written, some variant disagreed (its
@@ -47,6 +51,11 @@ WARMUP = 3
 # The GPU's lead over the host before each timed call: ~20 us at Hopper's ~2 GHz (host/timer.h's
 # GpuTimer::kLeadNs), longer than an event record and a launch take to enqueue.
 LEAD_CYCLES = 40_000
+# host/capi.h's element type codes (ACTBENCH_F32, ACTBENCH_F16, ACTBENCH_BF16), the bytes of
+# one element, and the torch dtype's attribute name.
+DTYPE_CODES = {"f32": 0, "f16": 1, "bf16": 2}
+DTYPE_BYTES = {"f32": 4, "f16": 2, "bf16": 2}
+TORCH_DTYPES = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}
 
 
 # ---- the C interface ----------------------------------------------------------------------------
@@ -65,6 +74,17 @@ class CVariant:
     atol: float
     rtol: float
     summary: str
+    dtype: str = "f32"  # f32, f16 or bf16: the element type of its inputs and output
+
+    @property
+    def id(self) -> str:
+        """`family/name/dtype`, as actbench_variant_id returns it."""
+        return f"{self.family}/{self.name}/{self.dtype}"
+
+    @property
+    def dtype_code(self) -> int:
+        """What actbench_run takes for this variant's type."""
+        return DTYPE_CODES[self.dtype]
 
     @property
     def row_shaped(self) -> bool:
@@ -75,15 +95,17 @@ class CVariant:
 def load_library(path: Path) -> tuple[ctypes.CDLL, list[CVariant]]:
     """Opens the library, declares the signatures of host/capi.h, lists the registry."""
     lib = ctypes.CDLL(str(path))
-    for name in ("id", "family", "name", "summary", "device", "activation"):
+    for name in ("id", "family", "name", "summary", "device", "activation", "dtype"):
         getattr(lib, f"actbench_variant_{name}").restype = ctypes.c_char_p
     for name in ("atol", "rtol"):
         getattr(lib, f"actbench_variant_{name}").restype = ctypes.c_double
     lib.actbench_variant_supports.argtypes = [ctypes.c_int, ctypes.c_int64]
     lib.actbench_workspace_bytes.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
     lib.actbench_workspace_bytes.restype = ctypes.c_int64
-    lib.actbench_run.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                                 ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p]
+    # actbench_run(i, dtype, x, bias, y, rows, cols, workspace, stream)
+    lib.actbench_run.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                                 ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p,
+                                 ctypes.c_void_p]
     lib.actbench_last_error.restype = ctypes.c_char_p
 
     def text(what: str, i: int) -> str:
@@ -92,8 +114,12 @@ def load_library(path: Path) -> tuple[ctypes.CDLL, list[CVariant]]:
     variants = [CVariant(i, text("family", i), text("name", i), text("device", i),
                          text("activation", i), lib.actbench_variant_has_bias(i) == 1,
                          lib.actbench_variant_step(i), lib.actbench_variant_atol(i),
-                         lib.actbench_variant_rtol(i), text("summary", i))
+                         lib.actbench_variant_rtol(i), text("summary", i), text("dtype", i))
                 for i in range(lib.actbench_variant_count())]
+    unknown = sorted({v.dtype for v in variants} - set(DTYPE_CODES))
+    if unknown:
+        raise ValueError(f"{path}: element types {', '.join(unknown)} are not one of "
+                         f"{', '.join(DTYPE_CODES)}")
     return lib, variants
 
 
@@ -107,6 +133,26 @@ def find_library(given: Path | None) -> Path | None:
 
 # ---- one measurement -----------------------------------------------------------------------------
 
+def round_to(torch: Any, exact: Any, dtype: Any) -> Any:
+    """A float64 tensor rounded once, to nearest even, to `dtype` (float32, float16 or
+    bfloat16). exact.to(float16) would not do: PyTorch converts a double to a 16-bit type
+    through float32, which rounds twice (a value just off a tie between two f16 numbers can
+    land on the tie in float32 and then go the wrong way). So the float32 step rounds to odd
+    instead (an inexact result takes whichever float32 neighbour has an odd last bit), which
+    with float32's 13 or more spare bits makes the second rounding the correct one
+    (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms
+    using rounding to odd", IEEE Trans. Computers, 2008)."""
+    nearest = exact.float()
+    if dtype == torch.float32:
+        return nearest
+    inexact = nearest.double() != exact  # NaN too: its neighbour is NaN again
+    even = (nearest.view(torch.int32) & 1) == 0
+    toward = torch.where(nearest.double() > exact, torch.full_like(nearest, -float("inf")),
+                         torch.full_like(nearest, float("inf")))
+    odd = torch.where(inexact & even, torch.nextafter(nearest, toward), nearest)
+    return odd.to(dtype)
+
+
 def shapes(v: CVariant, quick: bool) -> list[tuple[int, int]]:
     """(rows, cols) to run; elementwise families are one row of n."""
     if v.activation == "softmax":
@@ -116,13 +162,17 @@ def shapes(v: CVariant, quick: bool) -> list[tuple[int, int]]:
     return [(1, 1 << 20)] if quick else [(1, 1 << 20), (1, 1 << 24), (1, 1 << 26)]
 
 
-def bench_name(family: str, variant: str, row_shaped: bool, rows: int, cols: int) -> str:
-    return f"{family}/{variant}/" + (f"rows:{rows}/cols:{cols}" if row_shaped else f"n:{cols}")
+def bench_name(family: str, variant: str, dtype: str, row_shaped: bool, rows: int,
+               cols: int) -> str:
+    """`family/variant/dtype/n:N` or `family/variant/dtype/rows:R/cols:C`, as actbench names."""
+    return f"{family}/{variant}/{dtype}/" + (f"rows:{rows}/cols:{cols}" if row_shaped
+                                             else f"n:{cols}")
 
 
 def ideal_bytes(v: CVariant, rows: int, cols: int) -> int:
-    """Each input read once, each output written once (as actbench counts)."""
-    return 4 * (2 * rows * cols + (cols if v.has_bias else 0))
+    """Each input read once, each output written once, in the variant's type (as actbench
+    counts)."""
+    return DTYPE_BYTES[v.dtype] * (2 * rows * cols + (cols if v.has_bias else 0))
 
 
 class Bench:
@@ -139,9 +189,13 @@ class Bench:
         self.flush_sink = torch.empty((), dtype=torch.float32, device=self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(20261127)
 
+    def dtype(self, name: str) -> Any:
+        """The torch dtype of an element type: torch.float32, torch.float16, torch.bfloat16."""
+        return getattr(self.torch, TORCH_DTYPES[name])
+
     def inputs(self, v: CVariant, rows: int, cols: int) -> tuple[Any, Any]:
         """Like actbench's: activations uniform in [-12, 12), softmax logits N(0, 2), bias
-        uniform in [-2, 2)."""
+        uniform in [-2, 2); drawn in float32 and rounded to the variant's type."""
         t = self.torch
         if v.activation == "softmax":
             x = t.randn(rows, cols, generator=self.generator, device=self.device) * 2
@@ -149,15 +203,20 @@ class Bench:
             x = t.rand(rows, cols, generator=self.generator, device=self.device) * 24 - 12
         b = (t.rand(cols, generator=self.generator, device=self.device) * 4 - 2
              if v.has_bias else None)
-        return x, b
+        dtype = self.dtype(v.dtype)
+        return x.to(dtype), (b.to(dtype) if b is not None else None)
 
     def reference(self, v: CVariant, x: Any, b: Any) -> Any:
-        """float64 from the float inputs; the bias is added in float first, as every variant
-        does (host/reference.h)."""
-        z = (x + b if b is not None else x).double()
-        return {"identity": lambda: z, "sigmoid": lambda: self.torch.sigmoid(z),
-                "tanh": lambda: self.torch.tanh(z), "relu": lambda: self.torch.relu(z),
-                "softmax": lambda: self.torch.softmax(z, dim=-1)}[v.activation]()
+        """The exact result rounded to the type, as float64: the inputs widened exactly
+        (x.double() of a 16-bit tensor), the op in float64, then one rounding to x's type
+        (round_to). The bias is added in float32 first, as every variant does
+        (host/reference.h: act(fl(x + b))); for a 16-bit type both widen to float32 exactly
+        and their sum is rounded to float32, as the kernels compute it."""
+        z = (x.float() + b.float() if b is not None else x).double()
+        exact = {"identity": lambda: z, "sigmoid": lambda: self.torch.sigmoid(z),
+                 "tanh": lambda: self.torch.tanh(z), "relu": lambda: self.torch.relu(z),
+                 "softmax": lambda: self.torch.softmax(z, dim=-1)}[v.activation]()
+        return round_to(self.torch, exact, x.dtype).double()
 
     def torch_op(self, v: CVariant, x: Any, b: Any, y: Any) -> Callable[[], Any]:
         """PyTorch's eager equivalent; returns its result. It writes y where PyTorch has an out=
@@ -183,8 +242,9 @@ class Bench:
         stream = self.torch.cuda.current_stream().cuda_stream
 
         def run() -> None:
-            if self.lib.actbench_run(v.index, x.data_ptr(), b.data_ptr() if b is not None else None,
-                                     y.data_ptr(), rows, cols, ws.data_ptr(), stream) != 0:
+            if self.lib.actbench_run(v.index, v.dtype_code, x.data_ptr(),
+                                     b.data_ptr() if b is not None else None, y.data_ptr(),
+                                     rows, cols, ws.data_ptr(), stream) != 0:
                 raise RuntimeError(self.lib.actbench_last_error().decode())
         return run
 
@@ -231,17 +291,19 @@ def error_row(name: str, message: str) -> dict:
 
 
 def torch_entry(torch: Any, first: CVariant) -> dict:
-    """PyTorch as one more variant of the family in actbench_variants (no tolerance: its
-    error is reported, not judged)."""
+    """PyTorch as one more variant of the family in first's type in actbench_variants (no
+    tolerance: its error is reported, not judged)."""
     op = {"identity": "Tensor.copy_", "softmax": "torch.softmax(dim=-1)"}.get(
         first.activation, f"torch.{first.activation}" + ("(x + b)" if first.has_bias else ""))
-    return {"id": f"{first.family}/torch", "family": first.family, "variant": "torch",
-            "step": TORCH_STEP, "device": "gpu",
-            "summary": f"PyTorch {torch.__version__} eager {op}", "atol": None, "rtol": None}
+    return {"id": f"{first.family}/torch/{first.dtype}", "family": first.family,
+            "variant": "torch", "step": TORCH_STEP, "device": "gpu", "dtype": first.dtype,
+            "summary": f"PyTorch {torch.__version__} eager {op} on torch.{TORCH_DTYPES[first.dtype]}",
+            "atol": None, "rtol": None}
 
 
 def measure_shape(bench: Bench, members: list[CVariant], rows: int, cols: int) -> list[dict]:
-    """PyTorch and every variant of one family that supports the shape, on the same inputs."""
+    """PyTorch and every variant of one family in one type that supports the shape, on the
+    same inputs of that type."""
     first = members[0]
     x, b = bench.inputs(first, rows, cols)
     ref = bench.reference(first, x, b)
@@ -253,7 +315,7 @@ def measure_shape(bench: Bench, members: list[CVariant], rows: int, cols: int) -
              if bench.lib.actbench_variant_supports(v.index, cols) == 1]
     out = []
     for variant, op, judged_by in runs:
-        name = bench_name(first.family, variant, first.row_shaped, rows, cols)
+        name = bench_name(first.family, variant, first.dtype, first.row_shaped, rows, cols)
         try:
             y.fill_(float("nan"))  # an element the variant forgets is a mismatch
             result = op()
@@ -268,18 +330,20 @@ def measure_shape(bench: Bench, members: list[CVariant], rows: int, cols: int) -
         except RuntimeError as e:  # the library's errors, and PyTorch's (out of memory, ...)
             out.append(error_row(name, str(e).splitlines()[0]))
             continue
+        moved = ideal_bytes(first, rows, cols)
         out.append(row(name, time_us, bench.iterations, {
-            "bytes_per_second": ideal_bytes(first, rows, cols) / (time_us * 1e-6),
+            "bytes_per_second": moved / (time_us * 1e-6), "ideal_bytes": moved,
             "max_abs_err": abs_err, "max_rel_err": rel_err}))
     return out
 
 
 def measure(bench: Bench, gpu: list[CVariant], quick: bool) -> tuple[list[dict], list[dict]]:
-    """Every family at its shapes: the benchmark rows and PyTorch's actbench_variants entries."""
+    """Every family in every type the registry lists for it, at its shapes: the benchmark
+    rows and PyTorch's actbench_variants entries (one per family and type)."""
     rows: list[dict] = []
     entries: list[dict] = []
-    for family in dict.fromkeys(v.family for v in gpu):
-        members = [v for v in gpu if v.family == family]
+    for family, dtype in dict.fromkeys((v.family, v.dtype) for v in gpu):
+        members = [v for v in gpu if v.family == family and v.dtype == dtype]
         entries.append(torch_entry(bench.torch, members[0]))
         for r, c in shapes(members[0], quick):
             rows += measure_shape(bench, members, r, c)
@@ -288,15 +352,21 @@ def measure(bench: Bench, gpu: list[CVariant], quick: bool) -> tuple[list[dict],
 
 
 def add_pct_copy(rows: list[dict]) -> float | None:
-    """pct_copy_bw on every row, against the best copy/cuda_memcpy bandwidth of this run."""
-    copy = [r["bytes_per_second"] for r in rows
-            if r["name"].startswith("copy/cuda_memcpy/") and not r.get("error_occurred")]
-    if not copy:
+    """pct_copy_bw on every row, against the best copy/cuda_memcpy bandwidth of this run in
+    the row's own type (a copy of the same kind of bytes: copy/cuda_memcpy/f16 for f16 rows),
+    or of any type where that one did not run. Returns the best copy of all in GB/s."""
+    best: dict[str, float] = {}
+    for r in rows:
+        name = gbjson.parse_name(r["name"])
+        if name.family_variant == "copy/cuda_memcpy" and not r.get("error_occurred"):
+            best[name.dtype] = max(best.get(name.dtype, 0.0), r["bytes_per_second"])
+    if not best:
         return None
     for r in rows:
         if not r.get("error_occurred"):
-            r["pct_copy_bw"] = 100 * r["bytes_per_second"] / max(copy)
-    return max(copy) / 1e9
+            copy = best.get(gbjson.parse_name(r["name"]).dtype, max(best.values()))
+            r["pct_copy_bw"] = 100 * r["bytes_per_second"] / copy
+    return max(best.values()) / 1e9
 
 
 def git_sha() -> str:
@@ -311,7 +381,7 @@ def git_sha() -> str:
 def context(torch: Any, gpu: list[CVariant], torch_variants: list[dict],
             copy_gbs: float | None) -> dict:
     props = torch.cuda.get_device_properties(torch.device("cuda"))
-    registry = [{"id": f"{v.family}/{v.name}", "family": v.family, "variant": v.name,
+    registry = [{"id": v.id, "family": v.family, "variant": v.name, "dtype": v.dtype,
                  "step": v.step, "device": v.device, "summary": v.summary, "atol": v.atol,
                  "rtol": v.rtol} for v in gpu]
     ctx = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -366,7 +436,14 @@ def main(argv: list[str]) -> int:
               f"`cmake --build --preset release --target actbench_capi` or pass --lib",
               file=sys.stderr)
         return 2
-    lib, variants = load_library(path)
+    try:
+        lib, variants = load_library(path)
+    except (OSError, AttributeError, ValueError) as e:
+        # AttributeError: a library without actbench_variant_dtype, built before the types
+        print(f"torch_compare.py: error: {path} is not a usable libactbench_capi (rebuild it "
+              f"with `cmake --build --preset release --target actbench_capi`): {e}",
+              file=sys.stderr)
+        return 2
     gpu = [v for v in variants if v.device == "gpu"]
     bench = Bench(torch, lib, iterations=10 if args.quick else 30)
     rows, torch_variants = measure(bench, gpu, args.quick)

@@ -18,7 +18,9 @@ import time
 import unittest
 
 ACTBENCH = ""
-NAME = re.compile(r"^[a-z_]+/[a-z_0-9]+/(n:\d+|rows:\d+/cols:\d+)$")
+# family/variant/dtype/shape (results/README.md)
+NAME = re.compile(r"^[a-z_]+/[a-z_0-9]+/(f32|f16|bf16)/(n:\d+|rows:\d+/cols:\d+)$")
+DTYPES = ("f32", "f16", "bf16")
 QUICK = ["--quick", "--benchmark_min_time=0.001"]
 
 
@@ -47,9 +49,9 @@ class BenchSmoke(unittest.TestCase):
             self.assertTrue(ctx["machine"].startswith("cpu-"))
             self.assertIn("GPU benchmarks skipped", r.stderr)
         names = [b["run_name"] for b in log["benchmarks"]]
-        self.assertIn("relu/cpu_scalar/n:1024", names)
-        self.assertIn("copy/cpu_memcpy/n:65536", names)
-        self.assertTrue(any(n.startswith("softmax/cpu_omp/rows:") for n in names), names)
+        self.assertIn("relu/cpu_scalar/f32/n:1024", names)
+        self.assertIn("copy/cpu_memcpy/f32/n:65536", names)
+        self.assertTrue(any(n.startswith("softmax/cpu_omp/f32/rows:") for n in names), names)
         for b in log["benchmarks"]:
             self.assertRegex(b["run_name"], NAME)
             self.assertFalse(b.get("error_occurred", False), b)
@@ -63,19 +65,21 @@ class BenchSmoke(unittest.TestCase):
         r = run("--list")
         self.assertEqual(r.returncode, 0, r.stderr)
         listed = [line.split()[0] for line in r.stdout.splitlines()]
-        r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/n:1024$", out=self.out)
+        r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/f32/n:1024$", out=self.out)
         self.assertEqual(r.returncode, 0, r.stderr)
         registry = json.loads(json.load(open(self.out))["context"]["actbench_variants"])
         self.assertEqual([v["id"] for v in registry], listed)
         for family in ("sigmoid", "tanh", "relu", "softmax"):
-            self.assertIn(f"{family}/naive", listed)
-            self.assertIn(f"{family}/cpu_omp", listed)
-        self.assertIn("softmax/auto", listed)
-        self.assertIn("bias_relu/fused_warp", listed)
+            for dtype in DTYPES:  # ids are family/variant/dtype, every family in every type
+                self.assertIn(f"{family}/naive/{dtype}", listed)
+                self.assertIn(f"{family}/cpu_omp/{dtype}", listed)
+        self.assertIn("softmax/auto/bf16", listed)
+        self.assertIn("bias_relu/fused_warp/f16", listed)
+        self.assertTrue(all(v["dtype"] == v["id"].rsplit("/", 1)[1] for v in registry), registry)
 
     def test_mismatch_is_logged_and_fails(self):
-        r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/n:1024$",
-                "--inject-mismatch=relu/cpu_scalar", out=self.out)
+        r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/f32/n:1024$",
+                "--inject-mismatch=relu/cpu_scalar/f32", out=self.out)
         self.assertEqual(r.returncode, 1, r.stderr)
         rows = json.load(open(self.out))["benchmarks"]
         self.assertTrue(rows[0]["error_occurred"])
@@ -104,7 +108,7 @@ class BenchSmoke(unittest.TestCase):
 
     def test_unwritable_log_is_a_usage_error(self):
         for out in ("/nonexistent/dir/x.json", self.dir.name):
-            r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/n:1024$", out=out)
+            r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/f32/n:1024$", out=out)
             self.assertEqual(r.returncode, 2, (out, r.stderr))
             self.assertIn(f"--benchmark_out={out}", r.stderr)
             self.assertNotIn(".tmp", r.stderr)
@@ -112,7 +116,7 @@ class BenchSmoke(unittest.TestCase):
         self.assertEqual(os.listdir(self.dir.name), [])
 
     def test_console_table_is_labelled(self):
-        r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/n:1024$", out=self.out)
+        r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/f32/n:1024$", out=self.out)
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.splitlines()
         header = next(i for i, line in enumerate(lines) if line.startswith("benchmark "))
@@ -146,7 +150,7 @@ class BenchSmoke(unittest.TestCase):
             self.assertLessEqual(abs(float(err) - b["max_abs_err"]), 5e-3 * b["max_abs_err"])  # %.3g
 
     def test_l2_flush_context_says_what_was_flushed(self):
-        r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/n:1024$", out=self.out)
+        r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/f32/n:1024$", out=self.out)
         self.assertEqual(r.returncode, 0, r.stderr)
         ctx = json.load(open(self.out))["context"]
         if "gpu_skipped" in ctx:  # CPU variants are never flushed
@@ -155,7 +159,7 @@ class BenchSmoke(unittest.TestCase):
             self.assertEqual(ctx["l2_flush"], "cold")
 
     def test_device_index_without_a_gpu_is_noted(self):
-        r = run(*QUICK, "--device=7", "--benchmark_filter=^relu/cpu_scalar/n:1024$", out=self.out)
+        r = run(*QUICK, "--device=7", "--benchmark_filter=^relu/cpu_scalar/f32/n:1024$", out=self.out)
         if "GPU benchmarks skipped" in r.stderr:
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("--device=7 was not checked: no GPU is visible", r.stderr)

@@ -1,11 +1,14 @@
 """host/capi.h through ctypes, with the binding scripts/torch_compare.py uses: the registry is
-listed consistently, CPU variants compute the right thing from Python, and bad calls return -1
-with a message instead of crashing the interpreter. GPU variants are not run here (that needs
-device memory; torch_compare.py runs them on a GPU machine).
+listed consistently, every variant with its element type (f32, f16, bf16); CPU variants
+compute the right thing from Python in their own type; a type code that is not the
+variant's own, and other bad calls, return -1 with a message instead of crashing the
+interpreter. GPU variants are not run here (that needs device memory; torch_compare.py runs
+them on a GPU machine).
 
 The library comes from the ACTBENCH_CAPI environment variable (CTest sets it to the built
-libactbench_capi); without it the tests skip. One test needs no library: torch_compare.py
-without PyTorch says so and writes nothing."""
+libactbench_capi); without it those tests skip. Some tests need no library: the conversions
+the checks use, torch_compare.py's names, bytes and % of copy per type, and torch_compare.py
+without PyTorch, which says so and writes nothing."""
 from __future__ import annotations
 
 import ctypes
@@ -13,13 +16,16 @@ import importlib.util
 import math
 import os
 import random
+import re
+import struct
 import tempfile
 import unittest
 from pathlib import Path
 
 from support import run_script
 
-from torch_compare import load_library
+import torch_compare
+from torch_compare import DTYPE_CODES, load_library
 
 LIB = os.environ.get("ACTBENCH_CAPI", "")
 ACTIVATIONS = {
@@ -28,21 +34,88 @@ ACTIVATIONS = {
     "tanh": math.tanh,
     "relu": lambda v: max(v, 0.0),
 }
+# Per type: significand bits (the leading one included), frexp's exponent of the smallest
+# normal number (below it the spacing stays that of the subnormals), the largest finite value.
+FORMATS = {"f32": (24, -125, float.fromhex("0x1.fffffep127")), "f16": (11, -13, 65504.0),
+           "bf16": (8, -125, float.fromhex("0x1.fep127"))}
+STORAGE = {"f32": ctypes.c_float, "f16": ctypes.c_uint16, "bf16": ctypes.c_uint16}
 
 
-def reference(activation: str, x: list[float], bias: list[float] | None, rows: int,
-              cols: int) -> list[float]:
-    """In double, from the float inputs; the bias is added in float first, as every variant
-    does (host/reference.h)."""
+def round_to(value: float, dtype: str) -> float:
+    """A double rounded once, to nearest even, to a type (gradual underflow, overflow to inf):
+    the scaled value is an exact double, and Python's round() rounds it half to even."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    bits, min_exp, largest = FORMATS[dtype]
+    exp = max(math.frexp(value)[1], min_exp)
+    rounded = math.ldexp(round(math.ldexp(value, bits - exp)), exp - bits)
+    return math.copysign(math.inf, value) if abs(rounded) > largest else rounded
+
+
+def encode(values: list[float], dtype: str) -> ctypes.Array:
+    """Values already of the type, as the type's bits in a ctypes array."""
+    if dtype == "f32":
+        return (ctypes.c_float * len(values))(*values)
+    if dtype == "f16":
+        words = [struct.unpack("<H", struct.pack("<e", v))[0] for v in values]
+    else:  # bf16: the upper half of the f32 bits, exact for a value of the type
+        words = [struct.unpack("<I", struct.pack("<f", v))[0] >> 16 for v in values]
+    return (ctypes.c_uint16 * len(values))(*words)
+
+
+def decode(array: ctypes.Array, dtype: str) -> list[float]:
+    if dtype == "f32":
+        return list(array)
+    if dtype == "f16":
+        return [struct.unpack("<e", struct.pack("<H", w))[0] for w in array]
+    return [struct.unpack("<f", struct.pack("<I", w << 16))[0] for w in array]
+
+
+def reference(activation: str, dtype: str, x: list[float], bias: list[float] | None,
+              rows: int, cols: int) -> list[float]:
+    """As host/reference.h: in double from inputs of the type (exact), the bias added in
+    float first (16-bit types widen both to f32 and add there), the result rounded once to the
+    type."""
     if bias:
         x = [ctypes.c_float(v + bias[i % cols]).value for i, v in enumerate(x)]
     if activation != "softmax":
-        return [ACTIVATIONS[activation](v) for v in x]
-    out = []
-    for r in range(rows):
-        e = [math.exp(v - max(x[r * cols:(r + 1) * cols])) for v in x[r * cols:(r + 1) * cols]]
-        out += [v / sum(e) for v in e]
-    return out
+        exact = [ACTIVATIONS[activation](v) for v in x]
+    else:
+        exact = []
+        for r in range(rows):
+            row = x[r * cols:(r + 1) * cols]
+            e = [math.exp(v - max(row)) for v in row]
+            exact += [v / sum(e) for v in e]
+    return [round_to(v, dtype) for v in exact]
+
+
+def names_type(message: str, dtype: str) -> bool:
+    """Whether the message names the type as a word (`f16`, not the tail of `bf16`)."""
+    return re.search(rf"(?<![A-Za-z0-9]){dtype}(?![A-Za-z0-9])", message, re.IGNORECASE) is not None
+
+
+class Conversions(unittest.TestCase):
+    """The checks below are only as good as these helpers."""
+
+    def test_rounding_matches_the_hardware_formats(self):
+        rng = random.Random(11)
+        values = [rng.uniform(-12, 12) for _ in range(2000)] + \
+                 [math.ldexp(rng.uniform(0.5, 1), rng.randint(-30, 16)) for _ in range(2000)]
+        for v in values:
+            self.assertEqual(round_to(v, "f32"), ctypes.c_float(v).value)
+            if abs(v) < 65520:  # struct refuses what would overflow f16
+                self.assertEqual(round_to(v, "f16"), struct.unpack("<e", struct.pack("<e", v))[0])
+        # ties go to even; bf16 keeps 8 significant bits and f32's range
+        self.assertEqual(round_to(1 + 2 ** -8, "bf16"), 1.0)
+        self.assertEqual(round_to(1 + 3 * 2 ** -8, "bf16"), 1 + 2 ** -6)
+        self.assertEqual(round_to(2.0 ** -133, "bf16"), 2.0 ** -133)  # its smallest subnormal
+        self.assertEqual(round_to(2.0 ** -135, "bf16"), 0.0)
+        self.assertEqual(round_to(65520.0, "f16"), math.inf)
+        self.assertEqual(round_to(65519.0, "f16"), 65504.0)
+        for dtype in DTYPE_CODES:
+            with self.subTest(dtype=dtype):
+                typed = [round_to(v, dtype) for v in values[:100]]
+                self.assertEqual(decode(encode(typed, dtype), dtype), typed)
 
 
 @unittest.skipUnless(LIB, "ACTBENCH_CAPI is not set: build the actbench_capi target and run "
@@ -58,7 +131,9 @@ class CApi(unittest.TestCase):
         self.assertEqual(len(set(ids)), len(ids), "ids are unique")
         for v, vid in zip(self.variants, ids):
             with self.subTest(variant=vid):
-                self.assertEqual(vid, f"{v.family}/{v.name}")
+                self.assertEqual(vid, f"{v.family}/{v.name}/{v.dtype}")
+                self.assertEqual(self.lib.actbench_variant_dtype(v.index).decode(), v.dtype)
+                self.assertIn(v.dtype, DTYPE_CODES)
                 self.assertIn(v.device, ("gpu", "cpu"))
                 self.assertIn(v.activation, {*ACTIVATIONS, "softmax"})
                 self.assertGreaterEqual(v.step, 0)
@@ -66,56 +141,122 @@ class CApi(unittest.TestCase):
                 self.assertTrue(all(math.isfinite(t) and t >= 0 for t in (v.atol, v.rtol)))
                 self.assertIn(self.lib.actbench_variant_supports(v.index, 1), (0, 1))
                 self.assertGreaterEqual(self.lib.actbench_workspace_bytes(v.index, 4, 1000), 0)
+        for family in dict.fromkeys(v.family for v in self.variants):
+            with self.subTest(family=family):
+                self.assertEqual({v.dtype for v in self.variants if v.family == family},
+                                 set(DTYPE_CODES), "every family comes in every type")
 
     def test_out_of_range_index_fails_with_a_message(self):
         for i in (-1, len(self.variants)):
             with self.subTest(index=i):
                 self.assertIsNone(self.lib.actbench_variant_id(i))
                 self.assertIn(b"out of range", self.lib.actbench_last_error())
+                self.assertIsNone(self.lib.actbench_variant_dtype(i))
+                self.assertIn(b"out of range", self.lib.actbench_last_error())
                 self.assertEqual(self.lib.actbench_variant_step(i), -1)
                 self.assertEqual(self.lib.actbench_variant_has_bias(i), -1)
                 self.assertTrue(math.isnan(self.lib.actbench_variant_atol(i)))
                 self.assertEqual(self.lib.actbench_workspace_bytes(i, 1, 1), -1)
-                self.assertEqual(self.lib.actbench_run(i, None, None, None, 1, 1, None, None), -1)
+                self.assertEqual(self.lib.actbench_run(i, DTYPE_CODES["f32"], None, None, None,
+                                                       1, 1, None, None), -1)
 
-    def test_cpu_variants_compute_their_family(self):
+    def test_cpu_variants_compute_their_family_in_their_type(self):
         rows, cols = 3, 37
         rng = random.Random(7)
-        x = (ctypes.c_float * (rows * cols))(*(rng.uniform(-12, 12) for _ in range(rows * cols)))
-        bias = (ctypes.c_float * cols)(*(rng.uniform(-2, 2) for _ in range(cols)))
+        drawn_x = [rng.uniform(-12, 12) for _ in range(rows * cols)]
+        drawn_bias = [rng.uniform(-2, 2) for _ in range(cols)]
         cpu = [v for v in self.variants if v.device == "cpu"]
         self.assertTrue(cpu, "the registry has CPU baselines")
+        self.assertEqual({v.dtype for v in cpu}, set(DTYPE_CODES), "CPU baselines in every type")
         for v in cpu:
             if not self.lib.actbench_variant_supports(v.index, cols):
                 continue
-            with self.subTest(variant=f"{v.family}/{v.name}"):
-                y = (ctypes.c_float * (rows * cols))()
+            with self.subTest(variant=v.id):
+                x = [round_to(value, v.dtype) for value in drawn_x]
+                bias = [round_to(value, v.dtype) for value in drawn_bias]
+                y = (STORAGE[v.dtype] * (rows * cols))()
                 workspace = ctypes.create_string_buffer(
                     max(1, self.lib.actbench_workspace_bytes(v.index, rows, cols)))
-                rc = self.lib.actbench_run(v.index, x, bias if v.has_bias else None, y, rows,
-                                           cols, workspace, None)
+                rc = self.lib.actbench_run(v.index, v.dtype_code, encode(x, v.dtype),
+                                           encode(bias, v.dtype) if v.has_bias else None, y,
+                                           rows, cols, workspace, None)
                 self.assertEqual(rc, 0, self.lib.actbench_last_error())
-                want = reference(v.activation, list(x), list(bias) if v.has_bias else None,
+                want = reference(v.activation, v.dtype, x, bias if v.has_bias else None,
                                  rows, cols)
-                for k, (got, ref) in enumerate(zip(y, want)):
+                for k, (got, ref) in enumerate(zip(decode(y, v.dtype), want)):
                     self.assertLessEqual(abs(got - ref), v.atol + v.rtol * abs(ref),
                                          f"element {k}: got {got}, want {ref}")
 
+    def test_a_type_that_is_not_the_variants_own_is_refused(self):
+        """Each variant takes its own type only; another type's code (or no type's) fails
+        before anything is read or written, and the message names the type it takes."""
+        cpu = {v.dtype: v for v in reversed(self.variants) if v.device == "cpu"}
+        cols = 8
+        for own, v in sorted(cpu.items()):
+            for code in [c for c in DTYPE_CODES.values() if c != v.dtype_code] + [3, -1]:
+                with self.subTest(variant=v.id, code=code):
+                    x = (ctypes.c_float * cols)(*([0.5] * cols))  # big enough for any type
+                    y = (ctypes.c_float * cols)(*([7.0] * cols))
+                    workspace = ctypes.create_string_buffer(
+                        max(1, self.lib.actbench_workspace_bytes(v.index, 1, cols)))
+                    rc = self.lib.actbench_run(v.index, code, x, x if v.has_bias else None, y,
+                                               1, cols, workspace, None)
+                    self.assertEqual(rc, -1)
+                    message = self.lib.actbench_last_error().decode()
+                    self.assertTrue(names_type(message, own), message)
+                    self.assertEqual(list(y), [7.0] * cols, "y is left as it was")
+
     def test_bad_arguments_fail_with_a_message(self):
         buf = (ctypes.c_float * 8)()
-        first = self.variants[0].index
+        first = self.variants[0]
         cases = [("rows and cols must be >= 1", first, 0, 8, buf),
                  ("x and y must not be NULL", first, 1, 8, None)]
-        cases += [("needs a bias", v.index, 1, 8, buf) for v in self.variants if v.has_bias][:1]
-        cases += [("supports rows of up to", v.index, 1, 1 << 40, buf) for v in self.variants
+        cases += [("needs a bias", v, 1, 8, buf) for v in self.variants if v.has_bias][:1]
+        cases += [("supports rows of up to", v, 1, 1 << 40, buf) for v in self.variants
                   if not self.lib.actbench_variant_supports(v.index, 1 << 40)][:1]
-        for message, i, rows, cols, x in cases:
+        for message, v, rows, cols, x in cases:
             with self.subTest(message=message):
-                self.assertEqual(self.lib.actbench_run(i, x, None, buf, rows, cols, None, None), -1)
+                self.assertEqual(self.lib.actbench_run(v.index, v.dtype_code, x, None, buf, rows,
+                                                       cols, None, None), -1)
                 self.assertIn(message, self.lib.actbench_last_error().decode())
 
 
 class TorchCompare(unittest.TestCase):
+    def variant(self, family: str, name: str, dtype: str, activation: str = "sigmoid",
+                has_bias: bool = False) -> torch_compare.CVariant:
+        return torch_compare.CVariant(0, family, name, "gpu", activation, has_bias, 1, 0.0, 0.0,
+                                      "", dtype)
+
+    def test_names_and_bytes_carry_the_type(self):
+        v = self.variant("bias_relu", "fused_warp", "bf16", "relu", has_bias=True)
+        self.assertEqual((v.id, v.dtype_code), ("bias_relu/fused_warp/bf16", 2))
+        self.assertEqual(torch_compare.bench_name("bias_relu", "torch", "bf16", True, 4, 8),
+                         "bias_relu/torch/bf16/rows:4/cols:8")
+        self.assertEqual(torch_compare.bench_name("sigmoid", "warp", "f16", False, 1, 1024),
+                         "sigmoid/warp/f16/n:1024")
+        self.assertEqual(torch_compare.ideal_bytes(v, 4, 8), 2 * (2 * 32 + 8))
+        self.assertEqual(torch_compare.ideal_bytes(self.variant("sigmoid", "warp", "f32"), 1, 8),
+                         4 * 16)
+
+    def test_percent_of_copy_is_against_the_same_types_copy(self):
+        def timed(name: str, gbs: float) -> dict:
+            return torch_compare.row(name, 1.0, 10, {"bytes_per_second": gbs * 1e9})
+
+        rows = [timed("copy/cuda_memcpy/f32/n:1048576", 3000),
+                timed("copy/cuda_memcpy/f16/n:1048576", 2500),
+                timed("copy/cuda_memcpy/f16/n:16777216", 2800),
+                timed("sigmoid/warp/f32/n:1048576", 1500),
+                timed("sigmoid/warp/f16/n:1048576", 1400),
+                timed("sigmoid/torch/bf16/n:1048576", 1500),  # no bf16 copy: the best of all
+                torch_compare.error_row("sigmoid/naive/f16/n:1048576", "mismatch")]
+        self.assertEqual(torch_compare.add_pct_copy(rows), 3000)
+        for r, want in zip(rows, [100, 2500 / 28, 100, 50, 50, 50, None]):
+            with self.subTest(row=r["name"]):
+                if want is None:
+                    self.assertNotIn("pct_copy_bw", r)
+                else:
+                    self.assertAlmostEqual(r["pct_copy_bw"], want)
+
     @unittest.skipIf(importlib.util.find_spec("torch") is not None,
                      "PyTorch is installed: the path without it is not taken here")
     def test_without_pytorch_says_so_and_writes_nothing(self):

@@ -15,7 +15,7 @@ import aa_check
 import compare
 import gbjson
 
-WARP_16M = "sigmoid/warp/n:16777216/manual_time"  # a benchmark of both fixtures
+WARP_16M = "sigmoid/warp/f32/n:16777216/manual_time"  # a benchmark of both fixtures
 
 
 def repetition_times(values: list[float]):
@@ -28,6 +28,33 @@ def repetition_times(values: list[float]):
 
 def status_lines(stdout: str, status: str) -> list[str]:
     return [line for line in stdout.splitlines() if line.rstrip().endswith(f"  {status}")]
+
+
+def as_dtype(log: dict, run_name: str, dtype: str) -> dict:
+    """A copy of `log` with one benchmark's rows also logged in another element type (the same
+    family, variant, shape and times: only the type in the name differs)."""
+    out = copy.deepcopy(log)
+    rows = [copy.deepcopy(b) for b in out["benchmarks"] if b["run_name"] == run_name]
+    for row in rows:
+        for key in ("name", "run_name"):
+            row[key] = row[key].replace("/f32/", f"/{dtype}/", 1)
+    out["benchmarks"] += rows
+    return out
+
+
+def before_types(log: dict) -> dict:
+    """A copy of `log` as actbench wrote it before the element types: no dtype part in the
+    names or the registry ids (everything was f32)."""
+    out = copy.deepcopy(log)
+    for row in out["benchmarks"]:
+        for key in ("name", "run_name"):
+            row[key] = row[key].replace("/f32/", "/", 1)
+    registry = json.loads(out["context"]["actbench_variants"])
+    for entry in registry:
+        entry["id"] = entry["id"].removesuffix("/f32")
+        del entry["dtype"]
+    out["context"]["actbench_variants"] = json.dumps(registry)
+    return out
 
 
 class CompareCli(unittest.TestCase):
@@ -70,6 +97,39 @@ class CompareCli(unittest.TestCase):
         faster = status_lines(r.stdout, "FASTER")
         self.assertEqual(len(faster), 1, r.stdout)
         self.assertTrue(faster[0].startswith(WARP_16M))
+
+    def test_types_are_compared_apart(self):
+        """The same family, variant and shape in f16 and in f32 are two benchmarks: a slowdown
+        of the f16 one is named alone, with its type, and an f16 benchmark only the new log has
+        is NEW, not matched with the f32 one."""
+        warp_f16 = WARP_16M.replace("/f32/", "/f16/")
+        both = as_dtype(self.reps, WARP_16M, "f16")
+        r = self.compare(both, changed(both, warp_f16, scale_time(1.25)))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual([line.split()[0] for line in status_lines(r.stdout, "SLOWER")],
+                         [warp_f16])
+        self.assertEqual(len(status_lines(r.stdout, "SAME")), 10, r.stdout)
+        r = self.compare(self.reps, both)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual([line.split()[0] for line in status_lines(r.stdout, "NEW")], [warp_f16])
+        self.assertIn("1 new, 0 gone", r.stdout)
+
+    def test_a_log_from_before_the_types_is_read_as_f32(self):
+        """A baseline whose names have no dtype part (`sigmoid/warp/n:16777216/manual_time`)
+        matches the f32 benchmarks of a new log, shown with their type."""
+        old = before_types(self.reps)
+        self.assertIn("sigmoid/warp/n:16777216/manual_time", {b["run_name"] for b in old["benchmarks"]})
+        r = self.compare(old, self.reps)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(len(status_lines(r.stdout, "SAME")), 10, r.stdout)
+        self.assertIn("0 new, 0 gone", r.stdout)
+        r = self.compare(old, changed(self.reps, WARP_16M, scale_time(1.25)))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual([line.split()[0] for line in status_lines(r.stdout, "SLOWER")], [WARP_16M])
+        # both styles in one log name one benchmark twice: refused, not guessed
+        twice = copy.deepcopy(self.reps)
+        twice["benchmarks"] += [b for b in old["benchmarks"] if b["run_name"].startswith("sigmoid/warp/n:")]
+        self.assertCleanFailure(self.compare(self.reps, twice), "name the same benchmark")
 
     def test_noise_band_follows_the_noisier_side(self):
         # Repetitions 100 +- 4 us: MAD 2 us, robust cv 1.4826 x 2%, the band 3 x that = 8.9%,
@@ -236,10 +296,12 @@ class RealLogs(unittest.TestCase):
         self.assertGreaterEqual(len(judged), judged_at_least, r.stdout)
         uncertain = sum(v.status == "UNCERTAIN" for v in verdicts)
         self.assertIn(f"{uncertain} uncertain", r.stdout)
+        # compare.py names benchmarks canonically (an older log's names gain their f32)
+        logged = {bm.name.key: run_name for run_name, bm in gbjson.load(new).benchmarks.items()}
         for name in judged:
             with self.subTest(planted=name):
                 planted = write_log(self.dir, "planted.json",
-                                    changed(fixture(b), name, scale_time(1.25)))
+                                    changed(fixture(b), logged[name], scale_time(1.25)))
                 r = aa_check.compare(base, planted)
                 self.assertEqual(r.code, 1, r.summary)
                 self.assertEqual(r.named("SLOWER"), [name])

@@ -1,7 +1,9 @@
 """scripts/report.py: the Markdown and the plots from an actbench log, several runs side by
-side, a CPU-only run, a foreign Google Benchmark log, no matplotlib, and bad input; and what
-keeps a report from misleading: what the L2 flush applies to, sizes that fit in cache, the
-share of its tolerance a variant used, shapes that are no sweep, alt texts, and the noise."""
+side, a CPU-only run, a foreign Google Benchmark log, no matplotlib, and bad input; the element
+types (a section and a plot per type, the types side by side for the best variant, a log from
+before the types read as f32); and what keeps a report from misleading: what the L2 flush
+applies to, sizes that fit in cache, the share of its tolerance a variant used, shapes that
+are no sweep, alt texts, and the noise."""
 from __future__ import annotations
 
 import contextlib
@@ -25,6 +27,8 @@ import report
 
 HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 SWEEP = FIXTURES / "gpu_sweep.json"  # a full GPU sweep's shapes, with tol_used and ideal_bytes
+# gpu_single's shapes in f32 and f16 (every family) and bf16 (sigmoid and copy), synthetic
+TYPES = FIXTURES / "gpu_types.json"
 FLUSH_ROW = "| GPU L2 before each timed iteration |"
 NO_FLUSH = "not applicable: no GPU variant ran, and CPU variants are never flushed"
 NO_MATPLOTLIB = "matplotlib is not installed (python3 -m pip install matplotlib)"
@@ -70,14 +74,17 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(code, 0, stderr.getvalue())
         return next(self.out.glob("*.md")).read_text(), stderr.getvalue()
 
-    def family(self, log: Path | dict, name: str) -> tuple[list[gbjson.Run], report.Family]:
+    def family(self, log: Path | dict, name: str,
+               dtype: str = "f32") -> tuple[list[gbjson.Run], report.Family]:
         path = log if isinstance(log, Path) else write_log(self.dir, "log.json", log)
         runs = [gbjson.load(path)]
-        return runs, next(f for f in report.build_families(runs) if f.name == name)
+        return runs, next(f for f in report.build_families(runs)
+                          if f.name == name and f.dtype == dtype)
 
-    def figure(self, log: Path | dict, name: str) -> tuple[Any, str]:
-        """The figure report.py draws for one family, kept open, and its alt text."""
-        runs, fam = self.family(log, name)
+    def figure(self, log: Path | dict, name: str, dtype: str = "f32") -> tuple[Any, str]:
+        """The figure report.py draws for one family in one type, kept open, and its alt
+        text."""
+        runs, fam = self.family(log, name, dtype)
         plt = report.import_pyplot()
         with mock.patch.object(report, "save") as save, mock.patch.object(plt, "close"):
             alt = report.plot_family(plt, fam, runs, report.run_labels(runs), self.out / "x.png")
@@ -113,7 +120,7 @@ class ReportTest(unittest.TestCase):
         self.assertTrue((self.out / "gpu_reps_vs_gpu_b.md").exists())
         self.assertPlots(md, minimum=2)
         self.assertIn("|  | Synthetic GPU (test fixture) | Synthetic GPU B |", md)
-        self.assertIn("| sigmoid | Synthetic GPU B | n:16777216 | warp |", md)
+        self.assertIn("| sigmoid | f32 | Synthetic GPU B | n:16777216 | warp |", md)
 
     @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
     def test_cpu_only_run(self):
@@ -148,10 +155,10 @@ class ReportTest(unittest.TestCase):
     def test_auto_is_measured_against_the_fastest_variant_at_each_shape(self):
         log = fixture("gpu_single.json")
         warp = next(b for b in log["benchmarks"]
-                    if b["name"] == "softmax/warp/rows:4194/cols:1000/manual_time")
+                    if b["name"] == "softmax/warp/f32/rows:4194/cols:1000/manual_time")
         auto = copy.deepcopy(warp)  # picked warp's kernel but took 10% longer
-        auto.update(name="softmax/auto/rows:4194/cols:1000/manual_time",
-                    run_name="softmax/auto/rows:4194/cols:1000/manual_time",
+        auto.update(name="softmax/auto/f32/rows:4194/cols:1000/manual_time",
+                    run_name="softmax/auto/f32/rows:4194/cols:1000/manual_time",
                     real_time=warp["real_time"] * 1.1, bytes_per_second=warp["bytes_per_second"] / 1.1)
         log["benchmarks"].append(auto)
         md, _ = self.render_tables_only(write_log(self.dir, "log.json", log))
@@ -253,7 +260,7 @@ class ReportTest(unittest.TestCase):
     @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
     def test_shapes_that_are_no_sweep_over_the_row_length_are_not_joined(self):
         fig, alt = self.figure(SWEEP, "softmax")
-        self.assertEqual(alt, "softmax: effective bandwidth, percent of copy bandwidth, speed-up over "
+        self.assertEqual(alt, "softmax (f32): effective bandwidth, percent of copy bandwidth, speed-up over "
                               "the best CPU baseline and speed-up over naive against row length "
                               "(cols), with error bars for the noise over repetitions")
         styles = {}
@@ -273,12 +280,140 @@ class ReportTest(unittest.TestCase):
 
     def test_failed_benchmarks_are_listed(self):
         log = fixture("gpu_single.json")
-        log["benchmarks"].append({"name": "tanh/warp/n:7/manual_time", "run_type": "iteration",
+        log["benchmarks"].append({"name": "tanh/warp/f16/n:7/manual_time", "run_type": "iteration",
                                   "error_occurred": True, "error_message": "mismatch: 1 of 7",
                                   "real_time": 0, "time_unit": "us"})
         md, _ = self.render_tables_only(write_log(self.dir, "log.json", log))
         self.assertIn("## Errors", md)
-        self.assertIn("| tanh/warp/n:7/manual_time | mismatch: 1 of 7 |", md)
+        self.assertIn("| tanh/warp/f16/n:7/manual_time | mismatch: 1 of 7 |", md)
+
+    def test_each_type_has_its_own_section_summary_row_and_tolerances(self):
+        md, _ = self.render_tables_only(TYPES)
+        headings = re.findall(r"^## (.*)$", md, re.MULTILINE)
+        self.assertEqual(headings, [
+            "Machine", "Summary", "f32 vs f16 vs bf16", "sigmoid (f32)", "sigmoid (f16)",
+            "sigmoid (bf16)", "bias_relu (f32)", "bias_relu (f16)", "softmax (f32)",
+            "softmax (f16)", "copy (f32)", "copy (f16)", "copy (bf16)"])
+        self.assertIn("| family | type | size | fastest | time | GB/s | % of copy |", md)
+        self.assertIn("| sigmoid | f16 | n:16777216 | warp | 25.32 us | 2651 | 89.5% | 103× | "
+                      "1.32× over naive |", md)
+        self.assertIn("| sigmoid | bf16 | n:16777216 | warp | 24.81 us | 2705 | 91.3% |", md)
+        f16 = md.split("## sigmoid (f16)")[1].split("\n## ")[0]
+        # speed-ups within the type: over f16's own naive and f16's CPU baseline
+        self.assertIn("| warp | n:16777216 | 25.32 us | 2651 | 89.5% | 103× | 1.32× |", f16)
+        # the 16-bit tolerances, with their ulps; f32 has none and no such column
+        self.assertIn("ulps: rtol in units of f16's epsilon, 2^-10", f16)
+        self.assertIn("| atol | rtol | ulps |", f16)
+        self.assertIn("| naive | gpu | one thread per element, scalar loads | 4.88e-04 | 4.88e-04 | "
+                      "0.5 | 50% | 5.96e-08 | 9.77e-04 | 1 |", f16)
+        f32 = md.split("## sigmoid (f32)")[1].split("\n## ")[0]
+        self.assertNotIn("ulps", f32)
+        self.assertIn("| warp | n:16777216 | 48.68 us | 2757 | 93.1% | 76.6× | 1.14× |", f32)
+
+    def test_types_side_by_side_for_the_best_variant(self):
+        md, _ = self.render_tables_only(TYPES)
+        section = md.split("## f32 vs f16 vs bf16")[1].split("\n## ")[0]
+        self.assertIn("the highest GB/s among the project's own GPU variants", section)
+        self.assertEqual(re.findall(r"^### (.*)$", section, re.MULTILINE),
+                         ["sigmoid", "bias_relu", "softmax"])  # copy is the roofline
+        self.assertIn("| size | f32 best | f32 GB/s | f32 % of copy | f16 best | f16 GB/s | "
+                      "f16 % of copy | f16 × f32 | bf16 best | bf16 GB/s | bf16 % of copy | "
+                      "bf16 × f32 |", section)
+        # the best variant of each type, which may differ; % of copy as the bench measured it
+        # against a copy of the same bytes, and "in cache" where the type's bytes fit in the L2
+        self.assertIn("| n:65536 | warp | 560 | in cache | naive | 408 | in cache | 1.46× | "
+                      "warp | 549 | in cache | 1.96× |", section)
+        self.assertIn("| n:16777216 | warp | 2757 | 93.1% | warp | 2651 | 89.5% | 1.92× | "
+                      "warp | 2705 | 91.3% | 1.96× |", section)
+        softmax = section.split("### softmax")[1]
+        self.assertIn("| size | f32 best | f32 GB/s | f32 % of copy | f16 best | f16 GB/s | "
+                      "f16 % of copy | f16 × f32 |\n", softmax)
+        self.assertIn("| rows:1024/cols:4096 | warp | 2560 | in cache | warp | 2327 | in cache | "
+                      "1.82× |", softmax)
+        # a log of one type has no such section
+        for log in (SWEEP, FIXTURES / "gpu_single.json"):
+            single, _ = self.render_tables_only(log)
+            self.assertNotIn(" vs f16", single)
+
+    def test_library_references_and_cpu_baselines_are_not_the_best_variant(self):
+        log = fixture("gpu_types.json")
+        registry = json.loads(log["context"]["actbench_variants"])
+        registry.append({"id": "sigmoid/thrust/f16", "family": "sigmoid", "variant": "thrust",
+                         "step": 10, "device": "gpu", "summary": "thrust::transform",
+                         "atol": 5.96e-08, "rtol": 2 ** -10, "dtype": "f16", "ulps": 1})
+        log["context"]["actbench_variants"] = json.dumps(registry)
+        warp = next(b for b in log["benchmarks"]
+                    if b["name"] == "sigmoid/warp/f16/n:16777216/manual_time")
+        thrust = copy.deepcopy(warp)  # faster than warp, but a library's code
+        thrust.update(name="sigmoid/thrust/f16/n:16777216/manual_time",
+                      run_name="sigmoid/thrust/f16/n:16777216/manual_time",
+                      real_time=warp["real_time"] / 1.05,
+                      bytes_per_second=warp["bytes_per_second"] * 1.05)
+        log["benchmarks"].append(thrust)
+        md, _ = self.render_tables_only(write_log(self.dir, "log.json", log))
+        section = md.split("## f32 vs f16 vs bf16")[1].split("\n## ")[0]
+        self.assertIn("| n:16777216 | warp | 2757 | 93.1% | warp | 2651 | 89.5% | 1.92× |", section)
+        self.assertIn("| sigmoid | f16 | n:16777216 | thrust |", md)  # the fastest of all
+        # a GPU run's type without GPU rows at a shape has no best there, not its CPU baseline
+        gone = fixture("gpu_types.json")
+        gone["benchmarks"] = [b for b in gone["benchmarks"]
+                              if not re.fullmatch(r"sigmoid/(naive|warp)/f16/n:16777216.*", b["name"])]
+        md, _ = self.render_tables_only(write_log(self.dir, "gone.json", gone))
+        self.assertIn("| n:16777216 | warp | 2757 | 93.1% | – | – | – | – | warp |", md)
+        # a run without GPU rows sets its CPU baselines side by side
+        cpu, _ = self.render_tables_only(write_log(self.dir, "cpu.json", cpu_only(fixture("gpu_types.json"))))
+        section = cpu.split("## f32 vs f16 vs bf16")[1].split("\n## ")[0]
+        self.assertIn("| n:16777216 | cpu_omp | 36 | 116.1% | cpu_omp | 25.7 | 82.9% | 1.43× | "
+                      "cpu_omp | 26.2 | 84.6% | 1.46× |", section)
+
+    def test_a_log_from_before_the_types_reads_as_f32(self):
+        """The same log with names and registry ids without their dtype part (as actbench wrote
+        them before the types) gives the same report."""
+        log = fixture("gpu_sweep.json")
+        old = copy.deepcopy(log)
+        for row in old["benchmarks"]:
+            for key in ("name", "run_name"):
+                row[key] = row[key].replace("/f32/", "/", 1)
+        registry = json.loads(old["context"]["actbench_variants"])
+        for entry in registry:
+            entry["id"] = entry["id"].removesuffix("/f32")
+            del entry["dtype"]
+        old["context"]["actbench_variants"] = json.dumps(registry)
+        self.assertNotIn("/f32/", json.dumps(old["benchmarks"]))
+        (self.dir / "old").mkdir()
+        new_md, _ = self.render_tables_only(write_log(self.dir, "run.json", log))
+        old_md, _ = self.render_tables_only(write_log(self.dir / "old", "run.json", old))
+        self.assertEqual(old_md, new_md)
+        self.assertIn("## sigmoid (f32)", old_md)
+
+    def test_the_copy_line_of_a_type_without_the_context_figure(self):
+        run = gbjson.load(TYPES)
+        self.assertEqual(report.copy_bandwidth(run, [run], "gpu", "f16"), 2961.4)
+        del run.context["gpu_copy_bw_gbs"]
+        best_f16 = max(b.counter("bytes_per_second") for b in run.benchmarks.values()
+                       if b.name.variant_id == "copy/cuda_memcpy/f16")
+        self.assertAlmostEqual(report.copy_bandwidth(run, [run], "gpu", "f16"), best_f16 / 1e9)
+        self.assertNotAlmostEqual(report.copy_bandwidth(run, [run], "gpu", "f32"), best_f16 / 1e9)
+
+    @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
+    def test_a_plot_per_family_and_type(self):
+        md = self.render(TYPES)
+        self.assertPlots(md, minimum=10)
+        self.assertEqual(sorted(p.name for p in self.out.glob("*.png")), [
+            f"gpu_types_{name}.png" for name in (
+                "bias-relu_f16", "bias-relu_f32", "copy_bf16", "copy_f16", "copy_f32",
+                "sigmoid_bf16", "sigmoid_f16", "sigmoid_f32", "softmax_f16", "softmax_f32")])
+        self.assertIn("![sigmoid (bf16): effective bandwidth", md)
+        fig, alt = self.figure(TYPES, "sigmoid", "f16")
+        self.assertTrue(alt.startswith("sigmoid (f16): "), alt)
+        self.assertTrue(fig._suptitle.get_text().startswith("sigmoid (f16): "))
+        legend = [t.get_text() for t in fig.legends[0].get_texts()]
+        self.assertIn("GPU copy 2961 GB/s", legend)
+        # the f16 naive's points, not the f32 one's: the bandwidth at 16M is f16's
+        bandwidth = fig.axes[0]
+        ys = {round(y) for c in bandwidth.containers for y in c.lines[0].get_ydata()}
+        self.assertIn(2010, ys)
+        self.assertNotIn(2412, ys)
 
     def test_unusable_logs_exit_2_and_write_nothing(self):
         text = (FIXTURES / "gpu_single.json").read_text()
