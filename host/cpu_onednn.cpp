@@ -1,13 +1,16 @@
-// cpu_onednn: oneDNN's eltwise and softmax primitives, the library baseline on the CPU.
+// cpu_onednn: oneDNN's eltwise and softmax primitives, the library baseline on the CPU, in the
+// element types oneDNN supports on this CPU (oneDNN 2.6 on x86: f32 everywhere, bf16 from
+// AVX-512 on, f16 not at all; onednn_unsupported asks oneDNN rather than assuming).
 // oneDNN 2.6 API (Debian 12): an operation descriptor, then a primitive descriptor. Building a
 // primitive JIT-compiles code, so the engine, stream, primitives and their memory objects are
-// made once per (operation, shape) and cached: a timed call only points the memory objects at
-// the caller's buffers and executes.
+// made once per (operation, type, shape) and cached: a timed call only points the memory
+// objects at the caller's buffers and executes.
 #include "host/cpu_baselines.h"
 
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <string>
 #include <tuple>
 
 #include <dnnl.hpp>
@@ -20,42 +23,91 @@ using dnnl::algorithm;
 using dnnl::memory;
 using dnnl::prop_kind;
 
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+memory::data_type data_type(DType t) {
+  switch (t) {
+    case DType::F32:
+      return memory::data_type::f32;
+    case DType::F16:
+      return memory::data_type::f16;
+    case DType::BF16:
+      return memory::data_type::bf16;
+  }
+  return memory::data_type::undef;
+}
+
+const char* algorithm_name(Activation act) {
+  return act == Activation::Sigmoid ? "eltwise_logistic"
+         : act == Activation::Tanh  ? "eltwise_tanh"
+         : act == Activation::Relu  ? "eltwise_relu"
+                                    : "softmax";
+}
+
+// The instruction set oneDNN dispatches to on this CPU, by its own name.
+std::string isa_name() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_mic: return "avx512_mic";
+    case dnnl::cpu_isa::avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "isa " + std::to_string(static_cast<int>(dnnl::get_effective_cpu_isa()));
+  }
+}
+
+// The primitive for `act` over rows x cols elements of type t, row-major; throws dnnl::error
+// when oneDNN has no implementation of it here.
+dnnl::primitive make_primitive(Activation act, const memory::desc& md) {
+  if (act == Activation::Softmax) {
+    // Over the last axis; oneDNN's softmax subtracts the row max, like every variant here.
+    return dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
+        dnnl::softmax_forward::desc(prop_kind::forward_inference, md, 1), cpu_engine()));
+  }
+  const algorithm alg = act == Activation::Sigmoid ? algorithm::eltwise_logistic
+                        : act == Activation::Tanh  ? algorithm::eltwise_tanh
+                                                   : algorithm::eltwise_relu;
+  // alpha = 0: relu's negative slope; the other two ignore alpha and beta.
+  return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
+      dnnl::eltwise_forward::desc(prop_kind::forward_inference, alg, md, 0.0f, 0.0f), cpu_engine()));
+}
+
+memory::desc describe(DType t, int64_t rows, int64_t cols) {
+  return memory::desc({rows, cols}, data_type(t), memory::format_tag::ab);
+}
+
 struct Entry {
   dnnl::primitive primitive;
   memory src, dst;  // created without a buffer; set_data_handle() gives them the caller's
 };
 
-Entry make_entry(Activation act, int64_t rows, int64_t cols, const dnnl::engine& engine) {
-  const memory::desc md({rows, cols}, memory::data_type::f32, memory::format_tag::ab);
-  Entry e{{}, memory(md, engine, DNNL_MEMORY_NONE), memory(md, engine, DNNL_MEMORY_NONE)};
-  if (act == Activation::Softmax) {
-    // Over the last axis; oneDNN's softmax subtracts the row max, like every variant here.
-    e.primitive = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
-        dnnl::softmax_forward::desc(prop_kind::forward_inference, md, 1), engine));
-  } else {
-    const algorithm alg = act == Activation::Sigmoid ? algorithm::eltwise_logistic
-                          : act == Activation::Tanh  ? algorithm::eltwise_tanh
-                                                     : algorithm::eltwise_relu;
-    // alpha = 0: relu's negative slope; the other two ignore alpha and beta.
-    e.primitive = dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
-        dnnl::eltwise_forward::desc(prop_kind::forward_inference, alg, md, 0.0f, 0.0f), engine));
-  }
-  return e;
+Entry make_entry(Activation act, DType t, int64_t rows, int64_t cols) {
+  const memory::desc md = describe(t, rows, cols);
+  return {make_primitive(act, md), memory(md, cpu_engine(), DNNL_MEMORY_NONE),
+          memory(md, cpu_engine(), DNNL_MEMORY_NONE)};
 }
 
-// Runs `act` on p.x -> p.y (rows x cols, row-major) through the cached primitive. The lock
-// makes concurrent callers safe; the harness calls from one thread, so it is never contended.
-void execute(Activation act, const Problem& p) {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  static dnnl::stream stream(engine);
-  static std::map<std::tuple<Activation, int64_t, int64_t>, Entry> cache;
+// Runs `act` in type t on p.x -> p.y (rows x cols, row-major) through the cached primitive.
+// The lock makes concurrent callers safe; the harness calls from one thread, so it is never
+// contended.
+void execute(Activation act, DType t, const Problem& p) {
+  static dnnl::stream stream(cpu_engine());
+  static std::map<std::tuple<Activation, DType, int64_t, int64_t>, Entry> cache;
   static std::mutex mutex;
   const std::lock_guard<std::mutex> lock(mutex);
-  const auto key = std::make_tuple(act, p.rows, p.cols);
+  const auto key = std::make_tuple(act, t, p.rows, p.cols);
   auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, make_entry(act, p.rows, p.cols, engine)).first;
+  if (it == cache.end()) it = cache.emplace(key, make_entry(act, t, p.rows, p.cols)).first;
   Entry& e = it->second;
-  e.src.set_data_handle(const_cast<float*>(p.x));  // read only: a source argument
+  e.src.set_data_handle(const_cast<void*>(p.x));  // read only: a source argument
   e.dst.set_data_handle(p.y);
   e.primitive.execute(stream, {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DST, e.dst}});
   stream.wait();
@@ -63,16 +115,55 @@ void execute(Activation act, const Problem& p) {
 
 }  // namespace
 
-template <Activation A>
+template <class T, Activation A>
 void cpu_onednn_elementwise(const Problem& p) {
   static_assert(A == Activation::Sigmoid || A == Activation::Tanh || A == Activation::Relu,
                 "cpu_onednn_elementwise: oneDNN eltwise is used for sigmoid, tanh and relu");
-  execute(A, p);
+  execute(A, Element<T>::kType, p);
 }
-template void cpu_onednn_elementwise<Activation::Sigmoid>(const Problem&);
-template void cpu_onednn_elementwise<Activation::Tanh>(const Problem&);
-template void cpu_onednn_elementwise<Activation::Relu>(const Problem&);
 
-void cpu_onednn_softmax(const Problem& p) { execute(Activation::Softmax, p); }
+template <class T>
+void cpu_onednn_softmax(const Problem& p) {
+  execute(Activation::Softmax, Element<T>::kType, p);
+}
+
+// Asks oneDNN for the primitive on a small shape: it either has an implementation for the
+// type on this CPU or refuses, and its refusal is the reason given.
+template <Activation A>
+std::string onednn_unsupported(DType t) {
+  static std::mutex mutex;
+  static std::map<DType, std::string> answers;
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = answers.find(t);
+  if (it == answers.end()) {
+    std::string why;
+    try {
+      make_primitive(A, describe(t, 4, 64));
+    } catch (const dnnl::error& e) {
+      const dnnl_version_t* v = dnnl_version();
+      why = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + " has no " + dtype_name(t) +
+            " " + algorithm_name(A) + " on this CPU (" + isa_name() + "): " + e.what();
+    }
+    it = answers.emplace(t, why).first;
+  }
+  return it->second;
+}
+
+template void cpu_onednn_elementwise<float, Activation::Sigmoid>(const Problem&);
+template void cpu_onednn_elementwise<float, Activation::Tanh>(const Problem&);
+template void cpu_onednn_elementwise<float, Activation::Relu>(const Problem&);
+template void cpu_onednn_softmax<float>(const Problem&);
+template void cpu_onednn_elementwise<__half, Activation::Sigmoid>(const Problem&);
+template void cpu_onednn_elementwise<__half, Activation::Tanh>(const Problem&);
+template void cpu_onednn_elementwise<__half, Activation::Relu>(const Problem&);
+template void cpu_onednn_softmax<__half>(const Problem&);
+template void cpu_onednn_elementwise<__nv_bfloat16, Activation::Sigmoid>(const Problem&);
+template void cpu_onednn_elementwise<__nv_bfloat16, Activation::Tanh>(const Problem&);
+template void cpu_onednn_elementwise<__nv_bfloat16, Activation::Relu>(const Problem&);
+template void cpu_onednn_softmax<__nv_bfloat16>(const Problem&);
+template std::string onednn_unsupported<Activation::Sigmoid>(DType);
+template std::string onednn_unsupported<Activation::Tanh>(DType);
+template std::string onednn_unsupported<Activation::Relu>(DType);
+template std::string onednn_unsupported<Activation::Softmax>(DType);
 
 }  // namespace actbench
