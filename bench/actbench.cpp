@@ -1,13 +1,14 @@
 // actbench: every (variant, shape) of the registry as a Google Benchmark run.
 //
-// For each benchmark: inputs and the double reference are built once per (family, shape) and
-// shared by its variants; the variant runs once and is compared with the reference (a
+// For each benchmark: inputs and the double reference are built once per (family, element
+// type, shape) and shared by its variants; the variant runs once and is compared with the reference (a
 // mismatch is SkipWithError("mismatch: ...") and a non-zero exit once the log is written);
 // then it is timed: GPU variants with CUDA events around the launch alone, the L2 flushed
 // before each iteration unless --warm; CPU variants with a steady clock around the call.
-// Counters: bytes_per_second (ideal bytes: inputs read once, outputs written once),
-// pct_copy_bw (against the copy bandwidth measured at start-up in the same run), and the
-// verification's max_abs_err / max_rel_err / max_ulp_err.
+// Counters: bytes_per_second (ideal bytes of the variant's element type: inputs read once,
+// outputs written once), pct_copy_bw (against the bandwidth of a copy of elements of the same
+// size, measured at start-up in the same run), and the verification's max_abs_err /
+// max_rel_err / max_ulp_err (in ulps of the type).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -34,6 +35,7 @@
 #include "actbench_version.h"
 #include "host/compare.h"
 #include "host/gpu.h"
+#include "host/inputs.h"
 #include "host/reference.h"
 #include "host/runner.h"
 #include "host/timer.h"
@@ -48,18 +50,20 @@ Runs every registered (variant, shape), verified against the CPU reference, and 
 logs the results. Without a GPU the CPU benchmarks run and the GPU ones are skipped.
 
 options:
-  --list             print every registered variant with its summary and exit
+  --list             print every registered variant with its summary and exit (and the
+                     variants this build or CPU cannot run, with the reason)
   --quick            a small sweep for smoke runs
   --n=N[,N...]       elementwise/copy sizes instead of the default sweep (N or 2^K, each once)
   --shape=RxC[,...]  rows x cols for the bias and softmax families instead of the sweep
   --device=N         the GPU to use (default 0; not checked when no GPU is visible)
   --warm             do not flush the L2 before each timed iteration
   --help             this text
-  --inject-mismatch=FAMILY/VARIANT
+  --inject-mismatch=FAMILY/VARIANT/TYPE
                      corrupt one output element of that variant before verification
                      (tests the failure path: the run must log and exit 1)
 
-Google Benchmark flags pass through, e.g. --benchmark_filter='^softmax/',
+Benchmark names are FAMILY/VARIANT/TYPE/n:N or FAMILY/VARIANT/TYPE/rows:R/cols:C, TYPE one of
+f32, f16, bf16. Google Benchmark flags pass through, e.g. --benchmark_filter='^softmax/.*/bf16/',
 --benchmark_out=run.json (checked before the run; written whole or not at all, also when the
 run is interrupted), --benchmark_repetitions=5 (at least 1), --benchmark_min_time=0.05 (bare
 seconds). The console shows a table (time of one call, GB/s, % of the copy bandwidth, max
@@ -236,14 +240,23 @@ std::vector<Shape> rows_for_total(const std::vector<int64_t>& cols, int64_t tota
   return v;
 }
 
-std::vector<Shape> sweep(const Family& f, Device device, const Options& o) {
+// The default sweep of a family in one type. f32 and bf16 run every shape (bf16 is the type
+// the 16-bit targets are stated in); the 16-bit types leave out what f32 already says: on the
+// GPU the elementwise sizes below 2^20 but one (launch-bound: the type changes only the
+// bytes) and 2^22, and f16's softmax 11 of the 20 row lengths (one each side of the
+// vector, warp, block and online boundaries) plus the long rows; on the CPU the largest
+// elementwise size (memory-bound there from 2^24) and smaller softmax shapes.
+std::vector<Shape> sweep(const Family& f, Device device, DType t, const Options& o) {
   const bool gpu = device == Device::Gpu;
+  const bool f32 = t == DType::F32;
   if (!f.row_shaped) {
     std::vector<int64_t> sizes = o.sizes;
     if (sizes.empty()) {
       sizes = o.quick ? std::vector<int64_t>{1 << 10, 1 << 16}
-              : gpu   ? powers_of_two(10, 28, 2)
-                      : std::vector<int64_t>{1 << 16, 1 << 20, 1 << 24, 1 << 26};
+              : gpu   ? (f32 ? powers_of_two(10, 28, 2)
+                             : std::vector<int64_t>{1 << 12, 1 << 20, 1 << 24, 1 << 26, 1 << 28})
+              : f32   ? std::vector<int64_t>{1 << 16, 1 << 20, 1 << 24, 1 << 26}
+                      : std::vector<int64_t>{1 << 16, 1 << 20, 1 << 24};
     }
     std::vector<Shape> v;
     for (int64_t n : sizes) v.push_back({1, n});
@@ -257,10 +270,11 @@ std::vector<Shape> sweep(const Family& f, Device device, const Options& o) {
     v.push_back({1024, 1024});
     return v;
   }
-  if (!gpu) return {{16384, 1024}, {256, 65536}};
-  std::vector<Shape> v = rows_for_total({32, 64, 128, 256, 512, 1000, 1023, 1024, 1025, 2047, 2048,
-                                         2049, 4096, 8192, 16384, 32768, 50257, 65536, 131072, 262144},
-                                        1 << 26);
+  if (!gpu) return f32 ? std::vector<Shape>{{16384, 1024}, {256, 65536}} : std::vector<Shape>{{4096, 1024}, {64, 65536}};
+  std::vector<int64_t> cols = {32,   64,   128,  256,  512,   1000,  1023,  1024,  1025,   2047,
+                               2048, 2049, 4096, 8192, 16384, 32768, 50257, 65536, 131072, 262144};
+  if (t == DType::F16) cols = {32, 128, 512, 1024, 1025, 2048, 4096, 16384, 32768, 50257, 262144};
+  std::vector<Shape> v = rows_for_total(cols, 1 << 26);
   for (int64_t rows : {1, 8, 64}) v.push_back({rows, 1 << 20});
   return v;
 }
@@ -271,35 +285,41 @@ std::string benchmark_name(const Variant& v, const Shape& s) {
   return name + "rows:" + std::to_string(s.rows) + "/cols:" + std::to_string(s.cols);
 }
 
-// Ideal traffic: every input read once, every output written once.
-double ideal_bytes(const Family& f, const Shape& s) {
+// Ideal traffic in elements of type t: every input read once, every output written once.
+double ideal_bytes(const Family& f, DType t, const Shape& s) {
   const double elements = static_cast<double>(s.rows) * static_cast<double>(s.cols);
-  return sizeof(float) * (2.0 * elements + (f.bias ? static_cast<double>(s.cols) : 0.0));
+  return static_cast<double>(dtype_bytes(t)) * (2.0 * elements + (f.bias ? static_cast<double>(s.cols) : 0.0));
 }
 
 // ---- run-wide state ------------------------------------------------------------------------
 
-// Inputs, reference and (for GPU variants) device copies of one (family, shape), shared by
-// every benchmark of that shape (Session::prepared keeps the recent ones).
+// Inputs, reference and (for GPU variants) device copies of one (family, type, shape), shared
+// by every benchmark of that shape (Session::prepared keeps the recent ones). The inputs are
+// kept as values (for the runner) and as elements of the type (what CPU variants read).
 struct Prepared {
   const Family* family = nullptr;
+  DType type = DType::F32;
   Shape shape{0, 0};
   bool on_gpu = false;
   Case input;
+  std::vector<unsigned char> x_elements, bias_elements;
   std::vector<double> reference;
   DeviceBuffer x, bias;
 
-  bool is(const Family& f, const Shape& s) const { return family == &f && shape == s; }
+  bool is(const Family& f, DType t, const Shape& s) const { return family == &f && type == t && shape == s; }
   size_t host_bytes() const {
-    return (input.x.size() + input.bias.size()) * sizeof(float) + reference.size() * sizeof(double);
+    return (input.x.size() + input.bias.size()) * sizeof(float) + x_elements.size() + bias_elements.size() +
+           reference.size() * sizeof(double);
   }
   size_t device_bytes() const { return x.bytes() + bias.bytes(); }
 };
 
-// Host bytes of a (family, shape)'s inputs and reference, before it is built.
-size_t prepared_host_bytes(const Family& f, const Shape& s) {
-  const size_t elements = static_cast<size_t>(s.rows) * static_cast<size_t>(s.cols);
-  return elements * (sizeof(float) + sizeof(double)) + (f.bias ? static_cast<size_t>(s.cols) * sizeof(float) : 0);
+// Host bytes of a (family, type, shape)'s inputs and reference, before it is built.
+size_t prepared_host_bytes(const Family& f, DType t, const Shape& s) {
+  const size_t elements = static_cast<size_t>(s.rows) * static_cast<size_t>(s.cols) +
+                          (f.bias ? static_cast<size_t>(s.cols) : 0);
+  return elements * (sizeof(float) + dtype_bytes(t)) +
+         static_cast<size_t>(s.rows) * static_cast<size_t>(s.cols) * sizeof(double);
 }
 
 struct Session {
@@ -308,7 +328,8 @@ struct Session {
   DeviceInfo info;
   cudaStream_t stream = nullptr;
   std::unique_ptr<GpuTimer> timer;
-  double gpu_copy_bw = 0.0, cpu_copy_bw = 0.0;  // bytes per second
+  // Bytes per second of a copy of elements of each type's size, indexed by DType.
+  double gpu_copy_bw[std::size(kDTypes)] = {}, cpu_copy_bw[std::size(kDTypes)] = {};
   bool failed = false;
   // The (family, shape)s prepared most recently, most recent first, within a quarter of the
   // host's memory and of the GPU's: Google Benchmark's interleaved repetitions come back to a
@@ -338,29 +359,33 @@ struct Session {
     }
   }
 
-  const Prepared& prepare(const Family& f, const Shape& s, bool on_gpu) {
-    const auto found = std::find_if(prepared.begin(), prepared.end(), [&](const Prepared& p) { return p.is(f, s); });
+  const Prepared& prepare(const Family& f, DType t, const Shape& s, bool on_gpu) {
+    const auto found =
+        std::find_if(prepared.begin(), prepared.end(), [&](const Prepared& p) { return p.is(f, t, s); });
     if (found != prepared.end()) {
       prepared.splice(prepared.begin(), prepared, found);
     } else {
       prepared.emplace_front();
-      make_room(prepared_host_bytes(f, s), 0);
+      make_room(prepared_host_bytes(f, t, s), 0);
       Prepared& p = prepared.front();
       p.family = &f;
+      p.type = t;
       p.shape = s;
-      p.input = make_case(f, s.rows, s.cols, 20261127);
-      p.reference = reference(f, p.input.x, p.input.bias, s.rows, s.cols);
+      p.input = make_case(f, t, s.rows, s.cols, 20261127);
+      p.x_elements = encode(t, p.input.x.data(), static_cast<int64_t>(p.input.x.size()));
+      p.bias_elements = encode(t, p.input.bias.data(), static_cast<int64_t>(p.input.bias.size()));
+      p.reference = reference(f, t, p.input.x, p.input.bias, s.rows, s.cols);
     }
     Prepared& p = prepared.front();
     if (on_gpu && !p.on_gpu) {
-      make_room(0, (p.input.x.size() + p.input.bias.size()) * sizeof(float));
-      p.x = DeviceBuffer(p.input.x.size() * sizeof(float));
-      p.bias = DeviceBuffer(p.input.bias.size() * sizeof(float));
+      make_room(0, p.x_elements.size() + p.bias_elements.size());
+      p.x = DeviceBuffer(p.x_elements.size());
+      p.bias = DeviceBuffer(p.bias_elements.size());
       // On the timing stream, then waited for: a pageable cudaMemcpy may return before its
       // DMA lands, and the non-blocking timing stream is not ordered after it.
-      ACT_CUDA_CHECK(cudaMemcpyAsync(p.x.get(), p.input.x.data(), p.x.bytes(), cudaMemcpyHostToDevice, stream));
+      ACT_CUDA_CHECK(cudaMemcpyAsync(p.x.get(), p.x_elements.data(), p.x.bytes(), cudaMemcpyHostToDevice, stream));
       if (p.bias.bytes() > 0) {
-        ACT_CUDA_CHECK(cudaMemcpyAsync(p.bias.get(), p.input.bias.data(), p.bias.bytes(),
+        ACT_CUDA_CHECK(cudaMemcpyAsync(p.bias.get(), p.bias_elements.data(), p.bias.bytes(),
                                        cudaMemcpyHostToDevice, stream));
       }
       ACT_CUDA_CHECK(cudaStreamSynchronize(stream));
@@ -388,7 +413,7 @@ struct Session {
       const size_t mid = got.size() / 2;
       got[mid] = std::isnan(in.reference[mid]) ? 0.0f : std::nanf("");
     }
-    return verified.emplace(key, compare(got, in.reference, v.tol)).first->second;
+    return verified.emplace(key, compare(got, in.reference, v.tol, v.dtype)).first->second;
   }
 };
 
@@ -399,7 +424,7 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
   const bool on_gpu = v.device == Device::Gpu;
   state.SetLabel(on_gpu ? "gpu" : "cpu");
   try {
-    const Prepared& in = s.prepare(*v.family, shape, on_gpu);
+    const Prepared& in = s.prepare(*v.family, v.dtype, shape, on_gpu);
     const Comparison& check = s.verify(v, shape, in);
     if (!check.ok()) {
       s.failed = true;
@@ -407,19 +432,19 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
       return;
     }
     const int64_t count = shape.rows * shape.cols;
+    const size_t y_bytes = static_cast<size_t>(count) * dtype_bytes(v.dtype);
     DeviceBuffer device_y, device_workspace;
-    std::vector<float> host_y;
-    std::vector<unsigned char> host_workspace;
+    std::vector<unsigned char> host_y, host_workspace;
     Problem p;
     if (on_gpu) {
-      device_y = DeviceBuffer(count * sizeof(float));
+      device_y = DeviceBuffer(y_bytes);
       device_workspace = DeviceBuffer(v.workspace(shape.rows, shape.cols));
-      p = {in.x.floats(), in.bias.bytes() ? in.bias.floats() : nullptr, device_y.floats(),
+      p = {in.x.get(), in.bias.bytes() ? in.bias.get() : nullptr, device_y.get(),
            shape.rows, shape.cols, device_workspace.get(), s.stream};
     } else {
-      host_y.resize(count);
+      host_y.resize(y_bytes);
       host_workspace.resize(v.workspace(shape.rows, shape.cols));
-      p = {in.input.x.data(), in.input.bias.empty() ? nullptr : in.input.bias.data(), host_y.data(),
+      p = {in.x_elements.data(), in.bias_elements.empty() ? nullptr : in.bias_elements.data(), host_y.data(),
            shape.rows, shape.cols, host_workspace.data(), nullptr};
     }
     s.seconds_of(v, p);  // warm-up: first-touch, lazy library initialization, instruction cache
@@ -432,9 +457,10 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
     }
     // The median call, as for the copy roofline it is divided by (and as torch_compare.py
     // times its peers): one statistic for every figure that is a ratio of two.
-    const double bytes = ideal_bytes(*v.family, shape);  // per call: the working set
+    const double bytes = ideal_bytes(*v.family, v.dtype, shape);  // per call: the working set
     const double bytes_per_second = bytes / median(std::move(calls));
-    const double roofline = on_gpu ? s.gpu_copy_bw : s.cpu_copy_bw;
+    const auto t = static_cast<size_t>(v.dtype);
+    const double roofline = on_gpu ? s.gpu_copy_bw[t] : s.cpu_copy_bw[t];
     state.counters["bytes_per_second"] = bytes_per_second;
     state.counters["ideal_bytes"] = bytes;
     state.counters["pct_copy_bw"] = 100.0 * bytes_per_second / roofline;
@@ -452,16 +478,18 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
   }
 }
 
-// Bandwidth of the median of `reps` calls of the registry's copy variant over 2^26 floats (or
-// less when memory is short), after one warm-up call: the roofline every pct_copy_bw divides
-// by, timed as the variants are (the same timer, the same statistic).
-double measure_copy_bw(Session& s, Device device) {
-  const char* id = device == Device::Gpu ? "copy/cuda_memcpy" : "copy/cpu_memcpy";
+// Bandwidth of the median of `reps` calls of the registry's copy variant of type t over 2^26
+// elements (or fewer when memory is short), after one warm-up call: the roofline every
+// pct_copy_bw of that type divides by, timed as the variants are (the same timer, the same
+// statistic).
+double measure_copy_bw(Session& s, Device device, DType t) {
+  const std::string id = std::string(device == Device::Gpu ? "copy/cuda_memcpy/" : "copy/cpu_memcpy/") + dtype_name(t);
   const Variant* copy = find_variant(id);
-  if (!copy) throw std::logic_error(std::string("registry has no ") + id);
+  if (!copy) throw std::logic_error("registry has no " + id);
+  const size_t size = dtype_bytes(t);
   int64_t n = int64_t{1} << 26;
   if (device == Device::Gpu) {
-    while (n > (1 << 20) && 3 * n * sizeof(float) > free_device_bytes()) n /= 2;
+    while (n > (1 << 20) && 3 * n * size > free_device_bytes()) n /= 2;
   }
   auto median_of = [&](const Problem& p, int reps) {
     s.seconds_of(*copy, p);
@@ -471,14 +499,14 @@ double measure_copy_bw(Session& s, Device device) {
   };
   double seconds = 0.0;
   if (device == Device::Gpu) {
-    DeviceBuffer x(n * sizeof(float)), y(n * sizeof(float));
+    DeviceBuffer x(n * size), y(n * size);
     ACT_CUDA_CHECK(cudaMemsetAsync(x.get(), 0, x.bytes(), s.stream));
-    seconds = median_of({x.floats(), nullptr, y.floats(), 1, n, nullptr, s.stream}, 21);
+    seconds = median_of({x.get(), nullptr, y.get(), 1, n, nullptr, s.stream}, 21);
   } else {
-    std::vector<float> x(n, 1.0f), y(n);
+    std::vector<unsigned char> x(n * size, 1), y(n * size);
     seconds = median_of({x.data(), nullptr, y.data(), 1, n, nullptr, nullptr}, 7);
   }
-  return ideal_bytes(*copy->family, Shape{1, n}) / seconds;
+  return ideal_bytes(*copy->family, t, Shape{1, n}) / seconds;
 }
 
 // ---- reporting -----------------------------------------------------------------------------
@@ -586,9 +614,13 @@ std::string registry_json() {
   bool first = true;
   for (const Variant& v : variants()) {
     o << (first ? "" : ",") << "{\"id\":\"" << json_escape(v.id()) << "\",\"family\":\""
-      << v.family->name << "\",\"variant\":\"" << v.name << "\",\"step\":" << v.step
+      << v.family->name << "\",\"variant\":\"" << v.name << "\",\"dtype\":\"" << dtype_name(v.dtype)
+      << "\",\"step\":" << v.step
       << ",\"device\":\"" << (v.device == Device::Gpu ? "gpu" : "cpu") << "\",\"summary\":\""
-      << json_escape(v.summary) << "\",\"atol\":" << v.tol.atol << ",\"rtol\":" << v.tol.rtol << "}";
+      << json_escape(v.summary) << "\",\"atol\":" << v.tol.atol << ",\"rtol\":" << v.tol.rtol;
+    // The relative tolerance of a 16-bit type in epsilons of the type (1: within an ulp).
+    if (v.dtype != DType::F32) o << ",\"ulps\":" << v.tol.rtol / dtype_epsilon(v.dtype);
+    o << "}";
     first = false;
   }
   o << "]";
@@ -618,7 +650,11 @@ void add_context(const Session& s) {
   benchmark::AddCustomContext("git_sha", ACTBENCH_GIT_SHA);
   benchmark::AddCustomContext("build_type", ACTBENCH_BUILD_TYPE);
   benchmark::AddCustomContext("host_cpu", host_cpu());
-  benchmark::AddCustomContext("cpu_copy_bw_gbs", gbs(s.cpu_copy_bw));
+  // The f32 roofline under its old name, and each type's (the bytes of 2^26 elements of it).
+  benchmark::AddCustomContext("cpu_copy_bw_gbs", gbs(s.cpu_copy_bw[0]));
+  for (DType t : kDTypes) {
+    benchmark::AddCustomContext(std::string("cpu_copy_bw_gbs_") + dtype_name(t), gbs(s.cpu_copy_bw[static_cast<size_t>(t)]));
+  }
   // The flush is of the GPU's L2 before each timed GPU call; CPU variants are never flushed.
   benchmark::AddCustomContext("l2_flush", !s.gpu.available ? "not applicable: no GPU variants ran"
                                           : s.options.warm ? "warm"
@@ -639,7 +675,10 @@ void add_context(const Session& s) {
   benchmark::AddCustomContext("gpu_l2_bytes", std::to_string(s.info.l2_bytes));
   benchmark::AddCustomContext("gpu_memory_bytes", std::to_string(s.info.total_bytes));
   benchmark::AddCustomContext("gpu_theoretical_bw_gbs", gbs(s.info.theoretical_bw_gbs * 1e9));
-  benchmark::AddCustomContext("gpu_copy_bw_gbs", gbs(s.gpu_copy_bw));
+  benchmark::AddCustomContext("gpu_copy_bw_gbs", gbs(s.gpu_copy_bw[0]));
+  for (DType t : kDTypes) {
+    benchmark::AddCustomContext(std::string("gpu_copy_bw_gbs_") + dtype_name(t), gbs(s.gpu_copy_bw[static_cast<size_t>(t)]));
+  }
   benchmark::AddCustomContext("cuda_driver_version", std::to_string(s.info.driver_version));
   benchmark::AddCustomContext("cuda_runtime_version", std::to_string(s.info.runtime_version));
 }
@@ -714,37 +753,42 @@ void keep_partial_log(const std::string& out) {
 
 void print_list() {
   for (const Variant& v : variants()) {
-    std::printf("%-24s %-3s  atol=%-7.1g rtol=%-7.1g %s\n", v.id().c_str(),
+    std::printf("%-28s %-3s  atol=%-7.1g rtol=%-7.1g %s\n", v.id().c_str(),
                 v.device == Device::Gpu ? "gpu" : "cpu", v.tol.atol, v.tol.rtol, v.summary);
   }
+  if (absent_variants().empty()) return;
+  std::printf("\nnot available in this build or on this CPU:\n");
+  for (const Absent& a : absent_variants()) std::printf("%-28s %s\n", a.id.c_str(), a.why.c_str());
 }
 
-// Registers every (variant, shape), grouped by family and shape so inputs are shared.
+// Registers every (variant, shape), grouped by family, type and shape so inputs are shared.
 // Returns how many were registered; GPU shapes that cannot fit are left out with a message.
 int register_benchmarks(const Session& s) {
   int registered = 0;
   for (const Family& f : families()) {
-    for (Device device : {Device::Gpu, Device::Cpu}) {
-      if (device == Device::Gpu && !s.gpu.available) continue;
-      for (const Shape& shape : sweep(f, device, s.options)) {
-        for (const Variant& v : variants()) {
-          if (v.family != &f || v.device != device || !v.supports(shape.cols)) continue;
-          const std::string name = benchmark_name(v, shape);
-          if (device == Device::Gpu) {
-            // Timing buffers + run_once's own copies + the L2 flush buffer.
-            const double need = 2.0 * ideal_bytes(f, shape) + v.workspace(shape.rows, shape.cols) +
-                                2.0 * s.info.l2_bytes;
-            const double free_bytes = static_cast<double>(free_device_bytes());
-            if (need > 0.9 * free_bytes) {
-              std::fprintf(stderr, "actbench: skipping %s: needs %.2f GiB, %.2f GiB free\n", name.c_str(),
-                           need / (1 << 30), free_bytes / (1 << 30));
-              continue;
+    for (DType t : kDTypes) {
+      for (Device device : {Device::Gpu, Device::Cpu}) {
+        if (device == Device::Gpu && !s.gpu.available) continue;
+        for (const Shape& shape : sweep(f, device, t, s.options)) {
+          for (const Variant& v : variants()) {
+            if (v.family != &f || v.dtype != t || v.device != device || !v.supports(shape.cols)) continue;
+            const std::string name = benchmark_name(v, shape);
+            if (device == Device::Gpu) {
+              // Timing buffers + run_once's own copies + the L2 flush buffer.
+              const double need = 2.0 * ideal_bytes(f, t, shape) + v.workspace(shape.rows, shape.cols) +
+                                  2.0 * s.info.l2_bytes;
+              const double free_bytes = static_cast<double>(free_device_bytes());
+              if (need > 0.9 * free_bytes) {
+                std::fprintf(stderr, "actbench: skipping %s: needs %.2f GiB, %.2f GiB free\n", name.c_str(),
+                             need / (1 << 30), free_bytes / (1 << 30));
+                continue;
+              }
             }
+            benchmark::RegisterBenchmark(name.c_str(), run_benchmark, v, shape)
+                ->UseManualTime()
+                ->Unit(benchmark::kMicrosecond);
+            ++registered;
           }
-          benchmark::RegisterBenchmark(name.c_str(), run_benchmark, v, shape)
-              ->UseManualTime()
-              ->Unit(benchmark::kMicrosecond);
-          ++registered;
         }
       }
     }
@@ -795,11 +839,12 @@ int run(int argc, char** argv) {
     session.device_budget = session.info.total_bytes / 4;
     ACT_CUDA_CHECK(cudaStreamCreateWithFlags(&session.stream, cudaStreamNonBlocking));
     session.timer = std::make_unique<GpuTimer>(session.info, session.stream, !session.options.warm);
-    session.gpu_copy_bw = measure_copy_bw(session, Device::Gpu);
-    std::fprintf(stderr, "actbench: GPU %d: %s, %d SMs, %.1f MiB L2, copy %s GB/s measured (%.0f theoretical)\n",
+    for (DType t : kDTypes) session.gpu_copy_bw[static_cast<size_t>(t)] = measure_copy_bw(session, Device::Gpu, t);
+    std::fprintf(stderr,
+                 "actbench: GPU %d: %s, %d SMs, %.1f MiB L2, copy %s GB/s measured in f32, %s in f16 (%.0f theoretical)\n",
                  session.info.device, session.info.name.c_str(), session.info.sm_count,
-                 session.info.l2_bytes / 1048576.0, gbs(session.gpu_copy_bw).c_str(),
-                 session.info.theoretical_bw_gbs);
+                 session.info.l2_bytes / 1048576.0, gbs(session.gpu_copy_bw[0]).c_str(),
+                 gbs(session.gpu_copy_bw[1]).c_str(), session.info.theoretical_bw_gbs);
   } else {
     std::fprintf(stderr, "actbench: GPU benchmarks skipped: %s; running the CPU benchmarks only\n",
                  session.gpu.reason.c_str());
@@ -808,7 +853,7 @@ int run(int argc, char** argv) {
                    session.options.device);
     }
   }
-  session.cpu_copy_bw = measure_copy_bw(session, Device::Cpu);
+  for (DType t : kDTypes) session.cpu_copy_bw[static_cast<size_t>(t)] = measure_copy_bw(session, Device::Cpu, t);
   add_context(session);
   const int registered = register_benchmarks(session);
   std::fprintf(stderr, "actbench: %d benchmarks registered\n", registered);

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <exception>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -68,8 +69,21 @@ const char* text(int i, F&& get) noexcept {
   });
 }
 
-std::string run_checked(const actbench::Variant& v, const float* x, const float* bias, float* y,
+// The C interface's codes are the DType values: one list of types.
+static_assert(ACTBENCH_F32 == static_cast<int>(actbench::DType::F32) &&
+                  ACTBENCH_F16 == static_cast<int>(actbench::DType::F16) &&
+                  ACTBENCH_BF16 == static_cast<int>(actbench::DType::BF16),
+              "capi.h's type codes must match actbench::DType");
+
+std::string run_checked(const actbench::Variant& v, int dtype, const void* x, const void* bias, void* y,
                         int64_t rows, int64_t cols, void* workspace, void* stream) {
+  if (dtype != static_cast<int>(v.dtype)) {
+    const bool known = dtype >= 0 && dtype < static_cast<int>(std::size(actbench::kDTypes));
+    return v.id() + " takes " + actbench::dtype_name(v.dtype) + " data (code " +
+           std::to_string(static_cast<int>(v.dtype)) + "), got " +
+           (known ? std::string(actbench::dtype_name(static_cast<actbench::DType>(dtype))) : "an unknown type") +
+           " (code " + std::to_string(dtype) + ")";
+  }
   if (rows < 1 || cols < 1) {
     return "rows and cols must be >= 1, got " + std::to_string(rows) + " x " + std::to_string(cols);
   }
@@ -116,6 +130,17 @@ const char* actbench_variant_name(int i) {
 
 const char* actbench_variant_summary(int i) {
   return text(i, [](const actbench::Variant& v, int) { return v.summary; });
+}
+
+const char* actbench_variant_dtype(int i) {
+  return text(i, [](const actbench::Variant& v, int) { return actbench::dtype_name(v.dtype); });
+}
+
+int actbench_variant_dtype_code(int i) {
+  return guarded(-1, [i] {
+    const actbench::Variant* v = at(i);
+    return v ? static_cast<int>(v->dtype) : -1;
+  });
 }
 
 const char* actbench_variant_device(int i) {
@@ -170,12 +195,12 @@ int64_t actbench_workspace_bytes(int i, int64_t rows, int64_t cols) {
   });
 }
 
-int actbench_run(int i, const float* x, const float* bias, float* y, int64_t rows, int64_t cols,
+int actbench_run(int i, int dtype, const void* x, const void* bias, void* y, int64_t rows, int64_t cols,
                  void* workspace, void* stream) {
   return guarded(-1, [&] {
     const actbench::Variant* v = at(i);
     if (!v) return -1;
-    const std::string why = run_checked(*v, x, bias, y, rows, cols, workspace, stream);
+    const std::string why = run_checked(*v, dtype, x, bias, y, rows, cols, workspace, stream);
     if (!why.empty()) {
       last_error = why;
       return -1;

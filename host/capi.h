@@ -1,6 +1,8 @@
 /* A C interface over the variant registry, for ctypes (scripts/torch_compare.py) and any
  * other foreign caller. Variants are addressed by their index in the registry,
- * 0 <= i < actbench_variant_count(); the registry is the only list of them.
+ * 0 <= i < actbench_variant_count(); the registry is the only list of them. Each variant has
+ * one element type (actbench_variant_dtype): its data are arrays of that type, passed as
+ * void pointers together with the type's code, which must match.
  *
  * Nothing here throws: a failing call returns -1 (or NULL, or NaN) and actbench_last_error()
  * says why, per thread. The variant strings are static and live as long as the library. */
@@ -20,13 +22,25 @@
 extern "C" {
 #endif
 
+/* Element type codes: IEEE binary32, binary16 (CUDA's __half, torch.float16) and bfloat16
+ * (__nv_bfloat16, torch.bfloat16). */
+enum {
+  ACTBENCH_F32 = 0,
+  ACTBENCH_F16 = 1,
+  ACTBENCH_BF16 = 2
+};
+
 ACTBENCH_CAPI int actbench_variant_count(void);
 
-/* "softmax/warp", its family ("softmax") and name ("warp"); NULL when i is out of range. */
+/* "softmax/warp/bf16", its family ("softmax") and name ("warp"); NULL when i is out of range. */
 ACTBENCH_CAPI const char* actbench_variant_id(int i);
 ACTBENCH_CAPI const char* actbench_variant_family(int i);
 ACTBENCH_CAPI const char* actbench_variant_name(int i);
 ACTBENCH_CAPI const char* actbench_variant_summary(int i);
+/* "f32", "f16" or "bf16"; NULL when i is out of range. */
+ACTBENCH_CAPI const char* actbench_variant_dtype(int i);
+/* The ACTBENCH_* code of the variant's element type; -1 when i is out of range. */
+ACTBENCH_CAPI int actbench_variant_dtype_code(int i);
 /* "gpu" (device pointers, enqueued on the stream) or "cpu" (host pointers, runs to completion). */
 ACTBENCH_CAPI const char* actbench_variant_device(int i);
 /* What the family computes: "sigmoid", "tanh", "relu", "softmax" (over each row) or
@@ -37,8 +51,9 @@ ACTBENCH_CAPI const char* actbench_variant_activation(int i);
 ACTBENCH_CAPI int actbench_variant_has_bias(int i);
 /* Position on the family's optimization ladder; -1 when i is out of range. */
 ACTBENCH_CAPI int actbench_variant_step(int i);
-/* Accepted error against a double-precision reference: |got - ref| <= atol + rtol * |ref|.
- * NaN when i is out of range. */
+/* Accepted error against the reference (computed in double from the exact inputs, rounded once
+ * to the variant's type, to nearest even): |got - ref| <= atol + rtol * |ref|. NaN when i is
+ * out of range. */
 ACTBENCH_CAPI double actbench_variant_atol(int i);
 ACTBENCH_CAPI double actbench_variant_rtol(int i);
 /* 1 when the variant handles rows of `cols` elements, 0 when not, -1 on a bad index. */
@@ -46,13 +61,15 @@ ACTBENCH_CAPI int actbench_variant_supports(int i, int64_t cols);
 /* Bytes of workspace actbench_run needs for this shape (0: none); -1 on a bad index. */
 ACTBENCH_CAPI int64_t actbench_workspace_bytes(int i, int64_t rows, int64_t cols);
 
-/* y = variant(x [+ bias]) over rows x cols floats, row-major (elementwise families: rows = 1,
- * cols = n, or any factorization). bias has cols entries for bias families, else may be NULL.
+/* y = variant(x [+ bias]) over rows x cols elements of type `dtype` (an ACTBENCH_* code, which
+ * must be the variant's), row-major (elementwise families: rows = 1, cols = n, or any
+ * factorization). bias has cols entries for bias families, else may be NULL.
  * workspace holds actbench_workspace_bytes(i, rows, cols) bytes (NULL when that is 0).
  * stream is a cudaStream_t (NULL: the default stream), ignored by CPU variants. A GPU variant
  * is only enqueued: synchronize the stream before reading y. Returns 0, or -1 with
- * actbench_last_error() set (bad arguments, unsupported shape, a failed launch). */
-ACTBENCH_CAPI int actbench_run(int i, const float* x, const float* bias, float* y, int64_t rows,
+ * actbench_last_error() set (bad arguments, a type that is not the variant's, unsupported
+ * shape, a failed launch). */
+ACTBENCH_CAPI int actbench_run(int i, int dtype, const void* x, const void* bias, void* y, int64_t rows,
                                int64_t cols, void* workspace, void* stream);
 
 /* Why the last failing call on this thread failed ("" when none has); valid until the next

@@ -12,11 +12,14 @@ namespace {
 constexpr size_t kReported = 5;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Spacing of floats at |ref|: the unit the ulp error is counted in.
-double float_ulp(double ref) {
-  const float f = std::fabs(static_cast<float>(ref));
-  if (std::isinf(f)) return std::ldexp(1.0, 104);  // FLT_MAX's spacing
-  return static_cast<double>(std::nextafter(f, std::numeric_limits<float>::infinity())) - f;
+// Spacing of type t's values at |ref| (ref finite): the unit the ulp error is counted in.
+// The spacing at 2^e is 2^(e - p + 1), down to the subnormals' fixed quantum.
+double type_ulp(double ref, DType t) {
+  int exponent;
+  std::frexp(std::fabs(ref), &exponent);  // |ref| in [2^(exponent-1), 2^exponent)
+  const int digits = t == DType::F32 ? 24 : t == DType::F16 ? 11 : 8;
+  const int min_exponent = t == DType::F16 ? -14 : -126;
+  return std::ldexp(1.0, std::max(exponent - 1, min_exponent) - (digits - 1));
 }
 
 std::string format_number(double v) {
@@ -27,7 +30,7 @@ std::string format_number(double v) {
 
 // One contiguous range, in index order.
 Comparison compare_range(const float* got, const double* ref, int64_t begin, int64_t end,
-                         const Tolerance& tol) {
+                         const Tolerance& tol, DType type) {
   Comparison c;
   c.count = end - begin;
   for (int64_t i = begin; i < end; ++i) {
@@ -42,7 +45,7 @@ Comparison compare_range(const float* got, const double* ref, int64_t begin, int
       bad = err > bound;
       c.max_abs_err = std::fmax(c.max_abs_err, err);
       if (r != 0.0) c.max_rel_err = std::fmax(c.max_rel_err, err / std::fabs(r));
-      c.max_ulp_err = std::fmax(c.max_ulp_err, err / float_ulp(r));
+      c.max_ulp_err = std::fmax(c.max_ulp_err, err / type_ulp(r, type));
       // A zero bound (bit-exact variants) is used up by any error at all.
       const double used = bound > 0.0 ? err / bound : err > 0.0 ? kInf : 0.0;
       c.tol_used = std::fmax(c.tol_used, used);
@@ -59,13 +62,13 @@ Comparison compare_range(const float* got, const double* ref, int64_t begin, int
 
 // Chunks are compared in parallel (2^28-element outputs are checked in every full sweep) and
 // merged in index order, so the result is the same as one sequential pass.
-Comparison compare(const float* got, const double* ref, int64_t count, const Tolerance& tol) {
+Comparison compare(const float* got, const double* ref, int64_t count, const Tolerance& tol, DType type) {
   constexpr int64_t kChunk = int64_t{1} << 20;
   const int64_t chunks = std::max<int64_t>(1, (count + kChunk - 1) / kChunk);
   std::vector<Comparison> parts(static_cast<size_t>(chunks));
 #pragma omp parallel for schedule(dynamic, 1) if (chunks > 1)
   for (int64_t k = 0; k < chunks; ++k) {
-    parts[k] = compare_range(got, ref, k * kChunk, std::min(count, (k + 1) * kChunk), tol);
+    parts[k] = compare_range(got, ref, k * kChunk, std::min(count, (k + 1) * kChunk), tol, type);
   }
   Comparison c;
   for (const Comparison& part : parts) {

@@ -1,4 +1,5 @@
-// Comparison of a float result against the double reference. Special values must match by
+// Comparison of a result (values of the variant's type, widened to float) against the
+// reference (rounded to the same type). Special values must match by
 // position: where the reference is NaN the result must be NaN, where it is +-inf the result
 // must be the same infinity, and a NaN or inf the reference does not have is a mismatch.
 #pragma once
@@ -22,7 +23,7 @@ struct Comparison {
   int64_t mismatches = 0;
   double max_abs_err = 0.0;  // over positions where both are finite
   double max_rel_err = 0.0;  // |got - ref| / |ref|, over finite nonzero ref
-  double max_ulp_err = 0.0;  // in units of the float spacing at ref
+  double max_ulp_err = 0.0;  // in units of the type's spacing at ref
   // The worst element against its own bound, max |got - ref| / (atol + rtol * |ref|) over
   // positions where both are finite: 0.37 is 37% of the tolerance used, above 1 a mismatch.
   // Beside max_rel_err it tells a near-failure from a large relative error on an output near
@@ -35,10 +36,11 @@ struct Comparison {
   std::string describe(const Tolerance& tol) const;
 };
 
-Comparison compare(const float* got, const double* ref, int64_t count, const Tolerance& tol);
-inline Comparison compare(const std::vector<float>& got, const std::vector<double>& ref,
-                          const Tolerance& tol) {
-  return compare(got.data(), ref.data(), static_cast<int64_t>(got.size()), tol);
+// `type` sets the unit of max_ulp_err (the tolerance is the variant's own, already in its type).
+Comparison compare(const float* got, const double* ref, int64_t count, const Tolerance& tol, DType type);
+inline Comparison compare(const std::vector<float>& got, const std::vector<double>& ref, const Tolerance& tol,
+                          DType type) {
+  return compare(got.data(), ref.data(), static_cast<int64_t>(got.size()), tol, type);
 }
 
 }  // namespace actbench

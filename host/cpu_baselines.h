@@ -1,27 +1,50 @@
 // CPU baselines: what the GPU variants are measured against. Same Problem as the GPU
-// launchers, with host pointers; each call runs to completion.
-//   cpu_scalar  a plain loop over the functors of kernels/common/ops.h
-//   cpu_omp     OpenMP threads + SIMD with vectorized exp/tanh
-//   cpu_onednn  oneDNN eltwise / softmax primitives (when oneDNN was found)
+// launchers, with host pointers to elements of T (float, __half, __nv_bfloat16); each call
+// runs to completion. 16-bit elements are widened to f32 for the math and rounded once to
+// nearest even on store, as on the GPU.
+//   cpu_scalar  a plain loop over the functors of kernels/common/ops.h, with the exact software
+//               conversions of common/dtype.h
+//   cpu_omp     OpenMP threads + SIMD with vectorized exp/tanh; 16-bit conversions with the
+//               CPU's own instructions where it has them (F16C), else exact vectorizable code
+//   cpu_onednn  oneDNN eltwise / softmax primitives (when oneDNN was found), in the types
+//               oneDNN supports on this CPU (onednn_unsupported says which)
 #pragma once
+
+#include <cstdint>
+#include <string>
 
 #include "kernels/registry.h"
 
 namespace actbench {
 
-template <class Op> void cpu_scalar_elementwise(const Problem& p);
-void cpu_scalar_softmax(const Problem& p);
+template <class T, class Op> void cpu_scalar_elementwise(const Problem& p);
+template <class T> void cpu_scalar_softmax(const Problem& p);
 
 // A is Sigmoid, Tanh or Relu.
-template <Activation A> void cpu_omp_elementwise(const Problem& p);
-void cpu_omp_softmax(const Problem& p);
+template <class T, Activation A> void cpu_omp_elementwise(const Problem& p);
+template <class T> void cpu_omp_softmax(const Problem& p);
 
 #if ACTBENCH_HAVE_ONEDNN
-template <Activation A> void cpu_onednn_elementwise(const Problem& p);
-void cpu_onednn_softmax(const Problem& p);
+template <class T, Activation A> void cpu_onednn_elementwise(const Problem& p);
+template <class T> void cpu_onednn_softmax(const Problem& p);
+// "" when oneDNN runs activation A (Sigmoid, Tanh, Relu or Softmax) in type t on this CPU,
+// else why not (from oneDNN's own answer when asked for the primitive). Asked once per pair.
+template <Activation A> std::string onednn_unsupported(DType t);
 #endif
 
 // The CPU roofline: memcpy of the same bytes (threaded like cpu_omp).
-void cpu_memcpy(const Problem& p);
+template <class T> void cpu_memcpy(const Problem& p);
+
+// cpu_omp's 16-bit conversions, one code path at a time, for their exhaustive test against
+// common/dtype.h: widen turns n elements of the type into floats (exactly), narrow n floats
+// into elements (round to nearest even; a NaN stays NaN). Auto is the path cpu_omp takes on
+// this CPU; a path the CPU cannot run has nullptr members.
+enum class ConvertPath { Auto, X86_64_v4, X86_64_v3, Portable };
+struct Converter {
+  void (*widen)(const void* x, float* y, int64_t n) = nullptr;
+  void (*narrow)(const float* x, void* y, int64_t n) = nullptr;
+};
+// t is F16 or BF16 (std::invalid_argument otherwise).
+Converter cpu_converter(DType t, ConvertPath path);
 
 }  // namespace actbench

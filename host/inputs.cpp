@@ -3,6 +3,7 @@
 #include "host/inputs.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace actbench {
@@ -85,6 +86,35 @@ void sprinkle_specials(std::vector<float>& values, double fraction, uint64_t see
   if (count > 0) {  // at least one, at a seeded position
     values[splitmix64(seed) % count] = specials[splitmix64(~seed) % specials.size()];
   }
+}
+
+void round_to_type(DType t, std::vector<float>& values) {
+  if (t == DType::F32) return;
+  for (float& v : values) v = round_float_to(t, v);
+}
+
+std::vector<unsigned char> encode(DType t, const float* values, int64_t n) {
+  std::vector<unsigned char> out(static_cast<size_t>(n) * dtype_bytes(t));
+  if (t == DType::F32) {
+    if (n > 0) std::memcpy(out.data(), values, out.size());
+    return out;
+  }
+  const auto convert = t == DType::F16 ? f32_to_f16_bits : f32_to_bf16_bits;
+  auto* bits = reinterpret_cast<uint16_t*>(out.data());
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) bits[i] = convert(values[i]);
+  return out;
+}
+
+void decode(DType t, const void* elements, int64_t n, float* values) {
+  if (t == DType::F32) {
+    if (n > 0) std::memcpy(values, elements, static_cast<size_t>(n) * sizeof(float));
+    return;
+  }
+  const auto convert = t == DType::F16 ? f16_bits_to_f32 : bf16_bits_to_f32;
+  const auto* bits = static_cast<const uint16_t*>(elements);
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) values[i] = convert(bits[i]);
 }
 
 }  // namespace actbench

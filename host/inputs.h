@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/common/dtype.h"
+
 namespace actbench {
 
 // The special values every op is tested on: +-0, +-inf, NaN, +-88.7 (float exp's edge), +-1e4.
@@ -26,5 +28,14 @@ std::vector<float> bias_input(int64_t cols, uint64_t seed);
 
 // Overwrites about `fraction` of the values (at least one when count > 0) with special values.
 void sprinkle_specials(std::vector<float>& values, double fraction, uint64_t seed);
+
+// Every value rounded to nearest even in type t (exact software conversion, dtype.h): the
+// values a t-typed array holds. f32 leaves them as they are.
+void round_to_type(DType t, std::vector<float>& values);
+
+// n values as the bytes of n elements of type t (each rounded to nearest even), and back
+// (exact). f32 is a plain copy.
+std::vector<unsigned char> encode(DType t, const float* values, int64_t n);
+void decode(DType t, const void* elements, int64_t n, float* values);
 
 }  // namespace actbench

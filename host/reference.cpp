@@ -2,6 +2,8 @@
 // so that it is easy to trust (OpenMP only splits rows across threads).
 #include "host/reference.h"
 
+#include "host/inputs.h"
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -42,8 +44,11 @@ void reference_softmax_row(const float* x, int64_t cols, double* out) {
   for (int64_t j = 0; j < cols; ++j) out[j] = term(x[j]) / s;
 }
 
-std::vector<double> reference(const Family& family, const std::vector<float>& x,
-                              const std::vector<float>& bias, int64_t rows, int64_t cols) {
+std::vector<double> reference(const Family& family, DType t, const std::vector<float>& x_values,
+                              const std::vector<float>& bias_values, int64_t rows, int64_t cols) {
+  std::vector<float> x = x_values, bias = bias_values;
+  round_to_type(t, x);
+  round_to_type(t, bias);
   const int64_t count = rows * cols;
   if (static_cast<int64_t>(x.size()) != count) {
     throw std::invalid_argument("reference: x holds " + std::to_string(x.size()) +
@@ -56,14 +61,17 @@ std::vector<double> reference(const Family& family, const std::vector<float>& x,
   // Rows are independent: threads only split the work, every value is computed the same way.
   if (family.act == Activation::Softmax) {
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t r = 0; r < rows; ++r) reference_softmax_row(&x[r * cols], cols, &out[r * cols]);
+    for (int64_t r = 0; r < rows; ++r) {
+      reference_softmax_row(&x[r * cols], cols, &out[r * cols]);
+      for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = round_to(t, out[r * cols + c]);
+    }
     return out;
   }
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < count; ++i) {
     // The bias add is a float op in every implementation: round it to float first.
     const float z = family.bias ? x[i] + bias[i % cols] : x[i];
-    out[i] = reference_activation(family.act, z);
+    out[i] = round_to(t, reference_activation(family.act, z));
   }
   return out;
 }

@@ -1,6 +1,8 @@
 // The ground truth: every variant of every family is checked against these, computed in
-// double from the same float inputs. The bias families add in float first (y = act(fl(x + b)),
-// the op every implementation performs) and apply the activation in double.
+// double from the inputs as converted to the element type (exactly: every value of that type
+// is a double), then rounded once to the type, to nearest even. The bias families add in
+// float first (y = act(fl(x + b)), the op every implementation performs: 16-bit ones widen
+// both to f32 and add there) and apply the activation in double.
 #pragma once
 
 #include <cstdint>
@@ -12,11 +14,13 @@ namespace actbench {
 
 double reference_activation(Activation act, double x);
 
-// Softmax of one row in double with torch.softmax's special-value behaviour (see ops.h).
+// Softmax of one row in double with torch.softmax's special-value behaviour (see ops.h),
+// unrounded.
 void reference_softmax_row(const float* x, int64_t cols, double* out);
 
-// Reference output of `family` for rows x cols inputs (bias: cols entries or empty).
-std::vector<double> reference(const Family& family, const std::vector<float>& x,
+// Reference output of `family` in type t for rows x cols inputs (bias: cols entries or
+// empty), each input first rounded to t (a no-op for values already of that type).
+std::vector<double> reference(const Family& family, DType t, const std::vector<float>& x,
                               const std::vector<float>& bias, int64_t rows, int64_t cols);
 
 }  // namespace actbench

@@ -13,36 +13,56 @@ namespace actbench {
 
 namespace {
 
-// A NaN no arithmetic produces from our inputs (NaN results carry the input NaN's payload,
-// and the special values use the default quiet NaN): an element still holding exactly these
-// bits was never written.
-constexpr uint32_t kPoisonBits = 0x7fc0deadu;
-// Guard floats on each side of y; a multiple of 4, so y's placement alone sets its alignment.
+// A NaN of each type that no arithmetic produces from our inputs (NaN results carry the
+// input NaN's payload or are the canonical NaN, and the special values use the default quiet
+// NaN): an element still holding exactly these bits was never written.
+uint32_t poison_bits(DType t) { return t == DType::F32 ? 0x7fc0deadu : t == DType::F16 ? 0x7eadu : 0x7fadu; }
+
+// Guard elements on each side of y; a multiple of 8, so y's placement alone sets its alignment.
 constexpr int64_t kGuard = 64;
 
-float poison() {
-  float f;
-  std::memcpy(&f, &kPoisonBits, sizeof f);
-  return f;
-}
+// Elements of type t: `count` of them as raw bytes, with typed access to their bit patterns.
+struct Elements {
+  DType type;
+  std::vector<unsigned char> bytes;
 
-bool is_poison(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  return bits == kPoisonBits;
-}
+  Elements(DType t, int64_t count, uint32_t fill) : type(t), bytes(static_cast<size_t>(count) * dtype_bytes(t)) {
+    for (int64_t i = 0; i < count; ++i) set(i, fill);
+  }
+  int64_t size() const { return static_cast<int64_t>(bytes.size() / dtype_bytes(type)); }
+  uint32_t bits(int64_t i) const {
+    if (type == DType::F32) {
+      uint32_t u;
+      std::memcpy(&u, &bytes[4 * i], 4);
+      return u;
+    }
+    uint16_t h;
+    std::memcpy(&h, &bytes[2 * i], 2);
+    return h;
+  }
+  void set(int64_t i, uint32_t u) {
+    if (type == DType::F32) {
+      std::memcpy(&bytes[4 * i], &u, 4);
+    } else {
+      const auto h = static_cast<uint16_t>(u);
+      std::memcpy(&bytes[2 * i], &h, 2);
+    }
+  }
+  void* at(int64_t i) { return bytes.data() + i * dtype_bytes(type); }
+};
 
 // `buffer` holds [guard | placement | y (count) | guard]; throws on a guard overwritten or an
 // element of y left unwritten, naming the first position relative to y[0].
-void check_written(const std::vector<float>& buffer, int64_t begin, int64_t count, const Variant& v) {
+void check_written(const Elements& buffer, int64_t begin, int64_t count, const Variant& v) {
   const int64_t end = begin + count;
+  const uint32_t poison = poison_bits(v.dtype);
   auto first = [&](int64_t from, int64_t to, bool want_poison) {
     for (int64_t i = from; i < to; ++i) {
-      if (is_poison(buffer[i]) != want_poison) return i;
+      if ((buffer.bits(i) == poison) != want_poison) return i;
     }
     return int64_t{-1};
   };
-  for (int64_t i : {first(0, begin, true), first(end, static_cast<int64_t>(buffer.size()), true)}) {
+  for (int64_t i : {first(0, begin, true), first(end, buffer.size(), true)}) {
     if (i >= 0) {
       throw std::runtime_error(v.id() + " wrote outside its output, at y[" + std::to_string(i - begin) + "]");
     }
@@ -52,60 +72,73 @@ void check_written(const std::vector<float>& buffer, int64_t begin, int64_t coun
   }
 }
 
-// Where each array starts in its buffer, and how long the buffers are.
+// Where each array starts in its buffer, and how long the buffers are (in elements).
 struct Layout {
-  int64_t count, y_begin, y_floats;
+  int64_t count, y_begin, y_elements;
   Layout(const Case& c, const Placement& at)
-      : count(c.rows * c.cols), y_begin(kGuard + at.y), y_floats(kGuard + at.y + count + kGuard) {}
+      : count(c.rows * c.cols), y_begin(kGuard + at.y), y_elements(kGuard + at.y + count + kGuard) {}
 };
+
+std::vector<float> output_of(const Elements& y, const Layout& l, const Variant& v) {
+  check_written(y, l.y_begin, l.count, v);
+  std::vector<float> out(static_cast<size_t>(l.count));
+  decode(v.dtype, y.bytes.data() + l.y_begin * dtype_bytes(v.dtype), l.count, out.data());
+  return out;
+}
 
 std::vector<float> run_gpu(const Variant& v, const Case& c, const Placement& at) {
   const Layout l(c, at);
-  DeviceBuffer x((at.x + l.count) * sizeof(float));
-  DeviceBuffer bias((at.bias + c.bias.size()) * sizeof(float));
-  DeviceBuffer y(l.y_floats * sizeof(float));
+  const size_t size = dtype_bytes(v.dtype);
+  const std::vector<unsigned char> x_host = encode(v.dtype, c.x.data(), l.count);
+  const std::vector<unsigned char> bias_host = encode(v.dtype, c.bias.data(), static_cast<int64_t>(c.bias.size()));
+  DeviceBuffer x((at.x + l.count) * size);
+  DeviceBuffer bias((at.bias + c.bias.size()) * size);
+  DeviceBuffer y(l.y_elements * size);
   DeviceBuffer workspace(v.workspace(c.rows, c.cols));
+  auto* x_at = static_cast<unsigned char*>(x.get()) + at.x * size;
+  auto* bias_at = static_cast<unsigned char*>(bias.get()) + at.bias * size;
+  auto* y_at = static_cast<unsigned char*>(y.get()) + l.y_begin * size;
   cudaStream_t stream = nullptr;
   ACT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   try {
     // On the variant's stream: a pageable cudaMemcpy may return before its DMA lands, and
     // a non-blocking stream is not ordered after it.
-    ACT_CUDA_CHECK(cudaMemcpyAsync(x.floats() + at.x, c.x.data(), l.count * sizeof(float),
-                                   cudaMemcpyHostToDevice, stream));
+    ACT_CUDA_CHECK(cudaMemcpyAsync(x_at, x_host.data(), x_host.size(), cudaMemcpyHostToDevice, stream));
     if (!c.bias.empty()) {
-      ACT_CUDA_CHECK(cudaMemcpyAsync(bias.floats() + at.bias, c.bias.data(), c.bias.size() * sizeof(float),
-                                     cudaMemcpyHostToDevice, stream));
+      ACT_CUDA_CHECK(cudaMemcpyAsync(bias_at, bias_host.data(), bias_host.size(), cudaMemcpyHostToDevice, stream));
     }
-    fill_floats(y.floats(), l.y_floats, poison(), stream);
-    v.launch({x.floats() + at.x, c.bias.empty() ? nullptr : bias.floats() + at.bias,
-              y.floats() + l.y_begin, c.rows, c.cols, workspace.get(), stream});
+    fill_bits(y.get(), l.y_elements, size, poison_bits(v.dtype), stream);
+    v.launch({x_at, c.bias.empty() ? nullptr : bias_at, y_at, c.rows, c.cols, workspace.get(), stream});
     ACT_CUDA_CHECK(cudaStreamSynchronize(stream));
     ACT_CUDA_CHECK(cudaStreamDestroy(stream));
   } catch (...) {
     cudaStreamDestroy(stream);
     throw;
   }
-  std::vector<float> out(l.y_floats);
-  ACT_CUDA_CHECK(cudaMemcpy(out.data(), y.get(), y.bytes(), cudaMemcpyDeviceToHost));
-  check_written(out, l.y_begin, l.count, v);
-  return {out.begin() + l.y_begin, out.begin() + l.y_begin + l.count};
+  Elements out(v.dtype, l.y_elements, 0);
+  ACT_CUDA_CHECK(cudaMemcpy(out.bytes.data(), y.get(), y.bytes(), cudaMemcpyDeviceToHost));
+  return output_of(out, l, v);
 }
 
 std::vector<float> run_cpu(const Variant& v, const Case& c, const Placement& at) {
   const Layout l(c, at);
-  std::vector<float> x(at.x + l.count), bias(at.bias + c.bias.size()), y(l.y_floats, poison());
-  std::copy(c.x.begin(), c.x.end(), x.begin() + at.x);
-  std::copy(c.bias.begin(), c.bias.end(), bias.begin() + at.bias);
+  const size_t size = dtype_bytes(v.dtype);
+  const std::vector<unsigned char> x_values = encode(v.dtype, c.x.data(), l.count);
+  const std::vector<unsigned char> bias_values = encode(v.dtype, c.bias.data(), static_cast<int64_t>(c.bias.size()));
+  // The buffers start 16-byte aligned (glibc's malloc on x86-64), the placements offset them.
+  Elements x(v.dtype, at.x + l.count, 0), bias(v.dtype, at.bias + static_cast<int64_t>(c.bias.size()), 0);
+  Elements y(v.dtype, l.y_elements, poison_bits(v.dtype));
+  if (!x_values.empty()) std::memcpy(x.at(at.x), x_values.data(), x_values.size());
+  if (!bias_values.empty()) std::memcpy(bias.at(at.bias), bias_values.data(), bias_values.size());
   std::vector<unsigned char> workspace(v.workspace(c.rows, c.cols));
-  v.launch({x.data() + at.x, c.bias.empty() ? nullptr : bias.data() + at.bias, y.data() + l.y_begin,
-            c.rows, c.cols, workspace.data(), nullptr});
-  check_written(y, l.y_begin, l.count, v);
-  return {y.begin() + l.y_begin, y.begin() + l.y_begin + l.count};
+  v.launch({x.at(at.x), c.bias.empty() ? nullptr : bias.at(at.bias), y.at(l.y_begin), c.rows, c.cols,
+            workspace.data(), nullptr});
+  return output_of(y, l, v);
 }
 
 }  // namespace
 
-Case make_case(const Family& family, int64_t rows, int64_t cols, uint64_t seed) {
+Case make_case(const Family& family, DType t, int64_t rows, int64_t cols, uint64_t seed) {
   if (rows < 1 || cols < 1) throw std::invalid_argument("make_case: rows and cols must be >= 1");
   Case c;
   c.rows = rows;
@@ -113,12 +146,18 @@ Case make_case(const Family& family, int64_t rows, int64_t cols, uint64_t seed) 
   c.x = family.act == Activation::Softmax ? softmax_input(rows, cols, seed)
                                           : activation_input(rows * cols, seed);
   if (family.bias) c.bias = bias_input(cols, seed);
+  round_to_type(t, c.x);
+  round_to_type(t, c.bias);
   return c;
 }
 
 std::vector<float> run_once(const Variant& v, const Case& c, Placement at) {
+  const int most = static_cast<int>(16 / dtype_bytes(v.dtype)) - 1;
   for (int offset : {at.x, at.y, at.bias}) {
-    if (offset < 0 || offset > 3) throw std::invalid_argument("run_once: placements are 0..3 floats");
+    if (offset < 0 || offset > most) {
+      throw std::invalid_argument("run_once: placements of " + std::string(dtype_name(v.dtype)) + " are 0.." +
+                                  std::to_string(most) + " elements");
+    }
   }
   return v.device == Device::Gpu ? run_gpu(v, c, at) : run_cpu(v, c, at);
 }

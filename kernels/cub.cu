@@ -3,7 +3,7 @@
 //   cub      one block of 256 threads per row; the row max and the row sum are each one
 //            cub::BlockReduce over the functors of common/ops.h (MaxOp keeps NaN), and x is
 //            read three times (max, sum, output) as in `fused`, so the two differ only in
-//            the reduction
+//            the reduction; elements of T are widened to f32 as they are read
 //
 // Kernel, then launcher.
 #include <cub/block/block_reduce.cuh>
@@ -14,6 +14,7 @@
 #include "common/cuda_check.h"
 #include "common/occupancy.h"
 #include "common/ops.h"
+#include "common/vec.cuh"
 #include "launchers.h"
 
 namespace actbench {
@@ -22,38 +23,45 @@ namespace {
 
 constexpr int kCubThreads = 256;
 
-template <int kThreads>
+template <class T, int kThreads>
 __global__ void __launch_bounds__(kThreads)
-    softmax_cub_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int64_t cols) {
+    softmax_cub_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t cols) {
   using BlockReduce = cub::BlockReduce<float, kThreads>;
   __shared__ typename BlockReduce::TempStorage temp;
   __shared__ float row_max, row_sum;  // BlockReduce's result lands in thread 0 only
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
-    const float* xr = x + row * cols;
+    const T* xr = x + row * cols;
     float m = MaxOp{}.identity();
-    for (int64_t c = threadIdx.x; c < cols; c += kThreads) m = MaxOp{}(m, xr[c]);
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) m = MaxOp{}(m, widen(xr[c]));
     m = BlockReduce(temp).Reduce(m, MaxOp{});
     if (threadIdx.x == 0) row_max = m;
     __syncthreads();  // publishes row_max; `temp` may be reused
     m = row_max;      // read before the next barrier, which thread 0 passes before rewriting it
     float s = SumOp{}.identity();
-    for (int64_t c = threadIdx.x; c < cols; c += kThreads) s += softmax_term(xr[c], m);
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) s += softmax_term(widen(xr[c]), m);
     s = BlockReduce(temp).Reduce(s, SumOp{});
     if (threadIdx.x == 0) row_sum = s;
     __syncthreads();  // publishes row_sum; `temp` may be reused
     const SoftmaxState state{m, row_sum};  // read before the next row's first barrier
-    for (int64_t c = threadIdx.x; c < cols; c += kThreads) y[row * cols + c] = softmax_output(xr[c], state);
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) {
+      y[row * cols + c] = narrow<T>(softmax_output(widen(xr[c]), state));
+    }
   }
 }
 
 }  // namespace
 
+template <class T>
 void softmax_cub(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
-  const auto kernel = softmax_cub_kernel<kCubThreads>;
+  const auto kernel = softmax_cub_kernel<T, kCubThreads>;
   const int grid = static_cast<int>(std::min<int64_t>(p.rows, resident_blocks(kernel, kCubThreads)));
-  kernel<<<grid, kCubThreads, 0, p.stream>>>(p.x, p.y, p.rows, p.cols);
+  kernel<<<grid, kCubThreads, 0, p.stream>>>(static_cast<const T*>(p.x), static_cast<T*>(p.y), p.rows, p.cols);
   ACT_CHECK_LAUNCH();
 }
+
+template void softmax_cub<float>(const Problem&);
+template void softmax_cub<__half>(const Problem&);
+template void softmax_cub<__nv_bfloat16>(const Problem&);
 
 }  // namespace actbench

@@ -1,11 +1,12 @@
 // cuDNN references (built only when CMake found cuDNN, ACTBENCH_HAVE_CUDNN):
 //
-//   cudnn_activation<A>  `cudnn` of sigmoid, tanh, relu: cudnnActivationForward (SIGMOID, TANH,
-//                        RELU, NaN propagated), y = act(x) with alpha = 1, beta = 0.
-//   cudnn_softmax        `softmax/cudnn`: cudnnSoftmaxForward (ACCURATE: max-subtracted;
-//                        INSTANCE: over C * H * W of each N).
+//   cudnn_activation<T, A>  `cudnn` of sigmoid, tanh, relu: cudnnActivationForward (SIGMOID,
+//                           TANH, RELU, NaN propagated), y = act(x) with alpha = 1, beta = 0.
+//   cudnn_softmax<T>        `softmax/cudnn`: cudnnSoftmaxForward (ACCURATE: max-subtracted;
+//                           INSTANCE: over C * H * W of each N).
 //
-// Both see the problem as an NCHW float tensor of rows x cols x 1 x 1, so INSTANCE mode is the
+// T is float, __half or __nv_bfloat16 (CUDNN_DATA_FLOAT, _HALF, _BFLOAT16; alpha and beta are
+// floats for all three). Both see the problem as an NCHW tensor of rows x cols x 1 x 1, so INSTANCE mode is the
 // row-wise softmax and the activation covers all rows * cols elements. The handle is created
 // on the first call (on the device current then) and kept for the process; descriptors are
 // made once per shape and cached, so a timed call does one cudnnSetStream and the cuDNN call.
@@ -19,6 +20,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -56,22 +58,26 @@ cudnnHandle_t handle() {
 using TensorDesc = std::unique_ptr<std::remove_pointer_t<cudnnTensorDescriptor_t>,
                                    decltype(&cudnnDestroyTensorDescriptor)>;
 
-// The rows x cols x 1 x 1 descriptor; call with cudnn_mutex() held. cuDNN's dimensions and
-// strides are int: shapes beyond that are rejected here rather than truncated.
-cudnnTensorDescriptor_t tensor_desc(int64_t rows, int64_t cols) {
+template <class T> constexpr cudnnDataType_t kDataType = CUDNN_DATA_FLOAT;
+template <> constexpr cudnnDataType_t kDataType<__half> = CUDNN_DATA_HALF;
+template <> constexpr cudnnDataType_t kDataType<__nv_bfloat16> = CUDNN_DATA_BFLOAT16;
+
+// The rows x cols x 1 x 1 descriptor of `type`; call with cudnn_mutex() held. cuDNN's
+// dimensions and strides are int: shapes beyond that are rejected here rather than truncated.
+cudnnTensorDescriptor_t tensor_desc(cudnnDataType_t type, int64_t rows, int64_t cols) {
   if (rows < 1 || cols < 1 || rows > INT_MAX / cols) {
     throw std::invalid_argument("cuDNN: a " + std::to_string(rows) + " x " +
                                 std::to_string(cols) +
                                 " tensor does not fit cuDNN's int dimensions (rows * cols must "
                                 "be in [1, " + std::to_string(INT_MAX) + "])");
   }
-  static std::map<std::pair<int64_t, int64_t>, TensorDesc> cache;
-  const auto key = std::make_pair(rows, cols);
+  static std::map<std::tuple<cudnnDataType_t, int64_t, int64_t>, TensorDesc> cache;
+  const auto key = std::make_tuple(type, rows, cols);
   if (const auto it = cache.find(key); it != cache.end()) return it->second.get();
   cudnnTensorDescriptor_t raw = nullptr;
   cudnn_check(cudnnCreateTensorDescriptor(&raw), "cudnnCreateTensorDescriptor");
   TensorDesc desc(raw, &cudnnDestroyTensorDescriptor);
-  cudnn_check(cudnnSetTensor4dDescriptor(raw, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
+  cudnn_check(cudnnSetTensor4dDescriptor(raw, CUDNN_TENSOR_NCHW, type,
                                          static_cast<int>(rows), static_cast<int>(cols), 1, 1),
               "cudnnSetTensor4dDescriptor");
   return cache.emplace(key, std::move(desc)).first->second.get();
@@ -103,11 +109,11 @@ cudnnActivationDescriptor_t activation_desc() {
 
 }  // namespace
 
-template <Activation A>
+template <class T, Activation A>
 void cudnn_activation(const Problem& p) {
   if (p.rows * p.cols == 0) return;
   const std::lock_guard<std::mutex> lock(cudnn_mutex());
-  const cudnnTensorDescriptor_t t = tensor_desc(p.rows, p.cols);
+  const cudnnTensorDescriptor_t t = tensor_desc(kDataType<T>, p.rows, p.cols);
   const cudnnActivationDescriptor_t act = activation_desc<A>();
   const cudnnHandle_t h = handle();
   cudnn_check(cudnnSetStream(h, p.stream), "cudnnSetStream");
@@ -117,10 +123,11 @@ void cudnn_activation(const Problem& p) {
   ACT_CHECK_LAUNCH();
 }
 
+template <class T>
 void cudnn_softmax(const Problem& p) {
   if (p.rows * p.cols == 0) return;
   const std::lock_guard<std::mutex> lock(cudnn_mutex());
-  const cudnnTensorDescriptor_t t = tensor_desc(p.rows, p.cols);
+  const cudnnTensorDescriptor_t t = tensor_desc(kDataType<T>, p.rows, p.cols);
   const cudnnHandle_t h = handle();
   cudnn_check(cudnnSetStream(h, p.stream), "cudnnSetStream");
   const float one = 1.0f, zero = 0.0f;
@@ -130,8 +137,17 @@ void cudnn_softmax(const Problem& p) {
   ACT_CHECK_LAUNCH();
 }
 
-template void cudnn_activation<Activation::Sigmoid>(const Problem&);
-template void cudnn_activation<Activation::Tanh>(const Problem&);
-template void cudnn_activation<Activation::Relu>(const Problem&);
+// Every type with the activations the registry uses (see elementwise.cu).
+template <class T>
+struct CudnnLaunchers {
+  static const Launcher kAll[];
+};
+template <class T>
+const Launcher CudnnLaunchers<T>::kAll[] = {cudnn_activation<T, Activation::Sigmoid>,
+                                            cudnn_activation<T, Activation::Tanh>,
+                                            cudnn_activation<T, Activation::Relu>, cudnn_softmax<T>};
+template struct CudnnLaunchers<float>;
+template struct CudnnLaunchers<__half>;
+template struct CudnnLaunchers<__nv_bfloat16>;
 
 }  // namespace actbench

@@ -1,13 +1,15 @@
-// Launchers of the elementwise and bias + activation variants (kernels in elementwise.cuh):
+// Launchers of the elementwise and bias + activation variants (kernels in elementwise.cuh),
+// each templated on the element type T and the functor Op:
 //
-//   elementwise_naive<Op>  `naive`: one thread per element.
-//   elementwise_warp<Op>   `warp` (Sigmoid, Tanh, Relu) and `warp_approx` (SigmoidApprox,
-//                          TanhApprox): 16-byte vectors over a grid of at most one wave of
-//                          resident blocks.
-//   bias_unfused<Op>       `bias_*/unfused`: bias_fused_kernel<Identity> writes x + bias to y,
-//                          then elementwise_naive_kernel<Op> runs in place on y.
-//   bias_fused<Op>         `bias_*/fused`: one kernel, one thread per element.
-//   bias_fused_warp<Op>    `bias_*/fused_warp`: one kernel, 16-byte vectors.
+//   elementwise_naive<T, Op>  `naive`: one thread per element.
+//   elementwise_warp<T, Op>   `warp` (Sigmoid, Tanh, Relu) and `warp_approx` (SigmoidApprox,
+//                             TanhApprox): 16-byte vectors over a grid of at most one wave of
+//                             resident blocks.
+//   bias_unfused<T, Op>       `bias_*/unfused`: bias_fused_kernel<T, Identity> writes x + bias
+//                             to y (rounded to T, as a framework's two ops would), then
+//                             elementwise_naive_kernel<T, Op> runs in place on y.
+//   bias_fused<T, Op>         `bias_*/fused`: one kernel, one thread per element.
+//   bias_fused_warp<T, Op>    `bias_*/fused_warp`: one kernel, 16-byte vectors.
 //
 // Every launcher returns at once for an empty problem, enqueues on p.stream only, and checks
 // each launch; none allocates or synchronizes.
@@ -36,7 +38,7 @@ unsigned blocks_for(int64_t n, int block) {
   return static_cast<unsigned>(blocks);
 }
 
-// Launches a grid_stride_tiles kernel over `vecs` float4: one block per tile up to one wave
+// Launches a grid_stride_tiles kernel over `vecs` 16-byte vectors: one block per tile up to one wave
 // of resident blocks (more would only queue), at least one block for the scalar edges.
 template <class... Params, class... Args>
 void launch_tiled(void (*kernel)(Params...), int64_t vecs, cudaStream_t stream, Args... args) {
@@ -48,91 +50,99 @@ void launch_tiled(void (*kernel)(Params...), int64_t vecs, cudaStream_t stream, 
   ACT_CHECK_LAUNCH();
 }
 
+template <class T>
+const T* in(const void* p) {
+  return static_cast<const T*>(p);
+}
+
 }  // namespace
 
-template <class Op>
+template <class T, class Op>
 void elementwise_naive(const Problem& p) {
   const int64_t n = p.rows * p.cols;
   if (n == 0) return;
-  elementwise_naive_kernel<<<blocks_for(n, kNaiveBlock), kNaiveBlock, 0, p.stream>>>(p.x, p.y, n,
-                                                                                     Op{});
+  elementwise_naive_kernel<<<blocks_for(n, kNaiveBlock), kNaiveBlock, 0, p.stream>>>(
+      in<T>(p.x), static_cast<T*>(p.y), n, Op{});
   ACT_CHECK_LAUNCH();
 }
 
-template <class Op>
+template <class T, class Op>
 void elementwise_warp(const Problem& p) {
   const int64_t n = p.rows * p.cols;
   if (n == 0) return;
-  const VecSplit s = split_at_alignment(p.y, n);
-  if (is_aligned16(p.x + s.head)) {
-    launch_tiled(elementwise_warp_kernel<Op, LoadVec4>, s.vecs, p.stream, p.x, p.y, s, Op{});
+  const T* x = in<T>(p.x);
+  T* y = static_cast<T*>(p.y);
+  const VecSplit s = split_at_alignment(y, n);
+  if (is_aligned16(x + s.head)) {
+    launch_tiled(elementwise_warp_kernel<T, Op, LoadPack>, s.vecs, p.stream, x, y, s, Op{});
   } else {
-    launch_tiled(elementwise_warp_kernel<Op, LoadScalar4>, s.vecs, p.stream, p.x, p.y, s, Op{});
+    launch_tiled(elementwise_warp_kernel<T, Op, LoadScalars>, s.vecs, p.stream, x, y, s, Op{});
   }
 }
 
-template <class Op>
+template <class T, class Op>
 void bias_unfused(const Problem& p) {
   const int64_t n = p.rows * p.cols;
   if (n == 0) return;
   const unsigned blocks = blocks_for(n, kNaiveBlock);
-  bias_fused_kernel<<<blocks, kNaiveBlock, 0, p.stream>>>(p.x, p.bias, p.y, n,
+  T* y = static_cast<T*>(p.y);
+  bias_fused_kernel<<<blocks, kNaiveBlock, 0, p.stream>>>(in<T>(p.x), in<T>(p.bias), y, n,
                                                           ColumnOf::make(p.cols), Identity{});
   ACT_CHECK_LAUNCH();
-  elementwise_naive_kernel<<<blocks, kNaiveBlock, 0, p.stream>>>(p.y, p.y, n, Op{});
+  elementwise_naive_kernel<<<blocks, kNaiveBlock, 0, p.stream>>>(y, y, n, Op{});
   ACT_CHECK_LAUNCH();
 }
 
-template <class Op>
+template <class T, class Op>
 void bias_fused(const Problem& p) {
   const int64_t n = p.rows * p.cols;
   if (n == 0) return;
   bias_fused_kernel<<<blocks_for(n, kNaiveBlock), kNaiveBlock, 0, p.stream>>>(
-      p.x, p.bias, p.y, n, ColumnOf::make(p.cols), Op{});
+      in<T>(p.x), in<T>(p.bias), static_cast<T*>(p.y), n, ColumnOf::make(p.cols), Op{});
   ACT_CHECK_LAUNCH();
 }
 
-template <class Op>
+template <class T, class Op>
 void bias_fused_warp(const Problem& p) {
   const int64_t n = p.rows * p.cols;
   if (n == 0) return;
-  const VecSplit s = split_at_alignment(p.y, n);
+  const T* x = in<T>(p.x);
+  const T* bias = in<T>(p.bias);
+  T* y = static_cast<T*>(p.y);
+  const VecSplit s = split_at_alignment(y, n);
   const ColumnOf col_of = ColumnOf::make(p.cols);
-  const bool x_vec = is_aligned16(p.x + s.head);
-  // 16-byte bias loads need every vector to start on a column that is a multiple of 4.
-  if (x_vec && s.head == 0 && p.cols % 4 == 0 && is_aligned16(p.bias)) {
-    launch_tiled(bias_fused_warp_kernel<Op, LoadVec4, BiasVec4>, s.vecs, p.stream, p.x, p.bias,
-                 p.y, s, col_of, Op{});
+  const bool x_vec = is_aligned16(x + s.head);
+  // 16-byte bias loads need every vector to start on a column that is a multiple of kN.
+  if (x_vec && s.head == 0 && p.cols % Pack<T>::kN == 0 && is_aligned16(bias)) {
+    launch_tiled(bias_fused_warp_kernel<T, Op, LoadPack, BiasPack>, s.vecs, p.stream, x, bias, y, s,
+                 col_of, Op{});
   } else if (x_vec) {
-    launch_tiled(bias_fused_warp_kernel<Op, LoadVec4, BiasWrap4>, s.vecs, p.stream, p.x, p.bias,
-                 p.y, s, col_of, Op{});
+    launch_tiled(bias_fused_warp_kernel<T, Op, LoadPack, BiasWrap>, s.vecs, p.stream, x, bias, y, s,
+                 col_of, Op{});
   } else {
-    launch_tiled(bias_fused_warp_kernel<Op, LoadScalar4, BiasWrap4>, s.vecs, p.stream, p.x,
-                 p.bias, p.y, s, col_of, Op{});
+    launch_tiled(bias_fused_warp_kernel<T, Op, LoadScalars, BiasWrap>, s.vecs, p.stream, x, bias, y, s,
+                 col_of, Op{});
   }
 }
 
-// The functors the registry uses.
-template void elementwise_naive<Sigmoid>(const Problem&);
-template void elementwise_naive<Tanh>(const Problem&);
-template void elementwise_naive<Relu>(const Problem&);
-
-template void elementwise_warp<Sigmoid>(const Problem&);
-template void elementwise_warp<Tanh>(const Problem&);
-template void elementwise_warp<Relu>(const Problem&);
-template void elementwise_warp<SigmoidApprox>(const Problem&);
-template void elementwise_warp<TanhApprox>(const Problem&);
-
-template void bias_unfused<Sigmoid>(const Problem&);
-template void bias_unfused<Tanh>(const Problem&);
-template void bias_unfused<Relu>(const Problem&);
-
-template void bias_fused<Sigmoid>(const Problem&);
-template void bias_fused<Tanh>(const Problem&);
-template void bias_fused<Relu>(const Problem&);
-
-template void bias_fused_warp<Sigmoid>(const Problem&);
-template void bias_fused_warp<Tanh>(const Problem&);
-template void bias_fused_warp<Relu>(const Problem&);
+// Every launcher above for every element type, with the functors the registry uses. The
+// explicitly instantiated table is emitted with the launchers it points to, here where their
+// kernels are defined; registry.cu sees only the declarations in launchers.h.
+template <class T>
+struct ElementwiseLaunchers {
+  static const Launcher kAll[];
+};
+template <class T>
+const Launcher ElementwiseLaunchers<T>::kAll[] = {
+    elementwise_naive<T, Sigmoid>,     elementwise_naive<T, Tanh>,        elementwise_naive<T, Relu>,
+    elementwise_warp<T, Sigmoid>,      elementwise_warp<T, Tanh>,         elementwise_warp<T, Relu>,
+    elementwise_warp<T, SigmoidApprox>, elementwise_warp<T, TanhApprox>,
+    bias_unfused<T, Sigmoid>,          bias_unfused<T, Tanh>,             bias_unfused<T, Relu>,
+    bias_fused<T, Sigmoid>,            bias_fused<T, Tanh>,               bias_fused<T, Relu>,
+    bias_fused_warp<T, Sigmoid>,       bias_fused_warp<T, Tanh>,          bias_fused_warp<T, Relu>,
+};
+template struct ElementwiseLaunchers<float>;
+template struct ElementwiseLaunchers<__half>;
+template struct ElementwiseLaunchers<__nv_bfloat16>;
 
 }  // namespace actbench

@@ -1,20 +1,24 @@
-// Elementwise activation kernels, one body per strategy, templated on a functor of
-// common/ops.h (Sigmoid, Tanh, Relu, their *Approx twins, Identity):
+// Elementwise activation kernels, one body per strategy, templated on the element type T
+// (float, __half, __nv_bfloat16: common/dtype.h) and a functor of common/ops.h (Sigmoid, Tanh,
+// Relu, their *Approx twins, Identity). Every element is widened to f32, computed and rounded
+// once on store, except where common/packed.cuh has a packed 16-bit path for the functor:
 //
 //   elementwise_naive_kernel  one thread per element, scalar, if (i < n). No __restrict__:
 //                             bias_unfused runs it in place (x == y).
-//   elementwise_warp_kernel   16-byte vectors, grid-stride over tiles, kWarpUnroll loads in
-//                             flight per thread, scalar head/tail (common/vec.cuh). XLoad is
-//                             LoadVec4 when x shares y's 16-byte alignment, else LoadScalar4.
+//   elementwise_warp_kernel   16-byte vectors (4 floats, 8 16-bit elements), grid-stride over
+//                             tiles, kWarpUnroll loads in flight per thread, scalar head/tail
+//                             (common/vec.cuh). XLoad is LoadPack when x shares y's 16-byte
+//                             alignment, else LoadScalars. Packed 16-bit math where it exists.
 //   bias_fused_kernel         y = op(x + bias[col]), one thread per element; with Identity it
 //                             is the bias-add pass of the unfused pipeline.
 //   bias_fused_warp_kernel    the same over the flattened rows x cols array with the warp
 //                             kernel's vectors: rows need not be aligned (odd cols), each
 //                             vector finds its first column with one multiply-high and takes
-//                             its four bias values from L1 (BiasWrap4), or as one 16-byte load
-//                             when every vector starts on an aligned column (BiasVec4).
+//                             its bias values from L1 (BiasWrap), or as one 16-byte load
+//                             when every vector starts on an aligned column (BiasPack). The
+//                             add is in f32, as the reference's.
 //
-// Indices are 64-bit throughout: the arrays hold up to 2^28 floats, 2^30 bytes, and nothing
+// Indices are 64-bit throughout: the arrays hold up to 2^28 elements, 2^30 bytes, and nothing
 // here assumes a bound.
 #pragma once
 
@@ -22,6 +26,7 @@
 
 #include <cstdint>
 
+#include "common/packed.cuh"
 #include "common/vec.cuh"
 
 namespace actbench {
@@ -57,66 +62,95 @@ struct ColumnOf {
   }
 };
 
-// The four bias values of a vector whose first element sits in column `col`.
-struct BiasVec4 {  // col is a multiple of 4, bias is 16-byte aligned, cols is a multiple of 4
-  static __device__ __forceinline__ float4 load(const float* bias, int64_t col, int64_t) {
-    return LoadVec4::load(bias + col);
+// The bias values of a vector whose first element sits in column `col`, as floats.
+struct BiasPack {  // col is a multiple of kN, bias is 16-byte aligned, cols is a multiple of kN
+  template <class T>
+  static __device__ __forceinline__ Floats<T> load(const T* bias, int64_t col, int64_t) {
+    return widen_pack(LoadPack::load(bias + col));
   }
 };
 
-struct BiasWrap4 {  // any cols >= 1: a vector may span a row end (several, when cols < 4)
-  static __device__ __forceinline__ float4 load(const float* bias, int64_t col, int64_t cols) {
-    float b[4];
+struct BiasWrap {  // any cols >= 1: a vector may span a row end (several, when cols < kN)
+  template <class T>
+  static __device__ __forceinline__ Floats<T> load(const T* bias, int64_t col, int64_t cols) {
+    Floats<T> b;
 #pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      b[k] = __ldg(bias + col);
+    for (int k = 0; k < Pack<T>::kN; ++k) {
+      b.f[k] = widen(__ldg(bias + col));
       col = col + 1 == cols ? 0 : col + 1;
     }
-    return make_float4(b[0], b[1], b[2], b[3]);
+    return b;
   }
 };
 
-template <class Op>
-__global__ void __launch_bounds__(kNaiveBlock)
-    elementwise_naive_kernel(const float* x, float* y, int64_t n, Op op) {
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < n) y[i] = op(x[i]);
+// op over a Pack: the packed 16-bit path when common/packed.cuh has one, else through f32.
+template <class T, class Op>
+__device__ __forceinline__ Pack<T> apply_pack(const Op& op, const Pack<T>& v) {
+  if constexpr (PackedMath<Op, T>::kPacked) {
+    return PackedMath<Op, T>::apply(v);
+  } else {
+    return map_widened(v, op);
+  }
 }
 
-template <class Op, class XLoad>
+// op(x) of one element, through f32.
+template <class T, class Op>
+__device__ __forceinline__ T apply_one(const Op& op, T x) {
+  return narrow<T>(op(widen(x)));
+}
+
+template <class T, class Op>
+__global__ void __launch_bounds__(kNaiveBlock)
+    elementwise_naive_kernel(const T* x, T* y, int64_t n, Op op) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = apply_one(op, x[i]);
+}
+
+template <class T, class Op, class XLoad>
 __global__ void __launch_bounds__(kWarpBlock)
-    elementwise_warp_kernel(const float* __restrict__ x, float* __restrict__ y, VecSplit s,
-                            Op op) {
-  for_each_edge_element(s, [&](int64_t e) { y[e] = op(__ldg(x + e)); });
-  const float* xv = x + s.head;
-  float4* yv = reinterpret_cast<float4*>(y + s.head);
+    elementwise_warp_kernel(const T* __restrict__ x, T* __restrict__ y, VecSplit s, Op op) {
+  constexpr int kN = Pack<T>::kN;
+  for_each_edge_element<kN>(s, [&](int64_t e) { y[e] = apply_one(op, __ldg(x + e)); });
+  const T* xv = x + s.head;
+  Pack<T>* yv = reinterpret_cast<Pack<T>*>(y + s.head);
   grid_stride_tiles<kWarpBlock, kWarpUnroll>(
-      s.vecs, [&](int64_t i) { return XLoad::load(xv + 4 * i); },
-      [&](int64_t i, float4 v) { store4(yv + i, apply4(op, v)); });
+      s.vecs, [&](int64_t i) { return XLoad::load(xv + kN * i); },
+      [&](int64_t i, const Pack<T>& v) { store_pack(yv + i, apply_pack(op, v)); });
 }
 
-template <class Op>
+template <class T, class Op>
 __global__ void __launch_bounds__(kNaiveBlock)
-    bias_fused_kernel(const float* __restrict__ x, const float* __restrict__ bias,
-                      float* __restrict__ y, int64_t n, ColumnOf col_of, Op op) {
+    bias_fused_kernel(const T* __restrict__ x, const T* __restrict__ bias, T* __restrict__ y, int64_t n,
+                      ColumnOf col_of, Op op) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < n) y[i] = op(x[i] + bias[col_of(i)]);
+  if (i < n) y[i] = narrow<T>(op(widen(x[i]) + widen(bias[col_of(i)])));
 }
 
-template <class Op, class XLoad, class BiasLoad>
+template <class T, class Op, class XLoad, class BiasLoad>
 __global__ void __launch_bounds__(kWarpBlock)
-    bias_fused_warp_kernel(const float* __restrict__ x, const float* __restrict__ bias,
-                           float* __restrict__ y, VecSplit s, ColumnOf col_of, Op op) {
-  for_each_edge_element(s, [&](int64_t e) { y[e] = op(__ldg(x + e) + __ldg(bias + col_of(e))); });
-  const float* xv = x + s.head;
-  float4* yv = reinterpret_cast<float4*>(y + s.head);
+    bias_fused_warp_kernel(const T* __restrict__ x, const T* __restrict__ bias, T* __restrict__ y,
+                           VecSplit s, ColumnOf col_of, Op op) {
+  constexpr int kN = Pack<T>::kN;
+  for_each_edge_element<kN>(s, [&](int64_t e) {
+    y[e] = narrow<T>(op(widen(__ldg(x + e)) + widen(__ldg(bias + col_of(e)))));
+  });
+  const T* xv = x + s.head;
+  Pack<T>* yv = reinterpret_cast<Pack<T>*>(y + s.head);
+  // The load stage widens and adds the bias; the store stage applies op and rounds once.
   grid_stride_tiles<kWarpBlock, kWarpUnroll>(
       s.vecs,
       [&](int64_t i) {
-        const float4 b = BiasLoad::load(bias, col_of(s.head + 4 * i), col_of.cols);
-        return add4(XLoad::load(xv + 4 * i), b);
+        const Floats<T> b = BiasLoad::load(bias, col_of(s.head + kN * i), col_of.cols);
+        Floats<T> v = widen_pack(XLoad::load(xv + kN * i));
+#pragma unroll
+        for (int k = 0; k < kN; ++k) v.f[k] += b.f[k];
+        return v;
       },
-      [&](int64_t i, float4 v) { store4(yv + i, apply4(op, v)); });
+      [&](int64_t i, Floats<T> v) {
+#pragma unroll
+        for (int k = 0; k < kN; ++k) v.f[k] = op(v.f[k]);
+        store_pack(yv + i, narrow_pack<T>(v));
+      });
 }
 
 }  // namespace actbench

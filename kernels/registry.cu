@@ -1,9 +1,15 @@
-// The registry: one row per variant. Tolerances are against the double-precision CPU
-// reference (|got - ref| <= atol + rtol * |ref|); each is justified where it is not exact.
+// The registry: one row per strategy, crossed with the element types it has a launcher for
+// (one Variant per row and type). Tolerances are against the CPU reference, computed in
+// double from the exact inputs and rounded once to the output type (|got - ref| <= atol +
+// rtol * |ref|); each is justified where it is not exact. In the 16-bit types a precise
+// strategy computes in f32 and rounds once, so it is within 1 ulp of the correctly rounded
+// result: the f32 error (a few f32 ulps) can only move a value across a rounding boundary.
 #include "registry.h"
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
+#include <string>
 
 #include "common/ops.h"
 #include "host/cpu_baselines.h"
@@ -16,20 +22,118 @@ namespace {
 // Index of each family in families(); the order is the report's order.
 enum FamilyIndex { kSigmoid, kTanh, kRelu, kBiasSigmoid, kBiasTanh, kBiasRelu, kSoftmax, kCopy };
 
-constexpr Tolerance kExact{0.0, 0.0};
-// expf/tanhf within a few ulp on both sides, plus the reference's own rounding to float.
-// atol covers results in the subnormal range, where relative error is meaningless.
-constexpr Tolerance kPrecise{1e-37, 1e-6};
-// __expf's error grows with |x| (2 + 1.17|x| ulp); ~100 ulp at |x| = 88.
-constexpr Tolerance kSigmoidApprox{1e-7, 2e-5};
-// tanh.approx.f32: maximum relative error 2^-10.99 over the whole range.
-constexpr Tolerance kTanhApprox{1e-6, 1e-3};
-// Softmax: expf plus float sums over up to 2^20 columns (tree or blocked order).
-constexpr Tolerance kSoftmaxTol{1e-9, 1e-5};
+// Bit-exact in every type: ReLU and the copy.
+constexpr Accuracy kExact{{0.0, 0.0}};
+// f32: expf/tanhf within a few ulp on both sides, plus the reference's own rounding to float;
+// atol covers results in the subnormal range, where relative error is meaningless. 16-bit:
+// within 1 ulp of the correctly rounded result.
+constexpr Accuracy kPrecise{{1e-37, 1e-6}, 1.0};
+// bias_*/unfused in a 16-bit type rounds x + b to the type between its two kernels (as two
+// framework ops would): half an ulp of z = x + b, which sigmoid and tanh turn into at most
+// 0.22 (sigmoid: max |z| sigma'(z)) and 0.45 (tanh: max |z| sech^2 z) half-epsilons absolute,
+// and far more relatively where the output is small (sigmoid's tail): one epsilon absolute on
+// top of the 1 ulp. f32 rounds the sum to f32, as the reference does.
+constexpr Accuracy kUnfused{{1e-37, 1e-6}, 1.0, 1.0};
+// f32: __expf's error grows with |x| (2 + 1.17|x| ulp); ~100 ulp at |x| = 88. 16-bit (packed,
+// 0.5 + 0.5 tanh(x / 2) in the type, common/packed.cuh): the packed tanh's absolute error
+// halved plus three roundings in the type; small outputs cancel, so the bound is absolute
+// there. Not yet measured on a GPU.
+constexpr Accuracy kSigmoidApprox{{1e-7, 2e-5}, 2.0, 2.0};
+// f32: tanh.approx.f32's maximum relative error is 2^-10.99 over the whole range. 16-bit
+// (tanh.approx.f16x2 / .bf16x2 on the elements themselves): bounded by 2 ulps relative and 1
+// epsilon absolute. Not yet measured on a GPU.
+constexpr Accuracy kTanhApprox{{1e-6, 1e-3}, 2.0, 1.0};
+// oneDNN in bf16 returns 0 for values below float's smallest normal, 2^-126 (sigmoid(-88.5) =
+// 3.7e-39 and relu(1e-39) came out 0 on this project's AVX-512 BF16 build machine): its bf16
+// variants take an absolute floor of 1e-37 (the f32 precise atol). Its f32 relu stays exact.
+constexpr double kOneDnnFlushFloor = 1e-37;
+constexpr Accuracy kOneDnnPrecise{{1e-37, 1e-6}, 1.0, 0.0, kOneDnnFlushFloor};
+constexpr Accuracy kOneDnnExact{{0.0, 0.0}, 0.0, 0.0, kOneDnnFlushFloor};
+// Softmax, f32: expf plus float sums over up to 2^20 columns (tree or blocked order). 16-bit:
+// the f32 result (1e-5 relative at worst) rounded once: 1 ulp.
+constexpr Accuracy kSoftmaxTol{{1e-9, 1e-5}, 1.0};
 // oneDNN's softmax sums a row in SIMD-lane order, each lane sequentially: on AVX2 (8 lanes) a
 // 2^20-column row is 2^17 terms a lane, a random walk of ~sqrt(2^17) * 2^-24 = 2.2e-5 relative
 // (2.1e-5 measured on an AMD EPYC host); 1e-4 bounds it with room, and stays far below a bug.
-constexpr Tolerance kOneDnnSoftmaxTol{1e-9, 1e-4};
+// bf16 (its epsilon, 2^-7, dwarfs that): 1 ulp, and the flush floor above.
+constexpr Accuracy kOneDnnSoftmaxTol{{1e-9, 1e-4}, 1.0, 0.0, kOneDnnFlushFloor};
+
+// Something of a strategy in each element type, indexed by DType; nullptr where it has none.
+template <class T>
+using ByType = std::array<T, std::size(kDTypes)>;
+
+// pick(element) for float, __half and __nv_bfloat16: a generic lambda that names the
+// strategy's launcher (or workspace function) for the type of its argument.
+template <class Pick>
+auto per_type(Pick pick) {
+  return ByType<decltype(pick(float{}))>{pick(float{}), pick(__half{}), pick(__nv_bfloat16{})};
+}
+
+// One strategy of one family: a Variant per element type it has a launcher for.
+struct Row {
+  FamilyIndex family;
+  const char* name;
+  int step;
+  Device device;
+  ByType<Launcher> launch;
+  Accuracy accuracy;
+  const char* summary;
+  ByType<WorkspaceBytes> workspace{};
+  int64_t max_cols = 0;
+  const char* special_values = nullptr;
+  // nullptr when every type with a launcher runs here; else why a type cannot (a library
+  // without the type on this CPU): "" when it can. Such a type is listed by absent_variants().
+  std::string (*unsupported)(DType) = nullptr;
+};
+
+constexpr const char* cudnn_summary(Activation a) {
+  return a == Activation::Sigmoid ? "cudnnActivationForward (SIGMOID)"
+         : a == Activation::Tanh  ? "cudnnActivationForward (TANH)"
+                                  : "cudnnActivationForward (RELU)";
+}
+
+constexpr const char* onednn_summary(Activation a) {
+  return a == Activation::Sigmoid ? "oneDNN eltwise_logistic"
+         : a == Activation::Tanh  ? "oneDNN eltwise_tanh"
+                                  : "oneDNN eltwise_relu";
+}
+
+// The ladder of an elementwise activation A (functor Op, its approximate twin Approx or void)
+// and of its bias family.
+template <Activation A, class Op, class Approx>
+void add_elementwise(std::vector<Row>& rows, FamilyIndex f, FamilyIndex bias_f, Accuracy precise,
+                     Accuracy approx, const char* approx_summary, Accuracy unfused) {
+  const Device G = Device::Gpu, C = Device::Cpu;
+  rows.push_back({f, "naive", 0, G, per_type([](auto t) { return &elementwise_naive<decltype(t), Op>; }), precise,
+                  "one thread per element, scalar loads"});
+  rows.push_back({f, "warp", 1, G, per_type([](auto t) { return &elementwise_warp<decltype(t), Op>; }), precise,
+                  "16-byte coalesced vectors, grid-stride over SMs, several loads in flight, scalar head/tail"});
+  if constexpr (!std::is_void_v<Approx>) {
+    rows.push_back({f, "warp_approx", 2, G, per_type([](auto t) { return &elementwise_warp<decltype(t), Approx>; }),
+                    approx, approx_summary});
+  }
+  rows.push_back({f, "thrust", kLibraryStep, G, per_type([](auto t) { return &elementwise_thrust<decltype(t), Op>; }),
+                  precise, "thrust::transform with the same functor"});
+#if ACTBENCH_HAVE_CUDNN
+  rows.push_back({f, "cudnn", kLibraryStep + 1, G, per_type([](auto t) { return &cudnn_activation<decltype(t), A>; }),
+                  precise, cudnn_summary(A)});
+#endif
+  rows.push_back({f, "cpu_scalar", kCpuStep, C, per_type([](auto t) { return &cpu_scalar_elementwise<decltype(t), Op>; }),
+                  precise, "plain loop, one core"});
+  rows.push_back({f, "cpu_omp", kCpuStep + 1, C, per_type([](auto t) { return &cpu_omp_elementwise<decltype(t), A>; }),
+                  precise, A == Activation::Relu ? "OpenMP threads + SIMD" : "OpenMP threads + SIMD, vectorized exp"});
+#if ACTBENCH_HAVE_ONEDNN
+  rows.push_back({f, "cpu_onednn", kCpuStep + 2, C, per_type([](auto t) { return &cpu_onednn_elementwise<decltype(t), A>; }),
+                  A == Activation::Relu ? kOneDnnExact : kOneDnnPrecise, onednn_summary(A), {}, 0,
+                  A == Activation::Relu ? "oneDNN's relu maps NaN to 0" : nullptr, onednn_unsupported<A>});
+#endif
+  rows.push_back({bias_f, "unfused", 0, G, per_type([](auto t) { return &bias_unfused<decltype(t), Op>; }), unfused,
+                  "bias-add kernel then activation kernel: x read twice, y written twice"});
+  rows.push_back({bias_f, "fused", 1, G, per_type([](auto t) { return &bias_fused<decltype(t), Op>; }), precise,
+                  "one kernel, one thread per element: one read, one write"});
+  rows.push_back({bias_f, "fused_warp", 2, G, per_type([](auto t) { return &bias_fused_warp<decltype(t), Op>; }),
+                  precise, "fused and vectorized: 16-byte loads and stores, bias from L1"});
+}
 
 }  // namespace
 
@@ -47,131 +151,98 @@ const std::vector<Family>& families() {
   return table;
 }
 
-const std::vector<Variant>& variants() {
-  static const std::vector<Variant> table = [] {
-    const std::vector<Family>& f = families();
+namespace {
+
+// The table, expanded: what runs here and what the registry lists but cannot run here.
+struct Expanded {
+  std::vector<Variant> variants;
+  std::vector<Absent> absent;
+};
+
+const Expanded& expanded() {
+  static const Expanded table = [] {
     const Device G = Device::Gpu, C = Device::Cpu;
-    std::vector<Variant> v = {
-        // ---- sigmoid -------------------------------------------------------------------
-        {&f[kSigmoid], "naive", 0, G, elementwise_naive<Sigmoid>, kPrecise,
-         "one thread per element, scalar loads"},
-        {&f[kSigmoid], "warp", 1, G, elementwise_warp<Sigmoid>, kPrecise,
-         "16-byte coalesced vectors, grid-stride over SMs, several loads in flight, scalar head/tail"},
-        {&f[kSigmoid], "warp_approx", 2, G, elementwise_warp<SigmoidApprox>, kSigmoidApprox,
-         "warp with __expf and approximate division"},
-        {&f[kSigmoid], "thrust", kLibraryStep, G, elementwise_thrust<Sigmoid>, kPrecise,
-         "thrust::transform with the same functor"},
-        {&f[kSigmoid], "cpu_scalar", kCpuStep, C, cpu_scalar_elementwise<Sigmoid>, kPrecise,
-         "plain loop, one core"},
-        {&f[kSigmoid], "cpu_omp", kCpuStep + 1, C, cpu_omp_elementwise<Activation::Sigmoid>, kPrecise,
-         "OpenMP threads + SIMD, vectorized exp"},
-        // ---- tanh ----------------------------------------------------------------------
-        {&f[kTanh], "naive", 0, G, elementwise_naive<Tanh>, kPrecise,
-         "one thread per element, scalar loads"},
-        {&f[kTanh], "warp", 1, G, elementwise_warp<Tanh>, kPrecise,
-         "16-byte coalesced vectors, grid-stride over SMs, several loads in flight, scalar head/tail"},
-        {&f[kTanh], "warp_approx", 2, G, elementwise_warp<TanhApprox>, kTanhApprox,
-         "warp with tanh.approx.f32"},
-        {&f[kTanh], "thrust", kLibraryStep, G, elementwise_thrust<Tanh>, kPrecise,
-         "thrust::transform with the same functor"},
-        {&f[kTanh], "cpu_scalar", kCpuStep, C, cpu_scalar_elementwise<Tanh>, kPrecise,
-         "plain loop, one core"},
-        {&f[kTanh], "cpu_omp", kCpuStep + 1, C, cpu_omp_elementwise<Activation::Tanh>, kPrecise,
-         "OpenMP threads + SIMD, vectorized tanh"},
-        // ---- relu (no warp_approx: there is no transcendental to approximate) ----------
-        {&f[kRelu], "naive", 0, G, elementwise_naive<Relu>, kExact,
-         "one thread per element, scalar loads"},
-        {&f[kRelu], "warp", 1, G, elementwise_warp<Relu>, kExact,
-         "16-byte coalesced vectors, grid-stride over SMs, several loads in flight, scalar head/tail"},
-        {&f[kRelu], "thrust", kLibraryStep, G, elementwise_thrust<Relu>, kExact,
-         "thrust::transform with the same functor"},
-        {&f[kRelu], "cpu_scalar", kCpuStep, C, cpu_scalar_elementwise<Relu>, kExact,
-         "plain loop, one core"},
-        {&f[kRelu], "cpu_omp", kCpuStep + 1, C, cpu_omp_elementwise<Activation::Relu>, kExact,
-         "OpenMP threads + SIMD"},
-        // ---- bias + activation: what fusion saves --------------------------------------
-        {&f[kBiasSigmoid], "unfused", 0, G, bias_unfused<Sigmoid>, kPrecise,
-         "bias-add kernel then activation kernel: x read twice, y written twice"},
-        {&f[kBiasSigmoid], "fused", 1, G, bias_fused<Sigmoid>, kPrecise,
-         "one kernel, one thread per element: one read, one write"},
-        {&f[kBiasSigmoid], "fused_warp", 2, G, bias_fused_warp<Sigmoid>, kPrecise,
-         "fused and vectorized: 16-byte loads and stores, bias from L1"},
-        {&f[kBiasTanh], "unfused", 0, G, bias_unfused<Tanh>, kPrecise,
-         "bias-add kernel then activation kernel: x read twice, y written twice"},
-        {&f[kBiasTanh], "fused", 1, G, bias_fused<Tanh>, kPrecise,
-         "one kernel, one thread per element: one read, one write"},
-        {&f[kBiasTanh], "fused_warp", 2, G, bias_fused_warp<Tanh>, kPrecise,
-         "fused and vectorized: 16-byte loads and stores, bias from L1"},
-        {&f[kBiasRelu], "unfused", 0, G, bias_unfused<Relu>, kExact,
-         "bias-add kernel then activation kernel: x read twice, y written twice"},
-        {&f[kBiasRelu], "fused", 1, G, bias_fused<Relu>, kExact,
-         "one kernel, one thread per element: one read, one write"},
-        {&f[kBiasRelu], "fused_warp", 2, G, bias_fused_warp<Relu>, kExact,
-         "fused and vectorized: 16-byte loads and stores, bias from L1"},
-        // ---- softmax -------------------------------------------------------------------
-        {&f[kSoftmax], "naive", 0, G, softmax_naive, kSoftmaxTol,
-         "three kernels (max, sum, normalize), one thread per row", softmax_naive_workspace},
-        {&f[kSoftmax], "fused", 1, G, softmax_fused, kSoftmaxTol,
+    std::vector<Row> rows;
+    add_elementwise<Activation::Sigmoid, Sigmoid, SigmoidApprox>(rows, kSigmoid, kBiasSigmoid, kPrecise, kSigmoidApprox,
+                                            "warp with __expf and approximate division (16-bit: 0.5 tanh(x/2) + 0.5 in the type)",
+                                            kUnfused);
+    add_elementwise<Activation::Tanh, Tanh, TanhApprox>(rows, kTanh, kBiasTanh, kPrecise, kTanhApprox,
+                                      "warp with tanh.approx (16-bit: .f16x2 / .bf16x2 on the elements themselves)", kUnfused);
+    // relu: no warp_approx (there is no transcendental to approximate); exact everywhere.
+    add_elementwise<Activation::Relu, Relu, void>(rows, kRelu, kBiasRelu, kExact, kExact, nullptr, kExact);
+    const std::vector<Row> softmax = {
+        {kSoftmax, "naive", 0, G, per_type([](auto t) { return &softmax_naive<decltype(t)>; }), kSoftmaxTol,
+         "three kernels (max, sum, normalize), one thread per row",
+         per_type([](auto) { return &softmax_naive_workspace; })},
+        {kSoftmax, "fused", 1, G, per_type([](auto t) { return &softmax_fused<decltype(t)>; }), kSoftmaxTol,
          "one kernel, one block per row, shared-memory tree reductions"},
-        {&f[kSoftmax], "warp", 2, G, softmax_warp, kSoftmaxTol,
-         "one warp per row held in registers, shuffle reductions, one read and one write",
-         nullptr, kSoftmaxWarpMaxCols},
-        {&f[kSoftmax], "block", 3, G, softmax_block, kSoftmaxTol,
-         "one block per row kept on chip, shuffle + shared-memory reductions",
-         nullptr, kSoftmaxBlockMaxCols},
-        {&f[kSoftmax], "online", 4, G, softmax_online, kSoftmaxTol,
+        {kSoftmax, "warp", 2, G, per_type([](auto t) { return &softmax_warp<decltype(t)>; }), kSoftmaxTol,
+         "one warp per row held in registers, shuffle reductions, one read and one write", {}, kSoftmaxWarpMaxCols},
+        {kSoftmax, "block", 3, G, per_type([](auto t) { return &softmax_block<decltype(t)>; }), kSoftmaxTol,
+         "one block per row kept on chip, shuffle + shared-memory reductions", {}, kSoftmaxBlockMaxCols},
+        {kSoftmax, "online", 4, G, per_type([](auto t) { return &softmax_online<decltype(t)>; }), kSoftmaxTol,
          "single-pass (max, sum) online normalizer, long rows split across blocks",
-         softmax_online_workspace},
-        {&f[kSoftmax], "auto", 5, G, softmax_auto, kSoftmaxTol,
-         "picks warp, block or online by shape", softmax_auto_workspace},
-        {&f[kSoftmax], "cub", kLibraryStep, G, softmax_cub, kSoftmaxTol,
+         per_type([](auto t) { return &softmax_online_workspace<decltype(t)>; })},
+        {kSoftmax, "auto", 5, G, per_type([](auto t) { return &softmax_auto<decltype(t)>; }), kSoftmaxTol,
+         "picks warp, block or online by shape", per_type([](auto t) { return &softmax_auto_workspace<decltype(t)>; })},
+        {kSoftmax, "cub", kLibraryStep, G, per_type([](auto t) { return &softmax_cub<decltype(t)>; }), kSoftmaxTol,
          "cub::BlockReduce, one block per row"},
-        {&f[kSoftmax], "cpu_scalar", kCpuStep, C, cpu_scalar_softmax, kSoftmaxTol,
-         "plain loop, one core"},
-        {&f[kSoftmax], "cpu_omp", kCpuStep + 1, C, cpu_omp_softmax, kSoftmaxTol,
-         "OpenMP threads over rows + SIMD, vectorized exp"},
-        // ---- the roofline --------------------------------------------------------------
-        {&f[kCopy], "cuda_memcpy", 0, G, copy_cuda_memcpy, kExact,
+#if ACTBENCH_HAVE_CUDNN
+        {kSoftmax, "cudnn", kLibraryStep + 1, G, per_type([](auto t) { return &cudnn_softmax<decltype(t)>; }),
+         kSoftmaxTol, "cudnnSoftmaxForward (ACCURATE, INSTANCE)"},
+#endif
+        {kSoftmax, "cpu_scalar", kCpuStep, C, per_type([](auto t) { return &cpu_scalar_softmax<decltype(t)>; }),
+         kSoftmaxTol, "plain loop, one core"},
+        {kSoftmax, "cpu_omp", kCpuStep + 1, C, per_type([](auto t) { return &cpu_omp_softmax<decltype(t)>; }),
+         kSoftmaxTol, "OpenMP threads over rows + SIMD, vectorized exp"},
+#if ACTBENCH_HAVE_ONEDNN
+        {kSoftmax, "cpu_onednn", kCpuStep + 2, C, per_type([](auto t) { return &cpu_onednn_softmax<decltype(t)>; }),
+         kOneDnnSoftmaxTol, "oneDNN softmax (accurate), over the last axis", {}, 0,
+         "oneDNN's softmax puts NaN only where the row holds NaN or +inf, 0 elsewhere",
+         onednn_unsupported<Activation::Softmax>},
+#endif
+        // The roofline: the same bytes as the type's elementwise variants.
+        {kCopy, "cuda_memcpy", 0, G, per_type([](auto t) { return &copy_cuda_memcpy<decltype(t)>; }), kExact,
          "cudaMemcpyAsync device to device of the same bytes"},
-        {&f[kCopy], "cpu_memcpy", kCpuStep, C, cpu_memcpy, kExact,
+        {kCopy, "cpu_memcpy", kCpuStep, C, per_type([](auto t) { return &cpu_memcpy<decltype(t)>; }), kExact,
          "memcpy of the same bytes, OpenMP threads"},
     };
-#if ACTBENCH_HAVE_CUDNN
-    const std::vector<Variant> cudnn = {
-        {&f[kSigmoid], "cudnn", kLibraryStep + 1, G, cudnn_activation<Activation::Sigmoid>, kPrecise,
-         "cudnnActivationForward (SIGMOID)"},
-        {&f[kTanh], "cudnn", kLibraryStep + 1, G, cudnn_activation<Activation::Tanh>, kPrecise,
-         "cudnnActivationForward (TANH)"},
-        {&f[kRelu], "cudnn", kLibraryStep + 1, G, cudnn_activation<Activation::Relu>, kExact,
-         "cudnnActivationForward (RELU)"},
-        {&f[kSoftmax], "cudnn", kLibraryStep + 1, G, cudnn_softmax, kSoftmaxTol,
-         "cudnnSoftmaxForward (ACCURATE, INSTANCE)"},
-    };
-    v.insert(v.end(), cudnn.begin(), cudnn.end());
-#endif
-#if ACTBENCH_HAVE_ONEDNN
-    const std::vector<Variant> onednn = {
-        {&f[kSigmoid], "cpu_onednn", kCpuStep + 2, C, cpu_onednn_elementwise<Activation::Sigmoid>, kPrecise,
-         "oneDNN eltwise_logistic"},
-        {&f[kTanh], "cpu_onednn", kCpuStep + 2, C, cpu_onednn_elementwise<Activation::Tanh>, kPrecise,
-         "oneDNN eltwise_tanh"},
-        {&f[kRelu], "cpu_onednn", kCpuStep + 2, C, cpu_onednn_elementwise<Activation::Relu>, kExact,
-         "oneDNN eltwise_relu", nullptr, 0, "oneDNN's relu maps NaN to 0"},
-        {&f[kSoftmax], "cpu_onednn", kCpuStep + 2, C, cpu_onednn_softmax, kOneDnnSoftmaxTol,
-         "oneDNN softmax (accurate), over the last axis", nullptr, 0,
-         "oneDNN's softmax puts NaN only where the row holds NaN or +inf, 0 elsewhere"},
-    };
-    v.insert(v.end(), onednn.begin(), onednn.end());
-#endif
-    // Group by family (table order), then by ladder step: --list and the report read it so.
+    rows.insert(rows.end(), softmax.begin(), softmax.end());
+
+    const std::vector<Family>& f = families();
+    Expanded out;
+    std::vector<Variant>& v = out.variants;
+    for (const Row& row : rows) {
+      for (DType t : kDTypes) {
+        const auto i = static_cast<size_t>(t);
+        if (!row.launch[i]) continue;
+        if (row.unsupported) {
+          if (std::string why = row.unsupported(t); !why.empty()) {
+            out.absent.push_back({std::string(f[row.family].name) + "/" + row.name + "/" + dtype_name(t), why});
+            continue;
+          }
+        }
+        v.push_back({&f[row.family], row.name, t, row.step, row.device, row.launch[i], row.accuracy.in(t),
+                     row.summary, row.workspace[i], row.max_cols, row.special_values});
+      }
+    }
+    // Group by family (table order), then by type, then by ladder step: --list and the report
+    // read it so.
     std::stable_sort(v.begin(), v.end(), [&f](const Variant& a, const Variant& b) {
       const auto fa = a.family - f.data(), fb = b.family - f.data();
-      return fa != fb ? fa < fb : a.step < b.step;
+      if (fa != fb) return fa < fb;
+      return a.dtype != b.dtype ? a.dtype < b.dtype : a.step < b.step;
     });
-    return v;
+    return out;
   }();
   return table;
 }
+
+}  // namespace
+
+const std::vector<Variant>& variants() { return expanded().variants; }
+const std::vector<Absent>& absent_variants() { return expanded().absent; }
+
 
 const Family& family_named(const std::string& name) {
   for (const Family& f : families()) {

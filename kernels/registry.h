@@ -1,6 +1,8 @@
 // THE list of variants. Every benchmark, GPU test, CPU test, `actbench --list` and the C
 // interface used by scripts/torch_compare.py iterate over variants(); nothing else names a
-// variant. To add one: write its launcher, add one row to the table in registry.cu.
+// variant. A variant is one strategy of one family in one element type (common/dtype.h); the
+// table in registry.cu has one row per strategy, crossed with the types it supports. To add
+// one: write its launcher (templated on the element type), add one row to that table.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -9,6 +11,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "common/dtype.h"
 
 namespace actbench {
 
@@ -24,11 +28,12 @@ struct Family {
 };
 
 // One call of a variant. Pointers are device pointers for Device::Gpu variants and host
-// pointers for Device::Cpu ones. Elementwise families use rows = 1, cols = n.
+// pointers for Device::Cpu ones, to elements of the variant's type (float, __half or
+// __nv_bfloat16). Elementwise families use rows = 1, cols = n.
 struct Problem {
-  const float* x = nullptr;     // rows * cols inputs, row-major
-  const float* bias = nullptr;  // cols entries (bias families only)
-  float* y = nullptr;           // rows * cols outputs; never aliases x
+  const void* x = nullptr;     // rows * cols inputs, row-major
+  const void* bias = nullptr;  // cols entries (bias families only)
+  void* y = nullptr;           // rows * cols outputs; never aliases x
   int64_t rows = 0;
   int64_t cols = 0;
   void* workspace = nullptr;    // workspace_bytes(rows, cols) bytes, allocated by the caller
@@ -38,10 +43,29 @@ struct Problem {
 using Launcher = void (*)(const Problem&);
 using WorkspaceBytes = size_t (*)(int64_t rows, int64_t cols);
 
-// Accepted error against the double reference: |got - ref| <= atol + rtol * |ref|.
+// Accepted error against the reference (computed in double, rounded once to the output type):
+// |got - ref| <= atol + rtol * |ref|.
 struct Tolerance {
   double atol;
   double rtol;
+};
+
+// A strategy's accepted error in every element type. f32 states its Tolerance directly. The
+// 16-bit types count in units of the type: `ulps` epsilons relative (1: within an ulp of the
+// correctly rounded result) and as many smallest subnormals absolute, plus `abs_eps` epsilons
+// absolute where the strategy rounds an intermediate whose error the function amplifies in
+// relative terms (a subnormal-free absolute floor).
+struct Accuracy {
+  Tolerance f32;
+  double ulps = 0.0;
+  double abs_eps = 0.0;
+  double atol_floor = 0.0;  // an absolute tolerance in every type (a library that flushes subnormals)
+
+  Tolerance in(DType t) const {
+    if (t == DType::F32) return f32;
+    const double atol = ulps * dtype_min_subnormal(t) + abs_eps * dtype_epsilon(t);
+    return {atol > atol_floor ? atol : atol_floor, ulps * dtype_epsilon(t)};
+  }
 };
 
 // Tiers of Variant::step: the project's own kernels climb the ladder from 0, library
@@ -52,10 +76,11 @@ constexpr int kCpuStep = 20;
 struct Variant {
   const Family* family;
   const char* name;       // stable identity within the family: "naive", "warp", "cpu_omp", ...
+  DType dtype;            // the element type of x, bias and y
   int step;               // position on the family's ladder (report order; tiers above)
   Device device;
   Launcher launch;        // enqueues the work on problem.stream (CPU: runs it) and checks the launch
-  Tolerance tol;
+  Tolerance tol;          // the strategy's Accuracy in this type
   const char* summary;    // one line, shown by --list and the report
   WorkspaceBytes workspace_bytes = nullptr;  // nullptr: needs none
   int64_t max_cols = 0;                      // longest supported row; 0: any
@@ -64,7 +89,8 @@ struct Variant {
   // variant with this reason; benchmark inputs hold no NaN or inf.
   const char* special_values = nullptr;
 
-  std::string id() const { return std::string(family->name) + "/" + name; }
+  // "family/name/type", e.g. "softmax/warp/bf16": benchmark names start with it.
+  std::string id() const { return std::string(family->name) + "/" + name + "/" + dtype_name(dtype); }
   // A GPU library's code rather than this project's kernels (left out of compute-sanitizer
   // runs: findings there are not this project's to fix).
   bool library_reference() const { return device == Device::Gpu && step >= kLibraryStep && step < kCpuStep; }
@@ -74,11 +100,19 @@ struct Variant {
   }
 };
 
+// A variant the registry would list but this build or machine cannot run (a library that
+// does not support the type on this CPU), with the reason: --list shows these too.
+struct Absent {
+  std::string id;
+  std::string why;
+};
+
 const std::vector<Family>& families();
 const std::vector<Variant>& variants();
+const std::vector<Absent>& absent_variants();
 // The family of this name; throws std::invalid_argument when there is none.
 const Family& family_named(const std::string& name);
-// nullptr when no variant has this "family/name" id.
+// nullptr when no variant has this "family/name/type" id.
 const Variant* find_variant(const std::string& id);
 
 }  // namespace actbench

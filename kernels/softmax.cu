@@ -1,4 +1,5 @@
-// Launchers of the softmax variants (kernels in softmax.cuh):
+// Launchers of the softmax variants (kernels in softmax.cuh), each templated on the element
+// type T (float, __half, __nv_bfloat16):
 //
 //   naive    three kernels, one thread per row; workspace: each row's max and sum
 //   fused    one block of 256 threads per row, shared-memory trees
@@ -16,6 +17,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "common/cuda_check.h"
@@ -29,38 +31,70 @@ namespace {
 
 // ---- the shapes of each strategy --------------------------------------------------------------
 
-// warp. Rows up to 128 columns: a group of 1..32 lanes (the narrowest that holds the row at 4
-// floats per lane), two rows per group per step, so every lane has 8 floats in flight. Longer
-// rows: the whole warp, with the first per-lane bucket that holds the row (buckets ~15% apart,
-// so padding wastes little; every lane's floats stay in registers with no spills up to 128).
-constexpr int kWarpShortPerLane = 4;
-constexpr int kWarpShortRows = 2;
+// The registers of warp and block hold the row's values widened to f32 (and then its
+// exponentials): a register budget is a number of columns whatever the type, so the column
+// limits below are the same for every type. What differs with the type is the vector: 4 floats
+// or 8 16-bit elements per 16-byte access (kVec), and every per-thread count on a vector path
+// is a multiple of it.
+//
+// warp. Short rows (up to 32 vectors): a group of 1..32 lanes (the narrowest that holds the
+// row at one vector per lane), kShortRows rows per group per step, so that every lane has 8
+// values in flight. Longer rows: the whole warp, with the first per-lane bucket that holds the
+// row (buckets ~15% apart where the vector allows, so padding wastes little; every lane's
+// values stay in registers with no spills up to 128).
+template <int kN> struct WarpShapes;
+template <> struct WarpShapes<4> {  // f32
+  static constexpr int kShortPerLane = 4;
+  template <int kVec> static constexpr int kShortRows = 2;
+  static constexpr int kPerLane[] = {8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128};
+};
+template <> struct WarpShapes<8> {  // f16, bf16
+  static constexpr int kShortPerLane = 8;
+  // Two rows of 8 in the scalar kernels (misaligned or odd rows) made ptxas spill a register
+  // (32 registers and a 4-byte stack frame); one row of 8 has as many loads in flight.
+  template <int kVec> static constexpr int kShortRows = kVec == 1 ? 1 : 2;
+  static constexpr int kPerLane[] = {8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128};
+};
+template <class T>
+using WarpShapesOf = WarpShapes<Pack<T>::kN>;
 constexpr int kWarpGroups[] = {1, 2, 4, 8, 16, 32};
-constexpr int kWarpPerLane[] = {8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128};
+constexpr int kWarpMaxPerLane = 128;
+static_assert(WarpShapes<4>::kPerLane[std::size(WarpShapes<4>::kPerLane) - 1] == kWarpMaxPerLane &&
+                  WarpShapes<8>::kPerLane[std::size(WarpShapes<8>::kPerLane) - 1] == kWarpMaxPerLane,
+              "warp: every type holds the same longest row");
 
-// block: the fewest threads (from 128) that hold the row at 32 floats each, then the fewest
-// floats per thread (a multiple of 8) that hold it with those threads.
+// block: the fewest threads (from 128) that hold the row at 32 values each, then the fewest
+// values per thread (a multiple of 8, so of every type's vector) that hold it with those threads.
 constexpr int kBlockThreads[] = {128, 256, 512, 1024};
 constexpr int kBlockPerThread[] = {8, 16, 24, 32};
 
-// online. A part of at most kOnlineChunkMax floats, double-buffered, takes 96 KB of shared
-// memory: two 512-thread blocks per SM. A row is split into at most ceil(cols /
-// kOnlineChunkMin) parts (rounding to whole float4s can leave parts a little shorter; more
-// parts would make the cross-block merge cost more than the parallelism gains). The grid
-// never exceeds kOnlineMaxGrid blocks (the SM count of any GPU in sight times the two blocks per
-// SM), which bounds the workspace without asking the device.
-constexpr int64_t kOnlineChunkMax = 12288;
-constexpr int64_t kOnlineChunkMin = 1024;
-// A grid barrier and the merge after it (~3 us) in floats one block moves meanwhile (two
-// blocks per SM on 132 SMs share ~3 TB/s; 8 bytes a float): weighs waves against parts.
-constexpr int64_t kOnlineBarrierFloats = 4096;
-constexpr size_t kOnlineBufferBytes = 2 * kOnlineChunkMax * sizeof(float);
+// online. Its shared memory holds the part in T, so the budgets are bytes and a 16-bit type
+// gets twice the columns. A part of at most kOnlineChunkMax<T> elements (48 KB),
+// double-buffered, takes 96 KB of shared memory: two 512-thread blocks per SM. A row is split
+// into at most ceil(cols / kOnlineChunkMin<T>) parts of 4 KB or more (rounding to whole
+// vectors can leave parts a little shorter; more parts would make the cross-block merge cost
+// more than the parallelism gains). The grid never exceeds kOnlineMaxGrid blocks (the SM count
+// of any GPU in sight times the two blocks per SM), which bounds the workspace without asking
+// the device.
+constexpr int64_t kOnlineChunkBytes = 48 * 1024;
+constexpr int64_t kOnlineChunkMinBytes = 4 * 1024;
+template <class T>
+constexpr int64_t kOnlineChunkMax = kOnlineChunkBytes / sizeof(T);
+template <class T>
+constexpr int64_t kOnlineChunkMin = kOnlineChunkMinBytes / sizeof(T);
+// A grid barrier and the merge after it (~3 us) in elements one block moves meanwhile (two
+// blocks per SM on 132 SMs share ~3 TB/s; 32 KB of reads and writes): weighs waves against
+// parts.
+template <class T>
+constexpr int64_t kOnlineBarrierElements = 16 * 1024 / sizeof(T);
+constexpr size_t kOnlineBufferBytes = 2 * kOnlineChunkBytes;
 constexpr int kOnlineMaxGrid = 2048;
 
 constexpr int kNaiveThreads = 256;
 constexpr int kFusedThreads = 256;
 
-// auto. Up to kAutoWarpMaxCols a warp holds the row with no barrier at all (ptxas: full
+// auto (the same columns for every type, as the warp and block limits are). Up to
+// kAutoWarpMaxCols a warp holds the row with no barrier at all (ptxas: full
 // occupancy to 256 columns, but 48 warps for the scalar kernel of rows of 5-8 columns that are
 // no multiple of 4; 36 warps per SM at 1024, 12 at 4096, where 128 floats a lane
 // still keep ~190 KB per SM in flight); up to kAutoBlockMaxCols a block holds it with two or
@@ -78,11 +112,21 @@ int capped_grid(int64_t work, int resident) {
   return static_cast<int>(std::min<int64_t>(work, resident));
 }
 
-// Rows start on 16-byte boundaries, so float4 loads and stores are legal: not for rows of a
-// length that is no multiple of 4 (row r starts r * cols floats in), nor for offset pointers.
+// Rows start on 16-byte boundaries, so 16-byte loads and stores are legal: not for rows of a
+// length that is no multiple of the vector (row r starts r * cols elements in), nor for
+// offset pointers.
+template <class T>
 bool vector_rows(const Problem& p) {
-  const auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
-  return p.cols % 4 == 0 && aligned(p.x) && aligned(p.y);
+  return p.cols % Pack<T>::kN == 0 && is_aligned16(p.x) && is_aligned16(p.y);
+}
+
+template <class T>
+const T* in(const Problem& p) {
+  return static_cast<const T*>(p.x);
+}
+template <class T>
+T* out(const Problem& p) {
+  return static_cast<T*>(p.y);
 }
 
 void require_cols(const Problem& p, int64_t max_cols, const char* variant) {
@@ -98,48 +142,52 @@ void require_workspace(const Problem& p, const char* variant) {
 
 // ---- warp ---------------------------------------------------------------------------------
 
-template <int kVec, int kPerLane, int kGroup, int kRows>
+template <class T, int kVec, int kPerLane, int kGroup, int kRows>
 void launch_warp(const Problem& p) {
-  const auto kernel = softmax_warp_kernel<kVec, kPerLane, kGroup, kRows>;
+  const auto kernel = softmax_warp_kernel<T, kVec, kPerLane, kGroup, kRows>;
   constexpr int64_t kRowsPerBlock = (kSoftmaxWarpKernelThreads / kWarpSize) * (kWarpSize / kGroup) * kRows;
   const int grid = capped_grid(ceil_div(p.rows, kRowsPerBlock), resident_blocks(kernel, kSoftmaxWarpKernelThreads));
-  kernel<<<grid, kSoftmaxWarpKernelThreads, 0, p.stream>>>(p.x, p.y, p.rows, static_cast<int>(p.cols));
+  kernel<<<grid, kSoftmaxWarpKernelThreads, 0, p.stream>>>(in<T>(p), out<T>(p), p.rows, static_cast<int>(p.cols));
   ACT_CHECK_LAUNCH();
 }
 
 // The folds below launch the first table entry that holds the row (|| stops at it).
-template <int kVec, size_t... I>
+template <class T, int kVec, size_t... I>
 void launch_warp_short(const Problem& p, int64_t group, std::index_sequence<I...>) {
-  (void)((group <= kWarpGroups[I] &&
-          (launch_warp<kVec, kWarpShortPerLane, kWarpGroups[I], kWarpShortRows>(p), true)) || ...);
+  constexpr int kPerLane = WarpShapesOf<T>::kShortPerLane;
+  constexpr int kRows = WarpShapesOf<T>::template kShortRows<kVec>;
+  (void)((group <= kWarpGroups[I] && (launch_warp<T, kVec, kPerLane, kWarpGroups[I], kRows>(p), true)) || ...);
 }
 
-template <int kVec, size_t... I>
+template <class T, int kVec, size_t... I>
 void launch_warp_long(const Problem& p, int64_t per_lane, std::index_sequence<I...>) {
-  (void)((per_lane <= kWarpPerLane[I] && (launch_warp<kVec, kWarpPerLane[I], kWarpSize, 1>(p), true)) || ...);
+  constexpr auto& kPerLane = WarpShapesOf<T>::kPerLane;
+  (void)((per_lane <= kPerLane[I] && (launch_warp<T, kVec, kPerLane[I], kWarpSize, 1>(p), true)) || ...);
 }
 
-template <int kVec>
+template <class T, int kVec>
 void launch_warp_for(const Problem& p) {
-  if (p.cols <= kWarpSize * kWarpShortPerLane) {
-    launch_warp_short<kVec>(p, ceil_div(p.cols, kWarpShortPerLane), std::make_index_sequence<std::size(kWarpGroups)>{});
+  using Shapes = WarpShapesOf<T>;
+  if (p.cols <= kWarpSize * Shapes::kShortPerLane) {
+    launch_warp_short<T, kVec>(p, ceil_div(p.cols, Shapes::kShortPerLane),
+                               std::make_index_sequence<std::size(kWarpGroups)>{});
   } else {
-    launch_warp_long<kVec>(p, ceil_div(p.cols, kWarpSize), std::make_index_sequence<std::size(kWarpPerLane)>{});
+    launch_warp_long<T, kVec>(p, ceil_div(p.cols, kWarpSize), std::make_index_sequence<std::size(Shapes::kPerLane)>{});
   }
 }
 
 // ---- block --------------------------------------------------------------------------------
 
-template <int kVec, int kThreads, int kPerThread>
+template <class T, int kVec, int kThreads, int kPerThread>
 void launch_block(const Problem& p) {
-  const auto kernel = softmax_block_kernel<kVec, kThreads, kPerThread>;
+  const auto kernel = softmax_block_kernel<T, kVec, kThreads, kPerThread>;
   const int grid = capped_grid(p.rows, resident_blocks(kernel, kThreads));
-  kernel<<<grid, kThreads, 0, p.stream>>>(p.x, p.y, p.rows, static_cast<int>(p.cols));
+  kernel<<<grid, kThreads, 0, p.stream>>>(in<T>(p), out<T>(p), p.rows, static_cast<int>(p.cols));
   ACT_CHECK_LAUNCH();
 }
 
-// The fewest floats per thread a block of `threads` is ever given: launch_block_for picks it only
-// for rows that the next smaller block cannot hold at the most floats per thread.
+// The fewest values per thread a block of `threads` is ever given: launch_block_for picks it
+// only for rows that the next smaller block cannot hold at the most values per thread.
 constexpr int64_t block_min_per_thread(int threads) {
   int smaller = 0;
   for (int t : kBlockThreads) smaller = t < threads ? t : smaller;
@@ -148,34 +196,34 @@ constexpr int64_t block_min_per_thread(int threads) {
 
 // Launches the bucket when the row fits it; buckets below block_min_per_thread are never
 // chosen, so their kernels are not instantiated at all.
-template <int kVec, int kThreads, int kPerThread>
+template <class T, int kVec, int kThreads, int kPerThread>
 bool launch_block_if_fits(const Problem& p, int64_t per_thread) {
   if constexpr (kPerThread < block_min_per_thread(kThreads)) {
     return false;
   } else {
     if (per_thread > kPerThread) return false;
-    launch_block<kVec, kThreads, kPerThread>(p);
+    launch_block<T, kVec, kThreads, kPerThread>(p);
     return true;
   }
 }
 
-template <int kVec, int kThreads, size_t... I>
+template <class T, int kVec, int kThreads, size_t... I>
 void launch_block_per_thread(const Problem& p, std::index_sequence<I...>) {
   const int64_t per_thread = ceil_div(p.cols, kThreads);
-  (void)(launch_block_if_fits<kVec, kThreads, kBlockPerThread[I]>(p, per_thread) || ...);
+  (void)(launch_block_if_fits<T, kVec, kThreads, kBlockPerThread[I]>(p, per_thread) || ...);
 }
 
-template <int kVec, size_t... I>
+template <class T, int kVec, size_t... I>
 void launch_block_for(const Problem& p, std::index_sequence<I...>) {
   constexpr int kMaxPerThread = kBlockPerThread[std::size(kBlockPerThread) - 1];
   (void)((p.cols <= int64_t{kBlockThreads[I]} * kMaxPerThread &&
-          (launch_block_per_thread<kVec, kBlockThreads[I]>(p, std::make_index_sequence<std::size(kBlockPerThread)>{}),
+          (launch_block_per_thread<T, kVec, kBlockThreads[I]>(p, std::make_index_sequence<std::size(kBlockPerThread)>{}),
            true)) || ...);
 }
 
 // ---- online -------------------------------------------------------------------------------
 
-// grid = rows_per_wave * splits blocks; each row in `splits` parts of at most `chunk` floats;
+// grid = rows_per_wave * splits blocks; each row in `splits` parts of at most `chunk` elements;
 // `waves` rounds of rows_per_wave rows.
 struct OnlinePlan {
   int grid;
@@ -184,10 +232,13 @@ struct OnlinePlan {
   int64_t waves;
 };
 
-// Parts of ceil(cols / splits) floats rounded up to whole float4s (rounding can leave fewer
-// parts, never an empty one), rows_per_wave rows a wave.
+// Parts of ceil(cols / splits) elements rounded up to whole 16-byte vectors, so that every
+// part of an aligned row starts aligned (rounding can leave fewer parts, never an empty one),
+// rows_per_wave rows a wave.
+template <class T>
 OnlinePlan make_plan(int64_t rows, int64_t cols, int64_t splits, int64_t rows_per_wave) {
-  const int64_t chunk = ceil_div(ceil_div(cols, splits), 4) * 4;
+  constexpr int64_t kN = Pack<T>::kN;
+  const int64_t chunk = ceil_div(ceil_div(cols, splits), kN) * kN;
   splits = ceil_div(cols, chunk);
   rows_per_wave = std::min(rows, rows_per_wave);
   return {static_cast<int>(rows_per_wave * splits), static_cast<int>(splits), chunk, ceil_div(rows, rows_per_wave)};
@@ -195,21 +246,22 @@ OnlinePlan make_plan(int64_t rows, int64_t cols, int64_t splits, int64_t rows_pe
 
 // Parts in shared memory: a row needs at least ceil(cols / kOnlineChunkMax) of them. A wave
 // of k rows splits each into capacity / k parts (at most ceil(cols / kOnlineChunkMin)), so few
-// rows spread over the whole GPU. The k with the least time per block wins, counted in floats
+// rows spread over the whole GPU. The k with the least time per block wins, counted in elements
 // moved: each wave moves a part and, when rows are split, waits at a grid barrier worth about
-// kOnlineBarrierFloats; fewer waves on ties. All k with the same capacity / k give the same
+// kOnlineBarrierElements; fewer waves on ties. All k with the same capacity / k give the same
 // parts, and the largest of them the fewest waves, so only those are tried (O(sqrt(capacity))).
+template <class T>
 OnlinePlan plan_resident(int64_t rows, int64_t cols, int capacity) {
-  const int64_t min_splits = ceil_div(cols, kOnlineChunkMax);
-  const int64_t max_splits = std::min<int64_t>(capacity, std::max(min_splits, ceil_div(cols, kOnlineChunkMin)));
+  const int64_t min_splits = ceil_div(cols, kOnlineChunkMax<T>);
+  const int64_t max_splits = std::min<int64_t>(capacity, std::max(min_splits, ceil_div(cols, kOnlineChunkMin<T>)));
   const int64_t last = std::min(rows, capacity / min_splits);
   const auto cost = [](const OnlinePlan& plan) {
-    return plan.waves * (plan.chunk + (plan.splits > 1 ? kOnlineBarrierFloats : 0));
+    return plan.waves * (plan.chunk + (plan.splits > 1 ? kOnlineBarrierElements<T> : 0));
   };
   OnlinePlan best{};
   for (int64_t k = std::min(rows, capacity / max_splits); k <= last; k = capacity / (capacity / k) + 1) {
     const int64_t rows_per_wave = std::min(last, capacity / (capacity / k));
-    const OnlinePlan plan = make_plan(rows, cols, std::min(capacity / rows_per_wave, max_splits), rows_per_wave);
+    const OnlinePlan plan = make_plan<T>(rows, cols, std::min(capacity / rows_per_wave, max_splits), rows_per_wave);
     if (best.grid == 0 || cost(plan) < cost(best) || (cost(plan) == cost(best) && plan.waves < best.waves)) {
       best = plan;
     }
@@ -217,13 +269,13 @@ OnlinePlan plan_resident(int64_t rows, int64_t cols, int capacity) {
   return best;
 }
 
-template <int kVec, bool kResident>
+template <class T, int kVec, bool kResident>
 void launch_online_kernel(const Problem& p, const OnlinePlan& plan) {
   if (plan.splits > 1) require_workspace(p, "online");
-  const auto kernel = softmax_online_kernel<kVec, kResident>;
-  const size_t smem = kResident ? 2 * plan.chunk * sizeof(float) : 0;
-  const float* x = p.x;
-  float* y = p.y;
+  const auto kernel = softmax_online_kernel<T, kVec, kResident>;
+  const size_t smem = kResident ? 2 * plan.chunk * sizeof(T) : 0;
+  const T* x = in<T>(p);
+  T* y = out<T>(p);
   int64_t rows = p.rows, cols = p.cols, chunk = plan.chunk, waves = plan.waves;
   int splits = plan.splits;
   SoftmaxState* partials = static_cast<SoftmaxState*>(p.workspace);
@@ -233,96 +285,119 @@ void launch_online_kernel(const Problem& p, const OnlinePlan& plan) {
   ACT_CHECK_LAUNCH();
 }
 
-template <int kVec>
+template <class T, int kVec>
 void launch_online_for(const Problem& p) {
-  const int capacity = std::min(
-      kOnlineMaxGrid, resident_blocks(softmax_online_kernel<kVec, true>, kSoftmaxOnlineThreads, kOnlineBufferBytes));
-  if (ceil_div(p.cols, kOnlineChunkMax) <= capacity) {
-    launch_online_kernel<kVec, true>(p, plan_resident(p.rows, p.cols, capacity));
+  const int capacity = std::min(kOnlineMaxGrid, resident_blocks(softmax_online_kernel<T, kVec, true>,
+                                                                kSoftmaxOnlineThreads, kOnlineBufferBytes));
+  if (ceil_div(p.cols, kOnlineChunkMax<T>) <= capacity) {
+    launch_online_kernel<T, kVec, true>(p, plan_resident<T>(p.rows, p.cols, capacity));
   } else {
     // A row longer than the GPU's shared memory holds: one part per block, read twice.
-    const int streamed = std::min(kOnlineMaxGrid, resident_blocks(softmax_online_kernel<kVec, false>, kSoftmaxOnlineThreads));
-    launch_online_kernel<kVec, false>(p, make_plan(p.rows, p.cols, streamed, 1));
+    const int streamed =
+        std::min(kOnlineMaxGrid, resident_blocks(softmax_online_kernel<T, kVec, false>, kSoftmaxOnlineThreads));
+    launch_online_kernel<T, kVec, false>(p, make_plan<T>(p.rows, p.cols, streamed, 1));
+  }
+}
+
+// Calls launch<kVec>() with the type's 16-byte vector when the rows allow it, else scalar.
+template <class T, class Launch>
+void by_alignment(const Problem& p, Launch launch) {
+  if (vector_rows<T>(p)) {
+    launch(std::integral_constant<int, Pack<T>::kN>{});
+  } else {
+    launch(std::integral_constant<int, 1>{});
   }
 }
 
 }  // namespace
 
-const int64_t kSoftmaxWarpMaxCols = int64_t{kWarpSize} * kWarpPerLane[std::size(kWarpPerLane) - 1];
+const int64_t kSoftmaxWarpMaxCols = int64_t{kWarpSize} * kWarpMaxPerLane;
 const int64_t kSoftmaxBlockMaxCols =
     int64_t{kBlockThreads[std::size(kBlockThreads) - 1]} * kBlockPerThread[std::size(kBlockPerThread) - 1];
 
 size_t softmax_naive_workspace(int64_t rows, int64_t) { return 2 * static_cast<size_t>(rows) * sizeof(float); }
 
 // The parts' states of two waves; rows of at most kOnlineChunkMin columns are never split.
+template <class T>
 size_t softmax_online_workspace(int64_t, int64_t cols) {
-  return cols > kOnlineChunkMin ? 2 * size_t{kOnlineMaxGrid} * sizeof(SoftmaxState) : 0;
+  return cols > kOnlineChunkMin<T> ? 2 * size_t{kOnlineMaxGrid} * sizeof(SoftmaxState) : 0;
 }
 
+template <class T>
 size_t softmax_auto_workspace(int64_t rows, int64_t cols) {
-  return cols > kAutoWarpMaxCols ? softmax_online_workspace(rows, cols) : 0;
+  return cols > kAutoWarpMaxCols ? softmax_online_workspace<T>(rows, cols) : 0;
 }
 
+template <class T>
 void softmax_naive(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
   require_workspace(p, "naive");
   float* row_max = static_cast<float*>(p.workspace);
   float* row_sum = row_max + p.rows;
   const auto grid = static_cast<unsigned>(ceil_div(p.rows, kNaiveThreads));
-  softmax_naive_max_kernel<<<grid, kNaiveThreads, 0, p.stream>>>(p.x, row_max, p.rows, p.cols);
+  softmax_naive_max_kernel<<<grid, kNaiveThreads, 0, p.stream>>>(in<T>(p), row_max, p.rows, p.cols);
   ACT_CHECK_LAUNCH();
-  softmax_naive_sum_kernel<<<grid, kNaiveThreads, 0, p.stream>>>(p.x, row_max, row_sum, p.rows, p.cols);
+  softmax_naive_sum_kernel<<<grid, kNaiveThreads, 0, p.stream>>>(in<T>(p), row_max, row_sum, p.rows, p.cols);
   ACT_CHECK_LAUNCH();
-  softmax_naive_normalize_kernel<<<grid, kNaiveThreads, 0, p.stream>>>(p.x, row_max, row_sum, p.y, p.rows, p.cols);
+  softmax_naive_normalize_kernel<<<grid, kNaiveThreads, 0, p.stream>>>(in<T>(p), row_max, row_sum, out<T>(p), p.rows,
+                                                                       p.cols);
   ACT_CHECK_LAUNCH();
 }
 
+template <class T>
 void softmax_fused(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
-  const auto kernel = softmax_fused_kernel<kFusedThreads>;
+  const auto kernel = softmax_fused_kernel<T, kFusedThreads>;
   const int grid = capped_grid(p.rows, resident_blocks(kernel, kFusedThreads));
-  kernel<<<grid, kFusedThreads, 0, p.stream>>>(p.x, p.y, p.rows, p.cols);
+  kernel<<<grid, kFusedThreads, 0, p.stream>>>(in<T>(p), out<T>(p), p.rows, p.cols);
   ACT_CHECK_LAUNCH();
 }
 
+template <class T>
 void softmax_warp(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
   require_cols(p, kSoftmaxWarpMaxCols, "warp");
-  if (vector_rows(p)) {
-    launch_warp_for<4>(p);
-  } else {
-    launch_warp_for<1>(p);
-  }
+  by_alignment<T>(p, [&](auto vec) { launch_warp_for<T, decltype(vec)::value>(p); });
 }
 
+template <class T>
 void softmax_block(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
   require_cols(p, kSoftmaxBlockMaxCols, "block");
   const auto threads = std::make_index_sequence<std::size(kBlockThreads)>{};
-  if (vector_rows(p)) {
-    launch_block_for<4>(p, threads);
-  } else {
-    launch_block_for<1>(p, threads);
-  }
+  by_alignment<T>(p, [&](auto vec) { launch_block_for<T, decltype(vec)::value>(p, threads); });
 }
 
+template <class T>
 void softmax_online(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
-  if (vector_rows(p)) {
-    launch_online_for<4>(p);
+  by_alignment<T>(p, [&](auto vec) { launch_online_for<T, decltype(vec)::value>(p); });
+}
+
+template <class T>
+void softmax_auto(const Problem& p) {
+  if (p.cols <= kAutoWarpMaxCols) {
+    softmax_warp<T>(p);
+  } else if (p.cols <= kAutoBlockMaxCols && p.rows >= sm_count()) {
+    softmax_block<T>(p);
   } else {
-    launch_online_for<1>(p);
+    softmax_online<T>(p);
   }
 }
 
-void softmax_auto(const Problem& p) {
-  if (p.cols <= kAutoWarpMaxCols) {
-    softmax_warp(p);
-  } else if (p.cols <= kAutoBlockMaxCols && p.rows >= sm_count()) {
-    softmax_block(p);
-  } else {
-    softmax_online(p);
-  }
-}
+// Every launcher and workspace function above for every element type (see elementwise.cu).
+template <class T>
+struct SoftmaxLaunchers {
+  static const Launcher kAll[];
+  static const WorkspaceBytes kWorkspace[];
+};
+template <class T>
+const Launcher SoftmaxLaunchers<T>::kAll[] = {softmax_naive<T>,  softmax_fused<T>,  softmax_warp<T>,
+                                              softmax_block<T>,  softmax_online<T>, softmax_auto<T>};
+template <class T>
+const WorkspaceBytes SoftmaxLaunchers<T>::kWorkspace[] = {softmax_online_workspace<T>, softmax_auto_workspace<T>};
+template struct SoftmaxLaunchers<float>;
+template struct SoftmaxLaunchers<__half>;
+template struct SoftmaxLaunchers<__nv_bfloat16>;
 
 }  // namespace actbench

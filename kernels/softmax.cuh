@@ -1,6 +1,8 @@
-// Row-wise softmax kernels: rows x cols float32, row-major, over the last dimension, y never
-// aliases x. One kernel body per strategy; the launchers in softmax.cu pick each template's
-// parameters, the grid and the block.
+// Row-wise softmax kernels: rows x cols elements of type T (float, __half, __nv_bfloat16),
+// row-major, over the last dimension, y never aliases x. One kernel body per strategy,
+// templated on T; the launchers in softmax.cu pick each template's parameters, the grid and
+// the block. Inputs are widened to f32 as they are read; max, sum and the exponentials are
+// f32; each output is rounded once to T as it is written.
 //
 //   naive    softmax_naive_{max,sum,normalize}_kernel: three kernels, one thread per row
 //   fused    softmax_fused_kernel: one block per row, shared-memory tree reductions, x read
@@ -12,7 +14,8 @@
 //   online   softmax_online_kernel: a cooperative persistent grid; each row is split into
 //            parts, one per block, each block folds its part into one (max, sum) state in a
 //            single pass and the row's states are merged through the workspace after a grid
-//            barrier; parts are double-buffered in shared memory so x is read once
+//            barrier; parts are double-buffered in shared memory (in T: a 16-bit part takes
+//            half the bytes, so twice the columns fit) so x is read once
 //
 // Numerics (common/ops.h): maxima propagate NaN (max_nan), softmax_term makes -inf entries 0
 // and +inf entries NaN, partial states merge with SoftmaxMergeOp. Every optimized kernel
@@ -27,33 +30,35 @@
 
 #include "common/ops.h"
 #include "common/reduce.cuh"
+#include "common/vec.cuh"
 
 namespace actbench {
 
 // ---- naive: three kernels, one thread per row ------------------------------------------------
 
-__global__ void softmax_naive_max_kernel(const float* __restrict__ x, float* __restrict__ row_max,
+template <class T>
+__global__ void softmax_naive_max_kernel(const T* __restrict__ x, float* __restrict__ row_max,
                                          int64_t rows, int64_t cols) {
   const int64_t row = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (row >= rows) return;
-  const float* xr = x + row * cols;
+  const T* xr = x + row * cols;
   float m = MaxOp{}.identity();
-  for (int64_t c = 0; c < cols; ++c) m = MaxOp{}(m, xr[c]);
+  for (int64_t c = 0; c < cols; ++c) m = MaxOp{}(m, widen(xr[c]));
   row_max[row] = m;
 }
 
 // One thread adds up a whole row in order: a plain float sum of 2^20 terms drifts by ~1e-5
 // relative, so it is compensated (Kahan) to stay at float rounding.
-__global__ void softmax_naive_sum_kernel(const float* __restrict__ x,
-                                         const float* __restrict__ row_max,
+template <class T>
+__global__ void softmax_naive_sum_kernel(const T* __restrict__ x, const float* __restrict__ row_max,
                                          float* __restrict__ row_sum, int64_t rows, int64_t cols) {
   const int64_t row = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (row >= rows) return;
-  const float* xr = x + row * cols;
+  const T* xr = x + row * cols;
   const float m = row_max[row];
   float sum = 0.0f, lost = 0.0f;
   for (int64_t c = 0; c < cols; ++c) {
-    const float term = softmax_term(xr[c], m) - lost;
+    const float term = softmax_term(widen(xr[c]), m) - lost;
     const float next = sum + term;
     lost = (next - sum) - term;
     sum = next;
@@ -61,46 +66,51 @@ __global__ void softmax_naive_sum_kernel(const float* __restrict__ x,
   row_sum[row] = sum;
 }
 
-__global__ void softmax_naive_normalize_kernel(const float* __restrict__ x,
-                                               const float* __restrict__ row_max,
-                                               const float* __restrict__ row_sum,
-                                               float* __restrict__ y, int64_t rows, int64_t cols) {
+template <class T>
+__global__ void softmax_naive_normalize_kernel(const T* __restrict__ x, const float* __restrict__ row_max,
+                                               const float* __restrict__ row_sum, T* __restrict__ y,
+                                               int64_t rows, int64_t cols) {
   const int64_t row = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (row >= rows) return;
   const SoftmaxState state{row_max[row], row_sum[row]};
-  for (int64_t c = 0; c < cols; ++c) y[row * cols + c] = softmax_output(x[row * cols + c], state);
+  for (int64_t c = 0; c < cols; ++c) {
+    y[row * cols + c] = narrow<T>(softmax_output(widen(x[row * cols + c]), state));
+  }
 }
 
 // ---- fused: one block per row, shared-memory trees --------------------------------------------
 
-template <int kThreads>
+template <class T, int kThreads>
 __global__ void __launch_bounds__(kThreads)
-    softmax_fused_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows,
-                         int64_t cols) {
+    softmax_fused_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t cols) {
   __shared__ float tree[kThreads];
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
-    const float* xr = x + row * cols;
+    const T* xr = x + row * cols;
     float m = MaxOp{}.identity();
-    for (int64_t c = threadIdx.x; c < cols; c += kThreads) m = MaxOp{}(m, xr[c]);
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) m = MaxOp{}(m, widen(xr[c]));
     m = block_reduce_tree<kThreads>(m, MaxOp{}, tree);
     float s = SumOp{}.identity();
-    for (int64_t c = threadIdx.x; c < cols; c += kThreads) s += softmax_term(xr[c], m);
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) s += softmax_term(widen(xr[c]), m);
     s = block_reduce_tree<kThreads>(s, SumOp{}, tree);
     const SoftmaxState state{m, s};
-    for (int64_t c = threadIdx.x; c < cols; c += kThreads) y[row * cols + c] = softmax_output(xr[c], state);
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) {
+      y[row * cols + c] = narrow<T>(softmax_output(widen(xr[c]), state));
+    }
   }
 }
 
 // ---- the part of a row one thread keeps in registers (warp, block) ------------------------
 
-// kChunks chunks of kVec consecutive floats; chunk j starts at column (j * stride + index) *
-// kVec, so threads with consecutive indices touch consecutive 4 * kVec bytes (coalesced).
-// Columns past the row hold -inf: neutral for the max and 0 in the sum (softmax_term), so the
-// padding needs no case of its own. kVec = 4 needs 16-byte aligned rows (cols % 4 == 0 and
-// aligned x and y), which the launchers check; then a chunk is all in the row or all past it.
-template <int kVec, int kChunks>
+// kChunks chunks of kVec consecutive elements, widened to f32; chunk j starts at column
+// (j * stride + index) * kVec, so threads with consecutive indices touch consecutive 16-byte
+// vectors (kVec = Pack<T>::kN) or elements (kVec = 1): coalesced. Columns past the row hold
+// -inf: neutral for the max and 0 in the sum (softmax_term), so the padding needs no case of
+// its own. Vectors need 16-byte aligned rows (cols a multiple of kVec, aligned x and y), which
+// the launchers check; then a chunk is all in the row or all past it.
+template <class T, int kVec, int kChunks>
 struct RowSlice {
-  static_assert(kVec == 1 || kVec == 4, "RowSlice: kVec must be 1 (scalar) or 4 (float4)");
+  static_assert(kVec == 1 || kVec == Pack<T>::kN,
+                "RowSlice: kVec must be 1 (scalar) or a 16-byte vector of T");
   static_assert(kChunks >= 1, "RowSlice: a slice holds at least one chunk");
   static constexpr int kCount = kVec * kChunks;
   // Independent accumulators, so max and sum are not one dependent chain of kCount steps.
@@ -109,21 +119,22 @@ struct RowSlice {
   float v[kCount];
 
   // Every load is issued before any value is used: kChunks loads in flight per thread.
-  __device__ __forceinline__ void load(const float* row, int cols, int index, int stride,
-                                       bool active) {
+  __device__ __forceinline__ void load(const T* row, int cols, int index, int stride, bool active) {
 #pragma unroll
     for (int j = 0; j < kChunks; ++j) {
       const int col = (j * stride + index) * kVec;
       const bool inside = active && col < cols;
-      if constexpr (kVec == 4) {
-        const float4 q = inside ? *reinterpret_cast<const float4*>(row + col)
-                                : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
-        v[4 * j + 0] = q.x;
-        v[4 * j + 1] = q.y;
-        v[4 * j + 2] = q.z;
-        v[4 * j + 3] = q.w;
+      if constexpr (kVec > 1) {
+        if (inside) {
+          const Floats<T> q = widen_pack(bits_as<Pack<T>>(*reinterpret_cast<const uint4*>(row + col)));
+#pragma unroll
+          for (int k = 0; k < kVec; ++k) v[kVec * j + k] = q.f[k];
+        } else {
+#pragma unroll
+          for (int k = 0; k < kVec; ++k) v[kVec * j + k] = -INFINITY;
+        }
       } else {
-        v[j] = inside ? row[col] : -INFINITY;
+        v[j] = inside ? widen(row[col]) : -INFINITY;
       }
     }
   }
@@ -154,17 +165,18 @@ struct RowSlice {
     return acc[0];
   }
 
-  __device__ __forceinline__ void store(float* row, int cols, int index, int stride,
-                                        float scale) const {
+  __device__ __forceinline__ void store(T* row, int cols, int index, int stride, float scale) const {
 #pragma unroll
     for (int j = 0; j < kChunks; ++j) {
       const int col = (j * stride + index) * kVec;
       if (col >= cols) continue;
-      if constexpr (kVec == 4) {
-        *reinterpret_cast<float4*>(row + col) =
-            make_float4(v[4 * j] * scale, v[4 * j + 1] * scale, v[4 * j + 2] * scale, v[4 * j + 3] * scale);
+      if constexpr (kVec > 1) {
+        Floats<T> q;
+#pragma unroll
+        for (int k = 0; k < kVec; ++k) q.f[k] = v[kVec * j + k] * scale;
+        *reinterpret_cast<uint4*>(row + col) = bits_as<uint4>(narrow_pack<T>(q));
       } else {
-        row[col] = v[j] * scale;
+        row[col] = narrow<T>(v[j] * scale);
       }
     }
   }
@@ -174,13 +186,13 @@ struct RowSlice {
 
 constexpr int kSoftmaxWarpKernelThreads = 128;
 
-// Each group of kGroup lanes owns kRows rows per step and holds kPerLane floats of each.
+// Each group of kGroup lanes owns kRows rows per step and holds kPerLane elements of each.
 // Step r of a warp covers 32 / kGroup consecutive rows, one per group, so each load
 // instruction of the warp reads one contiguous stretch. A grid-stride loop over the rows
 // keeps the grid at what the GPU holds at once.
-template <int kVec, int kPerLane, int kGroup, int kRows>
+template <class T, int kVec, int kPerLane, int kGroup, int kRows>
 __global__ void __launch_bounds__(kSoftmaxWarpKernelThreads)
-    softmax_warp_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int cols) {
+    softmax_warp_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int cols) {
   static_assert(kPerLane % kVec == 0, "softmax_warp_kernel: kPerLane must be a multiple of kVec");
   static_assert(is_pow2(kGroup) && kGroup <= kWarpSize,
                 "softmax_warp_kernel: kGroup must be a power of two no larger than the warp");
@@ -193,7 +205,7 @@ __global__ void __launch_bounds__(kSoftmaxWarpKernelThreads)
   const int64_t warps = int64_t{gridDim.x} * blockDim.x / kWarpSize;
 
   for (int64_t first = warp * kRowsPerWarp; first < rows; first += warps * kRowsPerWarp) {
-    RowSlice<kVec, kPerLane / kVec> slice[kRows];
+    RowSlice<T, kVec, kPerLane / kVec> slice[kRows];
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
       const int64_t row = first + r * kGroupsPerWarp + group;
@@ -211,13 +223,13 @@ __global__ void __launch_bounds__(kSoftmaxWarpKernelThreads)
 
 // ---- block: one block per row, the row in registers ---------------------------------------
 
-template <int kVec, int kThreads, int kPerThread>
+template <class T, int kVec, int kThreads, int kPerThread>
 __global__ void __launch_bounds__(kThreads)
-    softmax_block_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int cols) {
+    softmax_block_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int cols) {
   static_assert(kPerThread % kVec == 0, "softmax_block_kernel: kPerThread must be a multiple of kVec");
   __shared__ BlockReduceStorage<float, kThreads> storage;
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
-    RowSlice<kVec, kPerThread / kVec> slice;
+    RowSlice<T, kVec, kPerThread / kVec> slice;
     slice.load(x + row * cols, cols, threadIdx.x, kThreads, true);
     const float m = block_reduce<kThreads>(slice.max(), MaxOp{}, storage);
     const float s = block_reduce<kThreads>(slice.exp_sum(m), SumOp{}, storage);
@@ -229,83 +241,115 @@ __global__ void __launch_bounds__(kThreads)
 
 constexpr int kSoftmaxOnlineThreads = 512;
 
-// A part of `len` floats is walked in quads of four elements per thread: with kVec = 4 a
-// quad is one aligned float4 (elements 4q .. 4q+3), with kVec = 1 four scalars a block
-// apart (q, q + T, q + 2T, q + 3T), coalesced either way. Quads past `len` are not visited;
-// scalar elements past it read as -inf and are not written.
-template <int kVec>
-struct Quads {
-  static_assert(kVec == 1 || kVec == 4, "Quads: kVec must be 1 (scalar) or 4 (float4)");
+// A part of `len` elements is walked in groups of kN elements per thread: with kVec > 1 a
+// group is one aligned 16-byte vector (elements kN q .. kN q + kN - 1), with kVec = 1 four
+// scalars a block apart (q, q + T, q + 2T, q + 3T), coalesced either way. Groups past `len`
+// are not visited; scalar elements past it read as -inf and are not written. `src` may be
+// global or shared memory (generic loads); stores go to global memory.
+template <class T, int kVec>
+struct Groups {
+  static_assert(kVec == 1 || kVec == Pack<T>::kN, "Groups: kVec must be 1 (scalar) or a 16-byte vector of T");
+  static constexpr int kN = kVec > 1 ? kVec : 4;  // a multiple of 4 (online_thread_state)
   static constexpr int64_t kThreads = kSoftmaxOnlineThreads;
-  // Index of element e (0..3) of the quad starting at `start`.
+  // Index of element e (0..kN-1) of the group starting at `start`.
   static __device__ __forceinline__ int64_t at(int64_t start, int e) {
-    return start + e * (kVec == 4 ? 1 : kThreads);
+    return start + e * (kVec > 1 ? 1 : kThreads);
   }
-  // Start of this thread's first quad and the distance to its next one.
+  // Start of this thread's first group and the distance to its next one.
   static __device__ __forceinline__ int64_t begin() { return threadIdx.x * int64_t{kVec}; }
-  static constexpr int64_t kStep = 4 * kThreads;
+  static constexpr int64_t kStep = kN * kThreads;
 
-  static __device__ __forceinline__ float4 load(const float* src, int64_t start, int64_t len) {
-    if constexpr (kVec == 4) {
-      return *reinterpret_cast<const float4*>(src + start);
-    } else {
-      float e[4];
+  struct Values {
+    float f[kN];
+  };
+
+  static __device__ __forceinline__ Values load(const T* src, int64_t start, int64_t len) {
+    Values v;
+    if constexpr (kVec > 1) {
+      const Floats<T> q = widen_pack(bits_as<Pack<T>>(*reinterpret_cast<const uint4*>(src + start)));
 #pragma unroll
-      for (int i = 0; i < 4; ++i) e[i] = at(start, i) < len ? src[at(start, i)] : -INFINITY;
-      return make_float4(e[0], e[1], e[2], e[3]);
+      for (int i = 0; i < kN; ++i) v.f[i] = q.f[i];
+    } else {
+#pragma unroll
+      for (int i = 0; i < kN; ++i) v.f[i] = at(start, i) < len ? widen(src[at(start, i)]) : -INFINITY;
     }
+    return v;
   }
 
-  static __device__ __forceinline__ void store(float* dst, int64_t start, int64_t len, float4 q) {
-    if constexpr (kVec == 4) {
+  static __device__ __forceinline__ void store(T* dst, int64_t start, int64_t len, const Values& v) {
+    if constexpr (kVec > 1) {
+      Floats<T> q;
+#pragma unroll
+      for (int i = 0; i < kN; ++i) q.f[i] = v.f[i];
       // A plain write-back store, written as the intrinsic so that it stays one 16-byte
-      // st.global.v4 (the compiler splits the assignment into four 4-byte stores here).
-      __stwb(reinterpret_cast<float4*>(dst + start), q);
+      // st.global.v4 (the compiler splits an assignment into narrower stores here).
+      __stwb(reinterpret_cast<uint4*>(dst + start), bits_as<uint4>(narrow_pack<T>(q)));
     } else {
-      const float e[4] = {q.x, q.y, q.z, q.w};
 #pragma unroll
-      for (int i = 0; i < 4; ++i)
-        if (at(start, i) < len) dst[at(start, i)] = e[i];
+      for (int i = 0; i < kN; ++i)
+        if (at(start, i) < len) dst[at(start, i)] = narrow<T>(v.f[i]);
     }
   }
 
-  // Starts asynchronous copies (cp.async) of this thread's elements into shared memory.
-  static __device__ __forceinline__ void copy_async(float* dst_shared, const float* src, int64_t len) {
+  // Starts copies of this thread's elements into shared memory: asynchronous (cp.async) for
+  // 16-byte vectors and 4-byte elements. cp.async moves 4, 8 or 16 bytes, so a scalar 16-bit
+  // element is copied with a plain load and store, complete before the barrier that follows
+  // (safe: the buffer's last readers passed the barrier that ends the previous wave). That
+  // copy is synchronous, so rows of 16-bit elements that are misaligned or hold no whole
+  // vectors lose the prefetch under the current wave that the double buffer gives the others.
+  static __device__ __forceinline__ void copy_async(T* dst_shared, const T* src, int64_t len) {
     for (int64_t start = begin(); start < len; start += kStep) {
-      if constexpr (kVec == 4) {
-        __pipeline_memcpy_async(dst_shared + start, src + start, sizeof(float4));
+      if constexpr (kVec > 1) {
+        __pipeline_memcpy_async(dst_shared + start, src + start, 16);
       } else {
 #pragma unroll
-        for (int i = 0; i < 4; ++i)
-          if (at(start, i) < len) __pipeline_memcpy_async(dst_shared + at(start, i), src + at(start, i), sizeof(float));
+        for (int i = 0; i < kN; ++i) {
+          if (at(start, i) >= len) continue;
+          if constexpr (sizeof(T) >= 4) {
+            __pipeline_memcpy_async(dst_shared + at(start, i), src + at(start, i), sizeof(T));
+          } else {
+            dst_shared[at(start, i)] = src[at(start, i)];
+          }
+        }
       }
     }
   }
 };
 
-// The online normalizer over this thread's quads of a part, in one pass: each quad is
-// reduced to its own (max, sum) and merged into the running state, four elements per merge.
-template <int kVec>
-__device__ __forceinline__ SoftmaxState online_thread_state(const float* src, int64_t len) {
+// The online normalizer over this thread's groups of a part, in one pass: each group is
+// reduced to its own (max, sum) and merged into the running state, kN elements per merge.
+template <class T, int kVec>
+__device__ __forceinline__ SoftmaxState online_thread_state(const T* src, int64_t len) {
+  using G = Groups<T, kVec>;
   SoftmaxState state = SoftmaxMergeOp{}.identity();
-  for (int64_t start = Quads<kVec>::begin(); start < len; start += Quads<kVec>::kStep) {
-    const float4 q = Quads<kVec>::load(src, start, len);
-    const float m = MaxOp{}(MaxOp{}(q.x, q.y), MaxOp{}(q.z, q.w));
-    const float s = (softmax_term(q.x, m) + softmax_term(q.y, m)) + (softmax_term(q.z, m) + softmax_term(q.w, m));
-    state = SoftmaxMergeOp{}(state, SoftmaxState{m, s});
+  for (int64_t start = G::begin(); start < len; start += G::kStep) {
+    const typename G::Values q = G::load(src, start, len);
+    float m = q.f[0];
+#pragma unroll
+    for (int i = 1; i < G::kN; ++i) m = MaxOp{}(m, q.f[i]);
+    // Two independent sums, pairwise: (t0 + t1) + (t2 + t3) for four elements, as before the
+    // 16-bit types; each starts from a term, not from 0 (-0 + 0 is +0: an add nothing folds).
+    float s0 = softmax_term(q.f[0], m) + softmax_term(q.f[1], m);
+    float s1 = softmax_term(q.f[2], m) + softmax_term(q.f[3], m);
+#pragma unroll
+    for (int i = 4; i < G::kN; i += 4) {
+      s0 += softmax_term(q.f[i], m) + softmax_term(q.f[i + 1], m);
+      s1 += softmax_term(q.f[i + 2], m) + softmax_term(q.f[i + 3], m);
+    }
+    state = SoftmaxMergeOp{}(state, SoftmaxState{m, s0 + s1});
   }
   return state;
 }
 
-template <int kVec>
-__device__ __forceinline__ void online_normalize(const float* src, float* dst, int64_t len,
-                                                 SoftmaxState row) {
+template <class T, int kVec>
+__device__ __forceinline__ void online_normalize(const T* src, T* dst, int64_t len, SoftmaxState row) {
+  using G = Groups<T, kVec>;
   const float scale = 1.0f / row.s;
-  for (int64_t start = Quads<kVec>::begin(); start < len; start += Quads<kVec>::kStep) {
-    const float4 q = Quads<kVec>::load(src, start, len);
-    Quads<kVec>::store(dst, start, len,
-                       make_float4(softmax_term(q.x, row.m) * scale, softmax_term(q.y, row.m) * scale,
-                                   softmax_term(q.z, row.m) * scale, softmax_term(q.w, row.m) * scale));
+  for (int64_t start = G::begin(); start < len; start += G::kStep) {
+    typename G::Values q = G::load(src, start, len);
+#pragma unroll
+    for (int i = 0; i < G::kN; ++i) q.f[i] = softmax_term(q.f[i], row.m) * scale;
+    G::store(dst, start, len, q);
   }
 }
 
@@ -314,7 +358,7 @@ __device__ __forceinline__ void online_normalize(const float* src, float* dst, i
 // of row w * rows_per_wave + b / splits; past the last row it has nothing to do but still
 // takes part in the barriers.
 //
-// kResident: the part lives in shared memory (2 * chunk floats of dynamic shared memory):
+// kResident: the part lives in shared memory (2 * chunk elements of dynamic shared memory):
 // while wave w is reduced, synchronized and written, wave w + 1's part is already being
 // copied into the other buffer, so DRAM stays busy through the grid barrier and x is read
 // from DRAM once. Otherwise (a row longer than the whole GPU's shared memory) each part is
@@ -325,12 +369,12 @@ __device__ __forceinline__ void online_normalize(const float* src, float* dst, i
 // scale by bitwise the same (max, sum). Waves alternate between two halves of `partials`:
 // a block writes wave w + 2's state only after the barrier of wave w + 1, which every block
 // reaches only once it has read wave w's states.
-template <int kVec, bool kResident>
+template <class T, int kVec, bool kResident>
 __global__ void __launch_bounds__(kSoftmaxOnlineThreads, 2)
-    softmax_online_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows,
+    softmax_online_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t rows,
                           int64_t cols, int64_t chunk, int splits, int64_t waves,
                           SoftmaxState* __restrict__ partials) {
-  extern __shared__ float4 online_buffers[];
+  extern __shared__ uint4 online_buffers[];
   __shared__ BlockReduceStorage<SoftmaxState, kSoftmaxOnlineThreads> storage;
   const SoftmaxMergeOp merge;
   const int rows_per_wave = gridDim.x / splits;
@@ -339,26 +383,26 @@ __global__ void __launch_bounds__(kSoftmaxOnlineThreads, 2)
   const auto row_of = [&](int64_t wave) { return wave * rows_per_wave + blockIdx.x / splits; };
   const auto len_of = [&](int64_t row) { return row < rows ? min(chunk, cols - offset) : int64_t{0}; };
   const auto buffer = [&](int64_t wave) {
-    return reinterpret_cast<float*>(online_buffers) + (wave % 2) * chunk;
+    return reinterpret_cast<T*>(online_buffers) + (wave % 2) * chunk;
   };
 
   if constexpr (kResident) {
-    Quads<kVec>::copy_async(buffer(0), x + row_of(0) * cols + offset, len_of(row_of(0)));
+    Groups<T, kVec>::copy_async(buffer(0), x + row_of(0) * cols + offset, len_of(row_of(0)));
     __pipeline_commit();
   }
   for (int64_t wave = 0; wave < waves; ++wave) {
     const int64_t row = row_of(wave);
     const int64_t len = len_of(row);
-    const float* src = x + row * cols + offset;
+    const T* src = x + row * cols + offset;
     if constexpr (kResident) {
       const int64_t next = row_of(wave + 1);
-      if (wave + 1 < waves) Quads<kVec>::copy_async(buffer(wave + 1), x + next * cols + offset, len_of(next));
+      if (wave + 1 < waves) Groups<T, kVec>::copy_async(buffer(wave + 1), x + next * cols + offset, len_of(next));
       __pipeline_commit();     // one group per wave (possibly empty), so
       __pipeline_wait_prior(1);  // this wave's group is complete for this thread,
       __syncthreads();         // and for every thread of the block
       src = buffer(wave);
     }
-    SoftmaxState state = block_reduce<kSoftmaxOnlineThreads>(online_thread_state<kVec>(src, len), merge, storage);
+    SoftmaxState state = block_reduce<kSoftmaxOnlineThreads>(online_thread_state<T, kVec>(src, len), merge, storage);
     if (splits > 1) {
       SoftmaxState* slots = partials + (wave % 2) * gridDim.x;
       if (threadIdx.x == 0) slots[blockIdx.x] = state;
@@ -370,7 +414,7 @@ __global__ void __launch_bounds__(kSoftmaxOnlineThreads, 2)
         mine = merge(mine, SoftmaxState{__ldcg(&row_slots[i].m), __ldcg(&row_slots[i].s)});
       state = block_reduce<kSoftmaxOnlineThreads>(mine, merge, storage);
     }
-    online_normalize<kVec>(src, y + row * cols + offset, len, state);
+    online_normalize<T, kVec>(src, y + row * cols + offset, len, state);
     if constexpr (kResident) __syncthreads();  // buffer(wave) is refilled by the next iteration's copy
   }
 }

@@ -1,28 +1,44 @@
 // Library reference for the elementwise families:
 //
-//   elementwise_thrust<Op>  `thrust`: thrust::transform over the n inputs with the same
-//                           functor as the hand-written kernels, on p.stream, without the
-//                           synchronization Thrust's plain `par` policy adds after the call.
+//   elementwise_thrust<T, Op>  `thrust`: thrust::transform over the n inputs with the same
+//                              functor as the hand-written kernels (through f32, rounded once
+//                              to T), on p.stream, without the synchronization Thrust's plain
+//                              `par` policy adds after the call.
 #include <thrust/system/cuda/execution_policy.h>
 #include <thrust/transform.h>
 
 #include "common/cuda_check.h"
 #include "common/ops.h"
+#include "common/vec.cuh"
 #include "launchers.h"
 
 namespace actbench {
 
-template <class Op>
+// op on one element of type T, computed in f32.
+template <class T, class Op>
+struct Widened {
+  __device__ T operator()(T x) const { return narrow<T>(Op{}(widen(x))); }
+};
+
+template <class T, class Op>
 void elementwise_thrust(const Problem& p) {
   const int64_t n = p.rows * p.cols;
   if (n == 0) return;
-  thrust::transform(thrust::cuda::par_nosync.on(p.stream), p.x, p.x + n, p.y, Op{});
+  const T* x = static_cast<const T*>(p.x);
+  thrust::transform(thrust::cuda::par_nosync.on(p.stream), x, x + n, static_cast<T*>(p.y), Widened<T, Op>{});
   ACT_CHECK_LAUNCH();
 }
 
-// The functors the registry uses.
-template void elementwise_thrust<Sigmoid>(const Problem&);
-template void elementwise_thrust<Tanh>(const Problem&);
-template void elementwise_thrust<Relu>(const Problem&);
+// Every type with the functors the registry uses (see elementwise.cu).
+template <class T>
+struct ThrustLaunchers {
+  static const Launcher kAll[];
+};
+template <class T>
+const Launcher ThrustLaunchers<T>::kAll[] = {elementwise_thrust<T, Sigmoid>, elementwise_thrust<T, Tanh>,
+                                             elementwise_thrust<T, Relu>};
+template struct ThrustLaunchers<float>;
+template struct ThrustLaunchers<__half>;
+template struct ThrustLaunchers<__nv_bfloat16>;
 
 }  // namespace actbench

@@ -420,37 +420,52 @@ def sanitizer(tool: str, gtest_filter: str):
 
 # ---- the sweep -------------------------------------------------------------------------------------
 
-def registry(bundle: Path, env: dict[str, str]) -> list[tuple[str, str, str]]:
-    """(family, variant, device) of every registered variant, from the bundle's `actbench
-    --list`. Raises CalledProcessError when it fails."""
+def registry(bundle: Path, env: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """(family, variant, element type, device) of every registered variant, from the bundle's
+    `actbench --list` (ids are family/variant/type; the variants it lists as unavailable, with
+    a reason instead of a device, are left out). Raises CalledProcessError when it fails."""
     out = subprocess.run([str(bundle / "bench" / "actbench"), "--list"], capture_output=True,
                          text=True, env=env, timeout=60, check=True).stdout
     rows = []
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) >= 2 and "/" in parts[0]:
-            family, variant = parts[0].split("/", 1)
-            rows.append((family, variant, parts[1]))
+        if len(parts) >= 2 and parts[1] in ("gpu", "cpu") and parts[0].count("/") == 2:
+            family, variant, dtype = parts[0].split("/")
+            rows.append((family, variant, dtype, parts[1]))
     return rows
 
 
-def families(rows: list[tuple[str, str, str]], device: str | None) -> list[tuple[str, list[str]]]:
-    """[(family, its variants on `device`, or all)] in registry order."""
+def families(rows: list[tuple[str, str, str, str]], device: str | None) -> list[tuple[str, list[str]]]:
+    """[(family, its variant/type ids on `device`, or all)] in registry order."""
     out: dict[str, list[str]] = {}
-    for family, variant, dev in rows:
+    for family, variant, dtype, dev in rows:
         if device is None or dev == device:
-            out.setdefault(family, []).append(variant)
+            out.setdefault(family, []).append(f"{variant}/{dtype}")
     return list(out.items())
 
 
-def sweep_parts(rows: list[tuple[str, str, str]], core: bool) -> list[tuple[str, str, list[str]]]:
-    """(family, device, variants) of each actbench run of a sweep, in the order they run. The
-    core sweep: the GPU variants, softmax first (its rows decide auto's thresholds, and it has
-    the most variants); the rest: every family's GPU variants, then the CPU baselines."""
-    gpu = families(rows, "gpu")
+# The order of the element types in a sweep: f32 (the baseline every other type is read
+# against), then bf16 and f16.
+TYPE_ORDER = ("f32", "bf16", "f16")
+
+
+def sweep_parts(rows: list[tuple[str, str, str, str]], core: bool) -> list[tuple[str, str, str, list[str]]]:
+    """(family, type, device, variants) of each actbench run of a sweep, in the order they run.
+    The core sweep: the GPU variants, softmax first (its rows decide auto's thresholds, and it
+    has the most variants), each family in f32, bf16, f16; the rest: every family's GPU
+    variants, then the CPU baselines, in the same order."""
+    def parts(device: str) -> list[tuple[str, str, str, list[str]]]:
+        out: dict[tuple[str, str], list[str]] = {}
+        for family, variant, dtype, dev in rows:
+            if dev == device:
+                out.setdefault((family, dtype), []).append(variant)
+        order = list(dict.fromkeys(f for f, _ in out))  # registry order of the families
+        keys = sorted(out, key=lambda k: (order.index(k[0]), TYPE_ORDER.index(k[1])))
+        return [(f, t, device, out[(f, t)]) for f, t in keys]
+    gpu = parts("gpu")
     if core:
-        return [(f, "gpu", v) for f, v in sorted(gpu, key=lambda fv: fv[0] != CORE_FIRST)]
-    return [(f, "gpu", v) for f, v in gpu] + [(f, "cpu", v) for f, v in families(rows, "cpu")]
+        return sorted(gpu, key=lambda p: p[0] != CORE_FIRST)
+    return gpu + parts("cpu")
 
 
 def sweep(ctx: Context, step: str, limit: float, core: bool) -> Result:
@@ -458,18 +473,18 @@ def sweep(ctx: Context, step: str, limit: float, core: bool) -> Result:
         return Result("NOT RUN", line="no GPU visible")
     start = time.monotonic()
     parts = sweep_parts(registry(ctx.bundle, ctx.env), core)
-    names = [f"{f}/{d}" for f, d, _ in parts]
+    names = [f"{f}/{t}/{d}" for f, t, d, _ in parts]
     log = ctx.work / f"{step}.log"
     log.write_text("")
     done, failed, benchmarks = [], [], 0
-    for k, (family, device, members) in enumerate(parts):
+    for k, (family, dtype, device, members) in enumerate(parts):
         left = limit - (time.monotonic() - start)
         if left < 5:
             return Result("TIMEOUT", line=f"{len(done)} of {len(parts)} parts ({benchmarks} benchmarks) "
                           f"before the limit; not reached: {', '.join(names[k:])}")
-        part = ctx.work / f"{step}_{family}_{device}.json"
+        part = ctx.work / f"{step}_{family}_{dtype}_{device}.json"
         part.unlink(missing_ok=True)
-        select = f"^{family}/({'|'.join(map(re.escape, members))})/"
+        select = f"^{family}/({'|'.join(map(re.escape, members))})/{re.escape(dtype)}/"
         cmd = [str(ctx.bundle / "bench" / "actbench"), f"--benchmark_filter={select}", REPETITIONS,
                f"--benchmark_out={part}", "--benchmark_out_format=json"]
         if core:

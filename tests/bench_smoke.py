@@ -64,7 +64,16 @@ class BenchSmoke(unittest.TestCase):
     def test_context_carries_the_registry(self):
         r = run("--list")
         self.assertEqual(r.returncode, 0, r.stderr)
-        listed = [line.split()[0] for line in r.stdout.splitlines()]
+        # The runnable variants, then (after a blank line) those this build or CPU cannot run.
+        runnable, _, absent = r.stdout.partition("\n\n")
+        listed = [line.split()[0] for line in runnable.splitlines()]
+        if absent:
+            header, *reasons = absent.splitlines()
+            self.assertIn("not available", header)
+            for line in reasons:
+                vid, why = line.split(maxsplit=1)
+                self.assertNotIn(vid, listed)
+                self.assertTrue(why.strip(), line)
         r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/f32/n:1024$", out=self.out)
         self.assertEqual(r.returncode, 0, r.stderr)
         registry = json.loads(json.load(open(self.out))["context"]["actbench_variants"])

@@ -5,17 +5,23 @@
 //
 //   ElementwiseGpu.Sizes            n in {1, 3, 31, 32, 33, 1023, 4099, 2^20, 2^24 + 3}: every
 //                                   head/vector/tail split, several grid-stride rounds.
+// Every variant in each of its element types; offsets are in elements, up to a 16-byte vector
+// (0-3 floats, 0-7 16-bit elements).
+//
 //   ElementwiseGpu.InputOffset      x 1-3 floats past alignment (run_once's Placement).
 //   ElementwiseGpu.OffsetPairs      x and y misaligned independently (0-3 floats each), with
 //                                   run_once's guards: nothing written outside y[0, n),
 //                                   everything written inside.
 //   ElementwiseGpu.SpecialValues    a quarter of the inputs special (+-0, +-inf, NaN, +-88.7,
 //                                   +-1e4), and an input made only of special values.
+//   ElementwiseGpu.TypeEdges        the edges of the element type (f16 overflow at 65504,
+//                                   subnormal outputs, bf16 values beyond f16's range).
 //   ElementwiseGpu.EmptyProblem     n = 0 enqueues nothing and throws nothing.
 //   BiasGpu.OddShapes               rows x cols with odd cols (rows start misaligned), x 0-3
 //                                   floats past alignment.
 //   BiasGpu.OffsetPairs             x, y, bias offsets combined, guards around y.
 //   BiasGpu.SpecialValues           special values in x and in the bias.
+//   BiasGpu.TypeEdges               x + b past f16's range in f32, sums cancelling to subnormals.
 //   BiasGpu.EmptyProblem            0 rows: nothing enqueued.
 //
 // Every test starts with ACT_REQUIRE_GPU(); no CUDA call happens outside a test body.
@@ -66,7 +72,7 @@ std::string shape(const Case& c) {
 }
 
 std::vector<double> reference_of(const Variant& v, const Case& c) {
-  return reference(*v.family, c.x, c.bias, c.rows, c.cols);
+  return reference(*v.family, v.dtype, c.x, c.bias, c.rows, c.cols);
 }
 
 
@@ -81,6 +87,9 @@ class Stream {
  private:
   cudaStream_t stream_ = nullptr;
 };
+
+// Elements in a 16-byte vector of v's type: placements run 0 .. per_vector(v) - 1.
+int per_vector(const Variant& v) { return static_cast<int>(16 / dtype_bytes(v.dtype)); }
 
 std::string describe(const Placement& at) {
   return "offsets x+" + std::to_string(at.x) + " y+" + std::to_string(at.y) + " bias+" +
@@ -121,7 +130,7 @@ TEST_P(ElementwiseGpu, Sizes) {
   const Variant& v = *GetParam();
   for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{31}, int64_t{32}, int64_t{33},
                           int64_t{1023}, int64_t{4099}, int64_t{1} << 20, (int64_t{1} << 24) + 3}) {
-    Case c = make_case(*v.family, 1, n, 100 + n);
+    Case c = make_case(*v.family, v.dtype, 1, n, 100 + n);
     if (!v.special_values) sprinkle_specials(c.x, 1e-3, 200 + n);  // departures: registry data
     testing::run_and_expect(v, c, reference_of(v, c), "n=" + std::to_string(n));
   }
@@ -132,9 +141,9 @@ TEST_P(ElementwiseGpu, InputOffset) {
   const Variant& v = *GetParam();
   for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{33}, int64_t{4099},
                           (int64_t{1} << 22) + 5}) {
-    const Case c = make_case(*v.family, 1, n, 300 + n);
+    const Case c = make_case(*v.family, v.dtype, 1, n, 300 + n);
     const std::vector<double> ref = reference_of(v, c);
-    for (int offset = 1; offset <= 3; ++offset) {
+    for (int offset = 1; offset < per_vector(v); ++offset) {
       testing::run_and_expect(v, c, ref, "n=" + std::to_string(n) + " offset=" + std::to_string(offset), {offset});
     }
   }
@@ -145,10 +154,10 @@ TEST_P(ElementwiseGpu, OffsetPairs) {
   const Variant& v = *GetParam();
   for (const int64_t n : {int64_t{1}, int64_t{2}, int64_t{5}, int64_t{33}, int64_t{4101},
                           (int64_t{1} << 20) + 7}) {
-    const Case c = make_case(*v.family, 1, n, 400 + n);
+    const Case c = make_case(*v.family, v.dtype, 1, n, 400 + n);
     const std::vector<double> ref = reference_of(v, c);
-    for (int ox = 0; ox < 4; ++ox) {
-      for (int oy = 0; oy < 4; ++oy) {
+    for (int ox = 0; ox < per_vector(v); ++ox) {
+      for (int oy = 0; oy < per_vector(v); ++oy) {
         const Placement off{ox, oy, 0};
         testing::run_and_expect(v, c, ref, "n=" + std::to_string(n) + " " + describe(off), off);
       }
@@ -160,13 +169,30 @@ TEST_P(ElementwiseGpu, SpecialValues) {
   ACT_REQUIRE_GPU();
   const Variant& v = *GetParam();
   ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
-  Case sprinkled = make_case(*v.family, 1, 4099, 500);
+  Case sprinkled = make_case(*v.family, v.dtype, 1, 4099, 500);
   sprinkle_specials(sprinkled.x, 0.25, 501);
   expect_matches_placed(v, sprinkled, {1, 3, 0}, "25% special values");
 
-  Case only = make_case(*v.family, 1, 1029, 502);
+  Case only = make_case(*v.family, v.dtype, 1, 1029, 502);
   fill_with_specials(only.x);
   expect_matches_placed(v, only, {2, 0, 0}, "special values only");
+}
+
+// The edges of the variant's type, where they are reachable: in f16, inputs at and past the
+// largest finite value (65504; 65520 rounds to inf), outputs in the subnormals (sigmoid of
+// -10..-17), values beyond f16's range in bf16 (1e30, 3e38); each placed in a sea of ordinary
+// inputs at every head/vector/tail position.
+TEST_P(ElementwiseGpu, TypeEdges) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
+  Case c = make_case(*v.family, v.dtype, 1, 1031, 510);
+  const std::vector<float> edges = testing::type_edge_inputs(v.dtype);
+  for (size_t i = 0; i < c.x.size(); ++i) {
+    if (i % 3 == 0) c.x[i] = edges[(i / 3) % edges.size()];
+  }
+  round_to_type(v.dtype, c.x);
+  expect_matches_placed(v, c, {1, 0, 0}, "edges of " + std::string(dtype_name(v.dtype)));
 }
 
 TEST_P(ElementwiseGpu, EmptyProblem) {
@@ -192,9 +218,9 @@ TEST_P(BiasGpu, OddShapes) {
                           {2, 4},   {4, 1024}, {64, 1023},  {3, 4099},  {1000, 1025},
                           {17, 65537}, {2049, 8191}};
   for (const Shape& s : shapes) {
-    const Case c = make_case(*v.family, s.rows, s.cols, 600 + s.rows * 7 + s.cols);
+    const Case c = make_case(*v.family, v.dtype, s.rows, s.cols, 600 + s.rows * 7 + s.cols);
     const std::vector<double> ref = reference_of(v, c);
-    for (int offset = 0; offset <= 3; ++offset) {
+    for (int offset = 0; offset < per_vector(v); ++offset) {
       testing::run_and_expect(v, c, ref, shape(c) + " offset=" + std::to_string(offset), {offset});
     }
   }
@@ -205,11 +231,11 @@ TEST_P(BiasGpu, OffsetPairs) {
   const Variant& v = *GetParam();
   const Shape shapes[] = {{1, 1}, {3, 5}, {7, 3}, {5, 33}, {4, 1024}, {33, 257}, {257, 4097}};
   for (const Shape& s : shapes) {
-    const Case c = make_case(*v.family, s.rows, s.cols, 700 + s.rows * 7 + s.cols);
+    const Case c = make_case(*v.family, v.dtype, s.rows, s.cols, 700 + s.rows * 7 + s.cols);
     const std::vector<double> ref = reference_of(v, c);
-    for (int ox = 0; ox < 4; ++ox) {
-      for (int oy = 0; oy < 4; ++oy) {
-        for (const int ob : {0, 3}) {
+    for (int ox = 0; ox < per_vector(v); ++ox) {
+      for (int oy = 0; oy < per_vector(v); ++oy) {
+        for (const int ob : {0, per_vector(v) - 1}) {
           const Placement off{ox, oy, ob};
           testing::run_and_expect(v, c, ref, shape(c) + " " + describe(off), off);
         }
@@ -222,11 +248,29 @@ TEST_P(BiasGpu, SpecialValues) {
   ACT_REQUIRE_GPU();
   const Variant& v = *GetParam();
   ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
-  Case c = make_case(*v.family, 37, 129, 800);
+  Case c = make_case(*v.family, v.dtype, 37, 129, 800);
   sprinkle_specials(c.x, 0.25, 801);
   testing::run_and_expect(v, c, reference_of(v, c), "25% special x");
   sprinkle_specials(c.bias, 0.25, 802);
   expect_matches_placed(v, c, {3, 1, 2}, "25% special x and bias");
+}
+
+// x + b past f16's largest finite value in f32 (65504 + 65504: the sum is finite in f32, so
+// relu keeps it and it rounds to inf on store; sigmoid and tanh saturate), and sums that
+// cancel to f16 subnormals.
+TEST_P(BiasGpu, TypeEdges) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
+  Case c = make_case(*v.family, v.dtype, 9, 67, 810);
+  const std::vector<float> edges = testing::type_edge_inputs(v.dtype);
+  for (size_t i = 0; i < c.x.size(); ++i) {
+    if (i % 2 == 0) c.x[i] = edges[i % edges.size()];
+  }
+  for (size_t j = 0; j < c.bias.size(); j += 3) c.bias[j] = edges[j % edges.size()];
+  round_to_type(v.dtype, c.x);
+  round_to_type(v.dtype, c.bias);
+  expect_matches_placed(v, c, {1, 2, 3}, "edges of " + std::string(dtype_name(v.dtype)));
 }
 
 TEST_P(BiasGpu, EmptyProblem) {

@@ -46,8 +46,39 @@ TEST(Reference, ReluPropagatesNaNAndTanhSaturates) {
 TEST(Reference, BiasIsAddedInFloatBeforeTheActivation) {
   // 1 + 2^-30 rounds to 1 in float; the reference must see exactly what every kernel sees.
   const std::vector<float> x = {1.0f}, b = {std::ldexp(1.0f, -30)};
-  const std::vector<double> y = reference(family_named("bias_sigmoid"), x, b, 1, 1);
-  EXPECT_EQ(y[0], reference_activation(Activation::Sigmoid, 1.0));
+  const std::vector<double> y = reference(family_named("bias_sigmoid"), DType::F32, x, b, 1, 1);
+  EXPECT_EQ(y[0], round_to(DType::F32, reference_activation(Activation::Sigmoid, 1.0)));
+}
+
+// In a 16-bit type the inputs are taken as the type holds them, and each result is rounded once
+// from double to the type (never through float, which would round twice).
+TEST(Reference, RoundsOnceToTheType) {
+  const Family& sigmoid = family_named("sigmoid");
+  const std::vector<float> x = {0.1f, -12.0f, 3.0f};
+  const std::vector<double> f16 = reference(sigmoid, DType::F16, x, {}, 1, 3);
+  const std::vector<double> bf16 = reference(sigmoid, DType::BF16, x, {}, 1, 3);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double in16 = round_float_to(DType::F16, x[i]), in_b = round_float_to(DType::BF16, x[i]);
+    EXPECT_EQ(f16[i], round_to(DType::F16, reference_activation(Activation::Sigmoid, in16))) << x[i];
+    EXPECT_EQ(bf16[i], round_to(DType::BF16, reference_activation(Activation::Sigmoid, in_b))) << x[i];
+  }
+  // sigmoid(-12) = 6.1e-6 is an f16 subnormal: a multiple of 2^-24.
+  EXPECT_EQ(f16[1], std::ldexp(std::nearbyint(std::ldexp(f16[1], 24)), -24));
+  // 1e5 overflows f16 (inf) but not bf16; relu keeps it.
+  const std::vector<double> big = reference(family_named("relu"), DType::F16, {1e5f}, {}, 1, 1);
+  EXPECT_TRUE(std::isinf(big[0]));
+  EXPECT_EQ(reference(family_named("relu"), DType::BF16, {1e5f}, {}, 1, 1)[0], round_to(DType::BF16, 1e5));
+}
+
+// Ulp errors count in the spacing of the type compared.
+TEST(Compare, CountsUlpsInTheType) {
+  const Comparison c = compare(std::vector<float>{1.0f + 0x1p-9f}, std::vector<double>{1.0}, Tolerance{0, 1}, DType::F16);
+  EXPECT_DOUBLE_EQ(c.max_ulp_err, 2.0);
+  const Comparison b = compare(std::vector<float>{1.0f + 0x1p-7f}, std::vector<double>{1.0}, Tolerance{0, 1}, DType::BF16);
+  EXPECT_DOUBLE_EQ(b.max_ulp_err, 1.0);
+  // Below f16's normal range the spacing is the subnormal quantum 2^-24.
+  const Comparison sub = compare(std::vector<float>{0x1p-23f}, std::vector<double>{0x1p-24}, Tolerance{1, 0}, DType::F16);
+  EXPECT_DOUBLE_EQ(sub.max_ulp_err, 1.0);
 }
 
 TEST(Reference, SoftmaxRowsSumToOneAndAreShiftInvariant) {
@@ -73,8 +104,8 @@ TEST(Reference, SoftmaxSpecialRowsFollowTorch) {
 TEST(Compare, AcceptsWithinToleranceAndRejectsBeyond) {
   const Tolerance tol{1e-6, 1e-3};
   const std::vector<double> ref = {1.0, 100.0};
-  EXPECT_TRUE(compare(std::vector<float>{1.0009f, 100.09f}, ref, tol).ok());
-  const Comparison c = compare(std::vector<float>{1.0f, 100.2f}, ref, tol);
+  EXPECT_TRUE(compare(std::vector<float>{1.0009f, 100.09f}, ref, tol, DType::F32).ok());
+  const Comparison c = compare(std::vector<float>{1.0f, 100.2f}, ref, tol, DType::F32);
   EXPECT_EQ(c.mismatches, 1);
   ASSERT_EQ(c.first.size(), 1u);
   EXPECT_EQ(c.first[0].index, 1);
@@ -85,11 +116,11 @@ TEST(Compare, AcceptsWithinToleranceAndRejectsBeyond) {
 TEST(Compare, SpecialValuesMustMatchByPosition) {
   const Tolerance loose{1.0, 1.0};
   const std::vector<double> ref = {std::nan(""), 1.0, -INFINITY};
-  EXPECT_TRUE(compare(std::vector<float>{kNaN, 1.0f, -kInf}, ref, loose).ok());
-  EXPECT_FALSE(compare(std::vector<float>{0.0f, 1.0f, -kInf}, ref, loose).ok());  // lost NaN
-  EXPECT_FALSE(compare(std::vector<float>{kNaN, kNaN, -kInf}, ref, loose).ok());  // extra NaN
-  EXPECT_FALSE(compare(std::vector<float>{kNaN, 1.0f, kInf}, ref, loose).ok());   // wrong sign
-  EXPECT_FALSE(compare(std::vector<float>{kNaN, kInf, -kInf}, ref, loose).ok());  // extra inf
+  EXPECT_TRUE(compare(std::vector<float>{kNaN, 1.0f, -kInf}, ref, loose, DType::F32).ok());
+  EXPECT_FALSE(compare(std::vector<float>{0.0f, 1.0f, -kInf}, ref, loose, DType::F32).ok());  // lost NaN
+  EXPECT_FALSE(compare(std::vector<float>{kNaN, kNaN, -kInf}, ref, loose, DType::F32).ok());  // extra NaN
+  EXPECT_FALSE(compare(std::vector<float>{kNaN, 1.0f, kInf}, ref, loose, DType::F32).ok());   // wrong sign
+  EXPECT_FALSE(compare(std::vector<float>{kNaN, kInf, -kInf}, ref, loose, DType::F32).ok());  // extra inf
 }
 
 TEST(Compare, ChunkedPassReportsTheFirstMismatchesInIndexOrder) {
@@ -99,7 +130,7 @@ TEST(Compare, ChunkedPassReportsTheFirstMismatchesInIndexOrder) {
   std::vector<double> ref(n, 1.0);
   std::vector<float> got(n, 1.0f);
   for (int64_t i : {(int64_t{2} << 20) + 1, (int64_t{2} << 20) + 2, int64_t{7}, int64_t{9}, n - 1}) got[i] = 2.0f;
-  const Comparison c = compare(got, ref, Tolerance{0, 0});
+  const Comparison c = compare(got, ref, Tolerance{0, 0}, DType::F32);
   EXPECT_EQ(c.count, n);
   EXPECT_EQ(c.mismatches, 5);
   ASSERT_EQ(c.first.size(), 5u);
@@ -112,7 +143,7 @@ TEST(Compare, ChunkedPassReportsTheFirstMismatchesInIndexOrder) {
 
 TEST(Compare, CountsUlpsAtTheReference) {
   const float one_up = std::nextafter(1.0f, 2.0f);
-  const Comparison c = compare(std::vector<float>{one_up}, std::vector<double>{1.0}, Tolerance{0, 0});
+  const Comparison c = compare(std::vector<float>{one_up}, std::vector<double>{1.0}, Tolerance{0, 0}, DType::F32);
   EXPECT_DOUBLE_EQ(c.max_ulp_err, 1.0);
   EXPECT_FALSE(c.ok());
 }
@@ -121,21 +152,21 @@ TEST(Compare, ToleranceUsedIsTheWorstElementAgainstItsOwnBound) {
   // Bounds 1e-6 + 1e-3 * |ref|: 1.0009 uses 0.0009 / 0.001001 of its bound, 100.05 uses
   // 0.05 / 0.100001: the larger relative error is not the one nearer failing.
   const Tolerance tol{1e-6, 1e-3};
-  const Comparison c = compare(std::vector<float>{1.0009f, 100.05f}, std::vector<double>{1.0, 100.0}, tol);
+  const Comparison c = compare(std::vector<float>{1.0009f, 100.05f}, std::vector<double>{1.0, 100.0}, tol, DType::F32);
   EXPECT_TRUE(c.ok());
   EXPECT_NEAR(c.tol_used, (1.0009f - 1.0) / (1e-6 + 1e-3), 1e-6);
   EXPECT_NE(c.describe(tol).find("tol_used=0.89"), std::string::npos) << c.describe(tol);
   // A subnormal output flushed to 0: relative error 1, a million ulps, 1% of atol.
   const double tiny = 1e-39;
-  const Comparison flushed = compare(std::vector<float>{0.0f}, std::vector<double>{tiny}, Tolerance{1e-37, 1e-6});
+  const Comparison flushed = compare(std::vector<float>{0.0f}, std::vector<double>{tiny}, Tolerance{1e-37, 1e-6}, DType::F32);
   EXPECT_TRUE(flushed.ok());
   EXPECT_DOUBLE_EQ(flushed.max_rel_err, 1.0);
   EXPECT_GT(flushed.max_ulp_err, 1e5);
   EXPECT_NEAR(flushed.tol_used, tiny / (1e-37 + 1e-6 * tiny), 1e-12);
   // Beyond the bound it exceeds 1; a bit-exact tolerance is used up by any error, not by none.
-  EXPECT_GT(compare(std::vector<float>{1.1f}, std::vector<double>{1.0}, tol).tol_used, 1.0);
-  EXPECT_TRUE(std::isinf(compare(std::vector<float>{1.5f}, std::vector<double>{1.0}, Tolerance{0, 0}).tol_used));
-  EXPECT_EQ(compare(std::vector<float>{1.0f, kNaN}, std::vector<double>{1.0, NAN}, Tolerance{0, 0}).tol_used, 0.0);
+  EXPECT_GT(compare(std::vector<float>{1.1f}, std::vector<double>{1.0}, tol, DType::F32).tol_used, 1.0);
+  EXPECT_TRUE(std::isinf(compare(std::vector<float>{1.5f}, std::vector<double>{1.0}, Tolerance{0, 0}, DType::F32).tol_used));
+  EXPECT_EQ(compare(std::vector<float>{1.0f, kNaN}, std::vector<double>{1.0, NAN}, Tolerance{0, 0}, DType::F32).tol_used, 0.0);
 }
 
 TEST(Compare, ToleranceUsedIsTheSameWhicheverChunkHoldsTheWorst) {
@@ -145,20 +176,23 @@ TEST(Compare, ToleranceUsedIsTheSameWhicheverChunkHoldsTheWorst) {
   got[n - 1] = 1.0005f;         // the last chunk's is the worst
   got[5] = 1.0002f;
   const Tolerance tol{0, 1e-3};
-  EXPECT_NEAR(compare(got, ref, tol).tol_used, (1.0005f - 1.0) / 1e-3, 1e-9);
+  EXPECT_NEAR(compare(got, ref, tol, DType::F32).tol_used, (1.0005f - 1.0) / 1e-3, 1e-9);
 }
 
 // The runner is what makes a wrong kernel fail: broken CPU launchers prove it does.
 const Family kCopyFamily{"copy", Activation::Identity, false, false};
 
-Variant cpu_variant(const char* name, Launcher launch) {
-  return Variant{&kCopyFamily, name, 0, Device::Cpu, launch, Tolerance{0, 0}, "a deliberately broken copy"};
+Variant cpu_variant(const char* name, Launcher launch, DType t = DType::F32) {
+  return Variant{&kCopyFamily, name, t, 0, Device::Cpu, launch, Tolerance{0, 0}, "a deliberately broken copy"};
+}
+
+template <class T>
+void copy_elements(const Problem& p) {
+  for (int64_t i = 0; i < p.rows * p.cols; ++i) static_cast<T*>(p.y)[i] = static_cast<const T*>(p.x)[i];
 }
 
 TEST(Runner, PlacesInputsAndReturnsTheOutput) {
-  const Variant good = cpu_variant("good", [](const Problem& p) {
-    for (int64_t i = 0; i < p.rows * p.cols; ++i) p.y[i] = p.x[i];
-  });
+  const Variant good = cpu_variant("good", copy_elements<float>);
   Case c;
   c.x = uniform_input(37, -1.0f, 1.0f, 3);
   c.cols = 37;
@@ -168,9 +202,21 @@ TEST(Runner, PlacesInputsAndReturnsTheOutput) {
   EXPECT_THROW(run_once(good, c, {4, 0, 0}), std::invalid_argument);
 }
 
+// A 16-bit variant sees its inputs rounded to the type and may be placed 0..7 elements off.
+TEST(Runner, ConvertsToTheVariantsTypeAndBack) {
+  const Variant good = cpu_variant("good", copy_elements<uint16_t>, DType::F16);
+  Case c;
+  c.x = {1.0f, 1.0f + 0x1p-11f, 1.0f + 0x1p-11f + 0x1p-20f, 65519.0f, 65520.0f, 0x1p-25f, -0x1.8p-25f};
+  c.cols = static_cast<int64_t>(c.x.size());
+  const std::vector<float> want = {1.0f, 1.0f, 1.0f + 0x1p-10f, 65504.0f, std::numeric_limits<float>::infinity(),
+                                   0.0f, -0x1p-24f};
+  for (Placement at : {Placement{}, Placement{7, 5, 0}}) EXPECT_EQ(run_once(good, c, at), want);
+  EXPECT_THROW(run_once(good, c, {8, 0, 0}), std::invalid_argument);
+}
+
 TEST(Runner, AnUnwrittenElementThrows) {
   const Variant lazy = cpu_variant("lazy", [](const Problem& p) {
-    for (int64_t i = 0; i + 1 < p.rows * p.cols; ++i) p.y[i] = p.x[i];  // forgets the last
+    for (int64_t i = 0; i + 1 < p.rows * p.cols; ++i) static_cast<float*>(p.y)[i] = static_cast<const float*>(p.x)[i];
   });
   Case c;
   c.x = std::vector<float>(10, kNaN);  // NaN in, NaN out: only the poison's bits can tell
@@ -185,7 +231,7 @@ TEST(Runner, AnUnwrittenElementThrows) {
 
 TEST(Runner, AWriteOutsideTheOutputThrows) {
   const Variant sloppy = cpu_variant("sloppy", [](const Problem& p) {
-    for (int64_t i = -1; i <= p.rows * p.cols; ++i) p.y[i] = 0.0f;  // one before, one after
+    for (int64_t i = -1; i <= p.rows * p.cols; ++i) static_cast<float*>(p.y)[i] = 0.0f;  // one before, one after
   });
   Case c;
   c.x = std::vector<float>(8, 1.0f);

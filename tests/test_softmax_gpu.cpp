@@ -1,5 +1,6 @@
 // GPU tests specific to the softmax variants, over every GPU variant the registry lists for the
-// softmax family (naive, fused, warp, block, online, auto, cub, cudnn when built); shapes a
+// softmax family (naive, fused, warp, block, online, auto, cub, cudnn when built), in each
+// element type (inputs rounded to it, reference rounded to it); shapes a
 // variant does not support (Variant::supports) are skipped. test_variants.cpp already runs
 // every variant on a few shapes; these stress what is particular to a row-wise softmax:
 //
@@ -16,7 +17,7 @@
 //                          waves, rows longer than the GPU's shared memory), against the
 //                          reference; small shapes also with x and y misaligned. Outputs are
 //                          poisoned with NaN by run_once, so an element never written fails.
-//   SoftmaxGpu.OutlierRows  logits far apart (+40, +88.7, +1e4 over the rest; -1e4, -FLT_MAX):
+//   SoftmaxGpu.OutlierRows  logits far apart (+40, +88.7, +1e4 over the rest; -1e4, the type's lowest):
 //                          no overflow, underflowed terms are exactly 0.
 //   SoftmaxGpu.RowSums     every row of an output sums to 1 (no reference needed).
 //   SoftmaxGpu.Repeatable  two runs give bitwise the same output: the cross-block merge and the
@@ -28,7 +29,6 @@
 // stay within kMaxElements so the double reference and the copies take seconds.
 #include <gtest/gtest.h>
 
-#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "host/inputs.h"
 #include "host/reference.h"
 #include "host/runner.h"
 #include "kernels/registry.h"
@@ -50,13 +51,16 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr int64_t kMaxElements = int64_t{1} << 26;
 
-std::vector<const Variant*> gpu_softmax_variants() {
+// The GPU softmax variants of type t.
+std::vector<const Variant*> gpu_softmax_variants(DType t) {
   std::vector<const Variant*> out;
   for (const Variant& v : variants()) {
-    if (v.device == Device::Gpu && v.family->act == Activation::Softmax) out.push_back(&v);
+    if (v.device == Device::Gpu && v.family->act == Activation::Softmax && v.dtype == t) out.push_back(&v);
   }
   return out;
 }
+
+const Family& softmax() { return family_named("softmax"); }
 
 std::string describe(const Variant& v, const Case& c, int x_offset = 0, int y_offset = 0) {
   std::string s = v.id() + " rows=" + std::to_string(c.rows) + " cols=" + std::to_string(c.cols);
@@ -73,84 +77,88 @@ std::vector<float> run_and_compare(const Variant& v, const Case& c, const std::v
 // ---- special-value rows ------------------------------------------------------------------
 
 // What torch.softmax gives for a row, beyond matching the reference.
-void expect_all_nan(const float* y, int64_t cols, int64_t) {
+void expect_all_nan(const float* y, int64_t cols, int64_t, DType) {
   for (int64_t i = 0; i < cols; ++i) ASSERT_TRUE(std::isnan(y[i])) << "column " << i << " is " << y[i];
 }
 
-void expect_one_hot(const float* y, int64_t cols, int64_t pos) {
+void expect_one_hot(const float* y, int64_t cols, int64_t pos, DType) {
   for (int64_t i = 0; i < cols; ++i) ASSERT_EQ(y[i], i == pos ? 1.0f : 0.0f) << "column " << i;
 }
 
-void expect_zero_at_pos(const float* y, int64_t cols, int64_t pos) {
-  if (cols == 1) return expect_all_nan(y, cols, pos);  // the whole row is -inf
+void expect_zero_at_pos(const float* y, int64_t cols, int64_t pos, DType t) {
+  if (cols == 1) return expect_all_nan(y, cols, pos, t);  // the whole row is -inf
   EXPECT_EQ(y[pos], 0.0f);
   for (int64_t i = 0; i < cols; ++i) ASSERT_FALSE(std::isnan(y[i])) << "column " << i;
 }
 
-void expect_uniform(const float* y, int64_t cols, int64_t) {
+// Equal outputs, each 1 / cols to within f32's rounding (1e-6) or an ulp of the 16-bit type.
+void expect_uniform(const float* y, int64_t cols, int64_t, DType t) {
   for (int64_t i = 0; i < cols; ++i) ASSERT_EQ(y[i], y[0]) << "column " << i;
-  EXPECT_NEAR(y[0], 1.0 / static_cast<double>(cols), 1e-6 / static_cast<double>(cols));
+  const double relative = t == DType::F32 ? 1e-6 : dtype_epsilon(t);
+  EXPECT_NEAR(y[0], 1.0 / static_cast<double>(cols), relative / static_cast<double>(cols));
 }
 
-void expect_no_nan(const float* y, int64_t cols, int64_t) {
+void expect_no_nan(const float* y, int64_t cols, int64_t, DType) {
   for (int64_t i = 0; i < cols; ++i) ASSERT_FALSE(std::isnan(y[i])) << "column " << i;
   if (cols == 1) {
     EXPECT_EQ(y[0], 1.0f);
   }
 }
 
+// fill writes the pattern over a row of ordinary logits; `largest` is the type's largest
+// finite value. expect checks the output row in that type.
 struct SpecialRow {
   const char* name;
-  void (*fill)(float* row, int64_t cols, int64_t pos);  // over a row of ordinary logits
-  void (*expect)(const float* y, int64_t cols, int64_t pos);
+  void (*fill)(float* row, int64_t cols, int64_t pos, float largest);
+  void (*expect)(const float* y, int64_t cols, int64_t pos, DType t);
 };
 
 const std::vector<SpecialRow>& special_rows() {
   static const std::vector<SpecialRow> rows = {
-      {"plus_inf", [](float* r, int64_t, int64_t pos) { r[pos] = kInf; }, expect_all_nan},
-      {"nan", [](float* r, int64_t, int64_t pos) { r[pos] = kNaN; }, expect_all_nan},
-      {"minus_inf", [](float* r, int64_t, int64_t pos) { r[pos] = -kInf; }, expect_zero_at_pos},
+      {"plus_inf", [](float* r, int64_t, int64_t pos, float) { r[pos] = kInf; }, expect_all_nan},
+      {"nan", [](float* r, int64_t, int64_t pos, float) { r[pos] = kNaN; }, expect_all_nan},
+      {"minus_inf", [](float* r, int64_t, int64_t pos, float) { r[pos] = -kInf; }, expect_zero_at_pos},
       {"all_minus_inf",
-       [](float* r, int64_t cols, int64_t) {
+       [](float* r, int64_t cols, int64_t, float) {
          for (int64_t i = 0; i < cols; ++i) r[i] = -kInf;
        },
        expect_all_nan},
       {"one_finite_among_minus_inf",
-       [](float* r, int64_t cols, int64_t pos) {
+       [](float* r, int64_t cols, int64_t pos, float) {
          for (int64_t i = 0; i < cols; ++i) r[i] = i == pos ? 3.0f : -kInf;
        },
        expect_one_hot},
       {"plus_inf_and_minus_inf",
-       [](float* r, int64_t cols, int64_t pos) {
+       [](float* r, int64_t cols, int64_t pos, float) {
          r[(pos + 1) % cols] = -kInf;
          r[pos] = kInf;
        },
        expect_all_nan},
       {"nan_and_minus_inf",
-       [](float* r, int64_t cols, int64_t pos) {
+       [](float* r, int64_t cols, int64_t pos, float) {
          r[(pos + cols / 2) % cols] = -kInf;
          r[pos] = kNaN;
        },
        expect_all_nan},
       {"nan_after_all_minus_inf",  // a NaN must survive merging with all -inf parts
-       [](float* r, int64_t cols, int64_t pos) {
+       [](float* r, int64_t cols, int64_t pos, float) {
          for (int64_t i = 0; i < cols; ++i) r[i] = -kInf;
          r[pos] = kNaN;
        },
        expect_all_nan},
-      {"float_max_among_lowest",  // x - max overflows to -inf: those terms are exactly 0
-       [](float* r, int64_t cols, int64_t pos) {
-         for (int64_t i = 0; i < cols; ++i) r[i] = i == pos ? FLT_MAX : -FLT_MAX;
+      {"type_max_among_lowest",  // x - max overflows to -inf: those terms are exactly 0
+       [](float* r, int64_t cols, int64_t pos, float largest) {
+         for (int64_t i = 0; i < cols; ++i) r[i] = i == pos ? largest : -largest;
        },
        expect_one_hot},
-      {"dominant_1e4", [](float* r, int64_t, int64_t pos) { r[pos] = 1e4f; }, expect_one_hot},
+      {"dominant_1e4", [](float* r, int64_t, int64_t pos, float) { r[pos] = 1e4f; }, expect_one_hot},
       {"constant",
-       [](float* r, int64_t cols, int64_t) {
+       [](float* r, int64_t cols, int64_t, float) {
          for (int64_t i = 0; i < cols; ++i) r[i] = 7.25f;
        },
        expect_uniform},
       {"minus_inf_prefix",  // the first parts of a split row hold only -inf
-       [](float* r, int64_t, int64_t pos) {
+       [](float* r, int64_t, int64_t pos, float) {
          for (int64_t i = 0; i < pos; ++i) r[i] = -kInf;
        },
        expect_no_nan},
@@ -176,26 +184,29 @@ TEST_P(SoftmaxSpecialRows, FollowTorchSoftmax) {
   const std::vector<int64_t> pos = positions(cols);
   // Pattern p at position k fills row 2 * (p * |pos| + k); the row after it stays ordinary.
   const int64_t rows = 2 * static_cast<int64_t>(special_rows().size() * pos.size());
-  Case c = make_case(family_named("softmax"), rows, cols, 7000 + static_cast<uint64_t>(cols));
-  for (size_t p = 0; p < special_rows().size(); ++p) {
-    for (size_t k = 0; k < pos.size(); ++k) {
-      special_rows()[p].fill(&c.x[2 * (p * pos.size() + k) * cols], cols, pos[k]);
-    }
-  }
-  const std::vector<double> ref = reference(family_named("softmax"), c.x, c.bias, c.rows, c.cols);
-
-  for (const Variant* v : gpu_softmax_variants()) {
-    // A library's own special-value convention is registry data (Variant::special_values).
-    if (!v->supports(cols) || v->special_values) continue;
-    SCOPED_TRACE(describe(*v, c));
-    const std::vector<float> y = run_and_compare(*v, c, ref);
+  for (DType t : kDTypes) {
+    Case c = make_case(softmax(), t, rows, cols, 7000 + static_cast<uint64_t>(cols));
     for (size_t p = 0; p < special_rows().size(); ++p) {
       for (size_t k = 0; k < pos.size(); ++k) {
-        const int64_t row = 2 * static_cast<int64_t>(p * pos.size() + k);
-        SCOPED_TRACE(std::string("row ") + std::to_string(row) + ": " + special_rows()[p].name +
-                     " at column " + std::to_string(pos[k]));
-        special_rows()[p].expect(&y[row * cols], cols, pos[k]);
-        expect_no_nan(&y[(row + 1) * cols], cols, 0);  // the ordinary row after it
+        special_rows()[p].fill(&c.x[2 * (p * pos.size() + k) * cols], cols, pos[k], static_cast<float>(dtype_max(t)));
+      }
+    }
+    round_to_type(t, c.x);
+    const std::vector<double> ref = reference(softmax(), t, c.x, c.bias, c.rows, c.cols);
+
+    for (const Variant* v : gpu_softmax_variants(t)) {
+      // A library's own special-value convention is registry data (Variant::special_values).
+      if (!v->supports(cols) || v->special_values) continue;
+      SCOPED_TRACE(describe(*v, c));
+      const std::vector<float> y = run_and_compare(*v, c, ref);
+      for (size_t p = 0; p < special_rows().size(); ++p) {
+        for (size_t k = 0; k < pos.size(); ++k) {
+          const int64_t row = 2 * static_cast<int64_t>(p * pos.size() + k);
+          SCOPED_TRACE(std::string("row ") + std::to_string(row) + ": " + special_rows()[p].name +
+                       " at column " + std::to_string(pos[k]));
+          special_rows()[p].expect(&y[row * cols], cols, pos[k], t);
+          expect_no_nan(&y[(row + 1) * cols], cols, 0, t);  // the ordinary row after it
+        }
       }
     }
   }
@@ -225,14 +236,16 @@ class SoftmaxShapes : public ::testing::TestWithParam<Shape> {};
 TEST_P(SoftmaxShapes, MatchReference) {
   ACT_REQUIRE_GPU();
   const Shape s = GetParam();
-  const Case c = make_case(family_named("softmax"), s.rows, s.cols, 100 + static_cast<uint64_t>(s.rows * 31 + s.cols));
-  const std::vector<double> ref = reference(family_named("softmax"), c.x, c.bias, c.rows, c.cols);
   // Misaligned x and/or y force the scalar paths; large shapes run aligned only, for time.
   std::vector<std::pair<int, int>> offsets = {{0, 0}};
   if (s.rows * s.cols <= (int64_t{1} << 22)) offsets.insert(offsets.end(), {{1, 1}, {0, 3}, {2, 0}});
-  for (const Variant* v : gpu_softmax_variants()) {
-    if (!v->supports(s.cols)) continue;
-    for (const auto& [x_offset, y_offset] : offsets) run_and_compare(*v, c, ref, x_offset, y_offset);
+  for (DType t : kDTypes) {
+    const Case c = make_case(softmax(), t, s.rows, s.cols, 100 + static_cast<uint64_t>(s.rows * 31 + s.cols));
+    const std::vector<double> ref = reference(softmax(), t, c.x, c.bias, c.rows, c.cols);
+    for (const Variant* v : gpu_softmax_variants(t)) {
+      if (!v->supports(s.cols)) continue;
+      for (const auto& [x_offset, y_offset] : offsets) run_and_compare(*v, c, ref, x_offset, y_offset);
+    }
   }
 }
 
@@ -267,19 +280,22 @@ INSTANTIATE_TEST_SUITE_P(Paths, SoftmaxShapes,
 
 TEST(SoftmaxGpu, OutlierRows) {
   ACT_REQUIRE_GPU();
-  for (int64_t cols : {5, 33, 1025, 20000}) {
-    Case c = make_case(family_named("softmax"), 8, cols, 900 + static_cast<uint64_t>(cols));
-    const float lifts[] = {40.0f, 88.7f, 1e4f};
-    for (int r = 0; r < 3; ++r) {  // a few logits far above the rest
-      for (int64_t i = r; i < cols; i += 7) c.x[r * cols + i] += lifts[r];
-    }
-    for (int64_t i = 0; i < cols; i += 3) c.x[3 * cols + i] = -1e4f;      // far below the rest
-    for (int64_t i = 1; i < cols; i += 2) c.x[4 * cols + i] = -FLT_MAX;   // as low as floats go
-    for (int64_t i = 0; i < cols; ++i) c.x[5 * cols + i] = 1e4f + static_cast<float>(i % 5);  // large, close
-    for (int64_t i = 0; i < cols; ++i) c.x[6 * cols + i] = -88.7f - static_cast<float>(i % 3);  // all tiny
-    const std::vector<double> ref = reference(family_named("softmax"), c.x, c.bias, c.rows, c.cols);
-    for (const Variant* v : gpu_softmax_variants()) {
-      if (v->supports(cols)) run_and_compare(*v, c, ref);
+  for (DType t : kDTypes) {
+    for (int64_t cols : {5, 33, 1025, 20000}) {
+      Case c = make_case(softmax(), t, 8, cols, 900 + static_cast<uint64_t>(cols));
+      const float lifts[] = {40.0f, 88.7f, 1e4f};
+      for (int r = 0; r < 3; ++r) {  // a few logits far above the rest
+        for (int64_t i = r; i < cols; i += 7) c.x[r * cols + i] += lifts[r];
+      }
+      for (int64_t i = 0; i < cols; i += 3) c.x[3 * cols + i] = -1e4f;      // far below the rest
+      for (int64_t i = 1; i < cols; i += 2) c.x[4 * cols + i] = -static_cast<float>(dtype_max(t));  // as low as it goes
+      for (int64_t i = 0; i < cols; ++i) c.x[5 * cols + i] = 1e4f + static_cast<float>(i % 5);  // large, close
+      for (int64_t i = 0; i < cols; ++i) c.x[6 * cols + i] = -88.7f - static_cast<float>(i % 3);  // all tiny
+      round_to_type(t, c.x);
+      const std::vector<double> ref = reference(softmax(), t, c.x, c.bias, c.rows, c.cols);
+      for (const Variant* v : gpu_softmax_variants(t)) {
+        if (v->supports(cols)) run_and_compare(*v, c, ref);
+      }
     }
   }
 }
@@ -287,16 +303,18 @@ TEST(SoftmaxGpu, OutlierRows) {
 TEST(SoftmaxGpu, RowSums) {
   ACT_REQUIRE_GPU();
   for (const Shape s : {Shape{1000, 7}, Shape{257, 1000}, Shape{64, 5000}, Shape{4, 1 << 20}}) {
-    const Case c = make_case(family_named("softmax"), s.rows, s.cols, 500 + static_cast<uint64_t>(s.cols));
-    for (const Variant* v : gpu_softmax_variants()) {
-      if (!v->supports(s.cols)) continue;
-      const std::vector<float> y = run_once(*v, c);
-      // Each output within rtol of the reference (whose row sums are 1) bounds the sum's error.
-      const double tolerance = v->tol.rtol + static_cast<double>(s.cols) * v->tol.atol + 1e-6;
-      for (int64_t r = 0; r < s.rows; ++r) {
-        double sum = 0.0;
-        for (int64_t i = 0; i < s.cols; ++i) sum += y[r * s.cols + i];
-        ASSERT_NEAR(sum, 1.0, tolerance) << describe(*v, c) << " row " << r;
+    for (DType t : kDTypes) {
+      const Case c = make_case(softmax(), t, s.rows, s.cols, 500 + static_cast<uint64_t>(s.cols));
+      for (const Variant* v : gpu_softmax_variants(t)) {
+        if (!v->supports(s.cols)) continue;
+        const std::vector<float> y = run_once(*v, c);
+        // Each output within rtol of the reference (whose row sums are 1) bounds the sum's error.
+        const double tolerance = v->tol.rtol + static_cast<double>(s.cols) * v->tol.atol + 1e-6;
+        for (int64_t r = 0; r < s.rows; ++r) {
+          double sum = 0.0;
+          for (int64_t i = 0; i < s.cols; ++i) sum += y[r * s.cols + i];
+          ASSERT_NEAR(sum, 1.0, tolerance) << describe(*v, c) << " row " << r;
+        }
       }
     }
   }
@@ -305,13 +323,15 @@ TEST(SoftmaxGpu, RowSums) {
 TEST(SoftmaxGpu, Repeatable) {
   ACT_REQUIRE_GPU();
   for (const Shape s : {Shape{1, 1 << 20}, Shape{8, 1 << 20}, Shape{300, 16385}, Shape{1000, 1025}}) {
-    const Case c = make_case(family_named("softmax"), s.rows, s.cols, 42);
-    for (const Variant* v : gpu_softmax_variants()) {
-      if (!v->supports(s.cols)) continue;
-      const std::vector<float> first = run_once(*v, c);
-      const std::vector<float> second = run_once(*v, c);
-      EXPECT_EQ(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)), 0)
-          << describe(*v, c) << ": two runs differ";
+    for (DType t : kDTypes) {
+      const Case c = make_case(softmax(), t, s.rows, s.cols, 42);
+      for (const Variant* v : gpu_softmax_variants(t)) {
+        if (!v->supports(s.cols)) continue;
+        const std::vector<float> first = run_once(*v, c);
+        const std::vector<float> second = run_once(*v, c);
+        EXPECT_EQ(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)), 0)
+            << describe(*v, c) << ": two runs differ";
+      }
     }
   }
 }
@@ -324,17 +344,19 @@ TEST(SoftmaxGpu, EqualLogits) {
   constexpr int64_t kPeriod = 13;
   for (const Shape s :
        {Shape{1, 1 << 20}, Shape{8, 100000}, Shape{300, 16385}, Shape{300, 16384}, Shape{1000, 1000}}) {
-    Case c = make_case(family_named("softmax"), s.rows, s.cols, 300 + static_cast<uint64_t>(s.cols));
-    for (int64_t r = 0; r < s.rows; ++r) {
-      for (int64_t i = kPeriod; i < s.cols; ++i) c.x[r * s.cols + i] = c.x[r * s.cols + i % kPeriod];
-    }
-    for (const Variant* v : gpu_softmax_variants()) {
-      if (!v->supports(s.cols)) continue;
-      const std::vector<float> y = run_once(*v, c);
+    for (DType t : kDTypes) {
+      Case c = make_case(softmax(), t, s.rows, s.cols, 300 + static_cast<uint64_t>(s.cols));
       for (int64_t r = 0; r < s.rows; ++r) {
-        const float* yr = &y[r * s.cols];
-        for (int64_t i = kPeriod; i < s.cols; ++i) {
-          ASSERT_EQ(yr[i], yr[i % kPeriod]) << describe(*v, c) << " row " << r << " column " << i;
+        for (int64_t i = kPeriod; i < s.cols; ++i) c.x[r * s.cols + i] = c.x[r * s.cols + i % kPeriod];
+      }
+      for (const Variant* v : gpu_softmax_variants(t)) {
+        if (!v->supports(s.cols)) continue;
+        const std::vector<float> y = run_once(*v, c);
+        for (int64_t r = 0; r < s.rows; ++r) {
+          const float* yr = &y[r * s.cols];
+          for (int64_t i = kPeriod; i < s.cols; ++i) {
+            ASSERT_EQ(yr[i], yr[i % kPeriod]) << describe(*v, c) << " row " << r << " column " << i;
+          }
         }
       }
     }

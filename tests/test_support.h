@@ -40,9 +40,22 @@ inline std::vector<float> run_and_expect(const Variant& v, const Case& c, const 
     ADD_FAILURE() << v.id() << " " << what << ": " << got.size() << " outputs, reference has " << want.size();
     return got;
   }
-  const Comparison cmp = compare(got, want, v.tol);
+  const Comparison cmp = compare(got, want, v.tol, v.dtype);
   EXPECT_TRUE(cmp.ok()) << v.id() << " " << what << ": " << cmp.describe(v.tol);
   return got;
+}
+
+// Inputs at the edges of type t (f32 values, exact in t once rounded): for f16 its largest
+// finite value and the values that round past it, values whose sigmoid or tanh lands in the
+// subnormals; for bf16 values beyond f16's range; for all, float's own large values.
+inline std::vector<float> type_edge_inputs(DType t) {
+  std::vector<float> v = {88.7f, -88.7f, 1e4f, -1e4f, -16.0f, -17.0f, -10.5f, 1e-5f, -3e-5f, 6e-8f};
+  if (t == DType::F16) {
+    for (float f : {65504.0f, -65504.0f, 65519.0f, 65520.0f, -65520.0f, 1e5f, 6.1e-5f, -6.0e-5f}) v.push_back(f);
+  } else {
+    for (float f : {1e30f, -1e30f, 3e38f, -3e38f, 1e-30f, 65536.0f, 70000.0f}) v.push_back(f);
+  }
+  return v;
 }
 
 }  // namespace actbench::testing

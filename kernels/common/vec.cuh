@@ -1,78 +1,175 @@
-// 16-byte vector access for the memory-bound kernels, with scalar edges for any n and any
-// 4-byte alignment. Pieces:
+// 16-byte vector access for the memory-bound kernels, for any element type of dtype.h, with
+// scalar edges for any n and any element alignment. A 16-byte vector is a Pack<T>: 4 floats
+// or 8 halves / bfloat16s. Pieces:
 //
-//   VecSplit              an n-element output split into a scalar head (0-3 elements, until
-//                         the output is 16-byte aligned), `vecs` aligned float4 and a scalar
-//                         tail (0-3 elements). Computed on the host from the output pointer.
-//   LoadVec4              one 16-byte read-only load, ld.global.nc.v4.f32: the source is
-//                         16-byte aligned wherever the output is (same misalignment).
-//   LoadScalar4           four 4-byte read-only loads: the source is misaligned relative to
-//                         the output (x and y offset by different amounts). Stores stay 16
-//                         bytes wide; each warp load still covers one contiguous 512-byte
-//                         span, so DRAM traffic is unchanged and L1 serves the partial reads.
-//   store4                one 16-byte streaming store (st.global.cs.v4.f32): written once.
-//   for_each_edge_element the head and tail elements, done by the grid's first threads.
+//   widen, narrow<T>      one element to f32 and back (round to nearest even); widen_pack and
+//                         narrow_pack do a whole Pack, two elements per conversion instruction
+//                         for the 16-bit types (cvt.rn.f16x2.f32 / .bf16x2.f32)
+//   VecSplit              an n-element output split into a scalar head (until the output is
+//                         16-byte aligned), `vecs` aligned Packs and a scalar tail, computed on
+//                         the host from the output pointer
+//   LoadPack              one 16-byte read-only load (ld.global.nc.v4): the source is 16-byte
+//                         aligned wherever the output is (same misalignment)
+//   LoadScalars           Pack<T>::kN element loads: the source is misaligned relative to the
+//                         output. Stores stay 16 bytes wide; each warp load still covers one
+//                         contiguous 512-byte span, so DRAM traffic is unchanged and L1 serves
+//                         the partial reads
+//   store_pack            one 16-byte streaming store (st.global.cs.v4): written once
+//   for_each_edge_element the head and tail elements, done by the grid's first threads
 //   grid_stride_tiles     the vector body: a grid-stride loop over tiles of kBlock * kUnroll
-//                         float4; each thread issues all kUnroll loads before the first use,
-//                         and every load and store instruction of a warp touches 32
-//                         consecutive 16-byte vectors (fully coalesced).
+//                         Packs; each thread issues all kUnroll loads before the first use, and
+//                         every load and store instruction of a warp touches 32 consecutive
+//                         16-byte vectors (fully coalesced)
 #pragma once
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 namespace actbench {
+
+// ---- conversions ----------------------------------------------------------------------------
+
+__device__ __forceinline__ float widen(float v) { return v; }
+__device__ __forceinline__ float widen(__half v) { return __half2float(v); }
+__device__ __forceinline__ float widen(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <class T> __device__ __forceinline__ T narrow(float v);
+template <> __device__ __forceinline__ float narrow<float>(float v) { return v; }
+template <> __device__ __forceinline__ __half narrow<__half>(float v) { return __float2half_rn(v); }
+template <> __device__ __forceinline__ __nv_bfloat16 narrow<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+// 16 bytes of T.
+template <class T>
+struct alignas(16) Pack {
+  static_assert(16 % sizeof(T) == 0, "Pack: the element size must divide 16 bytes");
+  static constexpr int kN = 16 / static_cast<int>(sizeof(T));
+  T e[kN];
+};
+
+// The kN elements of a Pack as floats (Floats<T> = float[kN]).
+template <class T>
+struct Floats {
+  float f[Pack<T>::kN];
+};
+
+template <class T>
+__device__ __forceinline__ Floats<T> widen_pack(const Pack<T>& p) {
+  Floats<T> out;
+  if constexpr (sizeof(T) == 4) {
+#pragma unroll
+    for (int i = 0; i < Pack<T>::kN; ++i) out.f[i] = widen(p.e[i]);
+  } else {
+#pragma unroll
+    for (int i = 0; i < Pack<T>::kN; i += 2) {  // widening is exact: a shift or a cvt each
+      out.f[i] = widen(p.e[i]);
+      out.f[i + 1] = widen(p.e[i + 1]);
+    }
+  }
+  return out;
+}
+
+template <class T>
+__device__ __forceinline__ Pack<T> narrow_pack(const Floats<T>& v) {
+  Pack<T> out;
+  if constexpr (sizeof(T) == 4) {
+#pragma unroll
+    for (int i = 0; i < Pack<T>::kN; ++i) out.e[i] = narrow<T>(v.f[i]);
+  } else {
+    // One paired conversion per two elements, each rounded to nearest even.
+#pragma unroll
+    for (int i = 0; i < Pack<T>::kN; i += 2) {
+      if constexpr (std::is_same_v<T, __half>) {
+        const __half2 h = __floats2half2_rn(v.f[i], v.f[i + 1]);
+        out.e[i] = __low2half(h);
+        out.e[i + 1] = __high2half(h);
+      } else {
+        const __nv_bfloat162 b = __floats2bfloat162_rn(v.f[i], v.f[i + 1]);
+        out.e[i] = __low2bfloat16(b);
+        out.e[i + 1] = __high2bfloat16(b);
+      }
+    }
+  }
+  return out;
+}
+
+// f applied to every element of a Pack through f32.
+template <class T, class F>
+__device__ __forceinline__ Pack<T> map_widened(const Pack<T>& p, F f) {
+  Floats<T> v = widen_pack(p);
+#pragma unroll
+  for (int i = 0; i < Pack<T>::kN; ++i) v.f[i] = f(v.f[i]);
+  return narrow_pack<T>(v);
+}
+
+// ---- splitting n elements at the output's alignment ---------------------------------------
 
 struct VecSplit {
   int64_t n;     // elements in all
   int64_t head;  // elements [0, head) are scalar, then 16-byte vectors start
-  int64_t vecs;  // float4 in [head, head + 4 * vecs)
-  // Elements [head + 4 * vecs, n) are the scalar tail.
+  int64_t vecs;  // Packs in [head, head + kN * vecs)
+  // Elements [head + kN * vecs, n) are the scalar tail.
 };
 
-// Splits n elements written through `y` (a float pointer, so 4-byte aligned) at y's first
+// Splits n elements written through `y` (a T pointer, so aligned to sizeof(T)) at y's first
 // 16-byte boundary.
-inline VecSplit split_at_alignment(const float* y, int64_t n) {
+template <class T>
+VecSplit split_at_alignment(const T* y, int64_t n) {
+  constexpr int64_t kN = Pack<T>::kN;
   const auto misalign = static_cast<int64_t>(reinterpret_cast<uintptr_t>(y) & 15u);
-  const int64_t head = std::min<int64_t>(((16 - misalign) & 15) / 4, n);
-  return VecSplit{n, head, (n - head) / 4};
+  const int64_t head = std::min<int64_t>(((16 - misalign) & 15) / static_cast<int64_t>(sizeof(T)), n);
+  return VecSplit{n, head, (n - head) / kN};
 }
 
 inline bool is_aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
-struct LoadVec4 {
-  static __device__ __forceinline__ float4 load(const float* p) {
-    return __ldg(reinterpret_cast<const float4*>(p));
+// ---- loads and stores -----------------------------------------------------------------------
+
+// The bits of `s` as a Dst of the same size. By value: bound to a reference, a loaded value
+// would let the compiler copy its bytes from memory one at a time.
+template <class Dst, class Src>
+__device__ __forceinline__ Dst bits_as(Src s) {
+  static_assert(sizeof(Dst) == sizeof(Src), "bits_as: the two types differ in size");
+  Dst d;
+  memcpy(&d, &s, sizeof d);
+  return d;
+}
+
+struct LoadPack {
+  template <class T>
+  static __device__ __forceinline__ Pack<T> load(const T* p) {
+    return bits_as<Pack<T>>(__ldg(reinterpret_cast<const uint4*>(p)));
   }
 };
 
-struct LoadScalar4 {
-  static __device__ __forceinline__ float4 load(const float* p) {
-    return make_float4(__ldg(p), __ldg(p + 1), __ldg(p + 2), __ldg(p + 3));
+struct LoadScalars {
+  template <class T>
+  static __device__ __forceinline__ Pack<T> load(const T* p) {
+    Pack<T> out;
+#pragma unroll
+    for (int i = 0; i < Pack<T>::kN; ++i) out.e[i] = __ldg(p + i);
+    return out;
   }
 };
 
-__device__ __forceinline__ void store4(float4* p, float4 v) { __stcs(p, v); }
-
-template <class Op>
-__device__ __forceinline__ float4 apply4(const Op& op, float4 v) {
-  return make_float4(op(v.x), op(v.y), op(v.z), op(v.w));
+template <class T>
+__device__ __forceinline__ void store_pack(Pack<T>* p, const Pack<T>& v) {
+  __stcs(reinterpret_cast<uint4*>(p), bits_as<uint4>(v));
 }
 
-__device__ __forceinline__ float4 add4(float4 a, float4 b) {
-  return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
-}
-
-// Calls f(e) once for every head and tail element of s (at most 3 + 3), from the first
+// Calls f(e) once for every head and tail element of s (fewer than kN each), from the first
 // threads of block 0.
-template <class F>
+template <int kN, class F>
 __device__ __forceinline__ void for_each_edge_element(const VecSplit& s, F f) {
-  if (blockIdx.x != 0 || threadIdx.x >= 4) return;
+  if (blockIdx.x != 0 || threadIdx.x >= kN) return;
   const int64_t t = threadIdx.x;
   if (t < s.head) f(t);
-  const int64_t e = s.head + 4 * s.vecs + t;
+  const int64_t e = s.head + kN * s.vecs + t;
   if (e < s.n) f(e);
 }
 
@@ -82,15 +179,15 @@ __device__ __forceinline__ void for_each_edge_element(const VecSplit& s, F f) {
 template <int kBlock, int kUnroll, class Load, class Store>
 __device__ __forceinline__ void grid_stride_tiles(int64_t count, Load load, Store store) {
   static_assert(kUnroll >= 1 && kBlock % 32 == 0, "whole warps, at least one load per thread");
-  using T = decltype(load(int64_t{0}));
+  using V = decltype(load(int64_t{0}));
   constexpr int64_t kTile = int64_t{kBlock} * kUnroll;
   const int64_t step = kTile * gridDim.x;
   for (int64_t first = kTile * blockIdx.x + threadIdx.x; first < count; first += step) {
-    T v[kUnroll];
+    V v[kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int64_t i = first + int64_t{u} * kBlock;
-      v[u] = i < count ? load(i) : T{};
+      if (i < count) v[u] = load(i);
     }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {

@@ -25,7 +25,7 @@ ACTBENCH = os.environ.get("ACTBENCH", "")
 STAMP = "%Y-%m-%dT%H%M%SZ"
 LOG_NAME = re.compile(r"^(\d{4}-\d\d-\d\dT\d{6}Z)(-\d+)?_([^_]+_[^_]+)\.json$")
 # One small CPU benchmark, timed briefly: a whole run in a second or two.
-SMALL = ["--quick", "--filter", "^relu/cpu_scalar/n:1024$", "--", "--benchmark_min_time=0.001"]
+SMALL = ["--quick", "--filter", "^relu/cpu_scalar/f32/n:1024$", "--", "--benchmark_min_time=0.001"]
 
 
 def bench_sh(*args: str, results: Path, timeout: float = 120) -> subprocess.CompletedProcess:

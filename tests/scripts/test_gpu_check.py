@@ -5,10 +5,12 @@ a real build is its own CTest test (gpu_check.dry_run)."""
 from __future__ import annotations
 
 import json
+import subprocess
 import tarfile
 import tempfile
 import time
 import unittest
+from unittest import mock
 from pathlib import Path
 
 from support import fixture, run_script, write_log
@@ -181,13 +183,27 @@ class Evidence(unittest.TestCase):
         self.assertIn("sweep_rest_sigmoid", merged["context"]["gpu_check_parts"])
 
     def test_sweeps_run_softmax_first_and_the_cpu_baselines_last(self) -> None:
-        rows = [("sigmoid", "naive", "gpu"), ("sigmoid", "cpu_omp", "cpu"), ("softmax", "warp", "gpu"),
-                ("softmax", "online", "gpu"), ("softmax", "cpu_omp", "cpu"), ("copy", "cuda_memcpy", "gpu")]
+        rows = [("sigmoid", "naive", "f32", "gpu"), ("sigmoid", "naive", "bf16", "gpu"),
+                ("sigmoid", "cpu_omp", "f32", "cpu"), ("softmax", "warp", "f16", "gpu"),
+                ("softmax", "warp", "f32", "gpu"), ("softmax", "online", "f32", "gpu"),
+                ("softmax", "cpu_omp", "f32", "cpu"), ("copy", "cuda_memcpy", "f32", "gpu")]
         core = gpu_check.sweep_parts(rows, core=True)
-        self.assertEqual([(f, d) for f, d, _ in core], [("softmax", "gpu"), ("sigmoid", "gpu"), ("copy", "gpu")])
-        self.assertEqual(core[0][2], ["warp", "online"])
+        self.assertEqual([(f, t, d) for f, t, d, _ in core],
+                         [("softmax", "f32", "gpu"), ("softmax", "f16", "gpu"), ("sigmoid", "f32", "gpu"),
+                          ("sigmoid", "bf16", "gpu"), ("copy", "f32", "gpu")])
+        self.assertEqual(core[0][3], ["warp", "online"])
         rest = gpu_check.sweep_parts(rows, core=False)
-        self.assertEqual([d for _, d, _ in rest], ["gpu"] * 3 + ["cpu"] * 2)
+        self.assertEqual([d for _, _, d, _ in rest], ["gpu"] * 5 + ["cpu"] * 2)
+
+    def test_the_registry_is_read_from_the_list_with_its_types(self) -> None:
+        listing = ("sigmoid/warp/bf16             gpu  atol=1e-07 rtol=0.008 16-byte vectors\n"
+                   "softmax/cpu_omp/f32           cpu  atol=1e-09 rtol=1e-05 OpenMP threads\n"
+                   "\nnot available in this build or on this CPU:\n"
+                   "sigmoid/cpu_onednn/f16        oneDNN 2.6 has no f16 eltwise on this CPU\n")
+        completed = subprocess.CompletedProcess([], 0, stdout=listing, stderr="")
+        with mock.patch.object(gpu_check.subprocess, "run", return_value=completed):
+            rows = gpu_check.registry(Path("/nowhere"), {})
+        self.assertEqual(rows, [("sigmoid", "warp", "bf16", "gpu"), ("softmax", "cpu_omp", "f32", "cpu")])
 
     def test_finish_replaces_only_its_own_files(self) -> None:
         work, out = self.dir / "work", self.dir / "out"
