@@ -638,34 +638,23 @@ Converter cpu_converter(DType t, ConvertPath path) {
 
 // ---- the instances the registry names ---------------------------------------------------------
 
-template void cpu_scalar_elementwise<float, Sigmoid>(const Problem&);
-template void cpu_scalar_elementwise<float, Tanh>(const Problem&);
-template void cpu_scalar_elementwise<float, Relu>(const Problem&);
-template void cpu_scalar_softmax<float>(const Problem&);
-template void cpu_omp_elementwise<float, Activation::Sigmoid>(const Problem&);
-template void cpu_omp_elementwise<float, Activation::Tanh>(const Problem&);
-template void cpu_omp_elementwise<float, Activation::Relu>(const Problem&);
-template void cpu_omp_softmax<float>(const Problem&);
-template void cpu_memcpy<float>(const Problem&);
-
-template void cpu_scalar_elementwise<__half, Sigmoid>(const Problem&);
-template void cpu_scalar_elementwise<__half, Tanh>(const Problem&);
-template void cpu_scalar_elementwise<__half, Relu>(const Problem&);
-template void cpu_scalar_softmax<__half>(const Problem&);
-template void cpu_omp_elementwise<__half, Activation::Sigmoid>(const Problem&);
-template void cpu_omp_elementwise<__half, Activation::Tanh>(const Problem&);
-template void cpu_omp_elementwise<__half, Activation::Relu>(const Problem&);
-template void cpu_omp_softmax<__half>(const Problem&);
-template void cpu_memcpy<__half>(const Problem&);
-
-template void cpu_scalar_elementwise<__nv_bfloat16, Sigmoid>(const Problem&);
-template void cpu_scalar_elementwise<__nv_bfloat16, Tanh>(const Problem&);
-template void cpu_scalar_elementwise<__nv_bfloat16, Relu>(const Problem&);
-template void cpu_scalar_softmax<__nv_bfloat16>(const Problem&);
-template void cpu_omp_elementwise<__nv_bfloat16, Activation::Sigmoid>(const Problem&);
-template void cpu_omp_elementwise<__nv_bfloat16, Activation::Tanh>(const Problem&);
-template void cpu_omp_elementwise<__nv_bfloat16, Activation::Relu>(const Problem&);
-template void cpu_omp_softmax<__nv_bfloat16>(const Problem&);
-template void cpu_memcpy<__nv_bfloat16>(const Problem&);
+// Every baseline above for every element type, with the functors the registry uses. The
+// explicitly instantiated table is emitted with the functions it points to (as in
+// kernels/elementwise.cu); registry.cu sees only the declarations.
+template <class T>
+struct CpuBaselines {
+  static const Launcher kAll[];
+};
+template <class T>
+const Launcher CpuBaselines<T>::kAll[] = {
+    cpu_scalar_elementwise<T, Sigmoid>, cpu_scalar_elementwise<T, Tanh>, cpu_scalar_elementwise<T, Relu>,
+    cpu_scalar_softmax<T>,
+    cpu_omp_elementwise<T, Activation::Sigmoid>, cpu_omp_elementwise<T, Activation::Tanh>,
+    cpu_omp_elementwise<T, Activation::Relu>, cpu_omp_softmax<T>,
+    cpu_memcpy<T>,
+};
+template struct CpuBaselines<float>;
+template struct CpuBaselines<__half>;
+template struct CpuBaselines<__nv_bfloat16>;
 
 }  // namespace actbench

@@ -149,18 +149,19 @@ std::string onednn_unsupported(DType t) {
   return it->second;
 }
 
-template void cpu_onednn_elementwise<float, Activation::Sigmoid>(const Problem&);
-template void cpu_onednn_elementwise<float, Activation::Tanh>(const Problem&);
-template void cpu_onednn_elementwise<float, Activation::Relu>(const Problem&);
-template void cpu_onednn_softmax<float>(const Problem&);
-template void cpu_onednn_elementwise<__half, Activation::Sigmoid>(const Problem&);
-template void cpu_onednn_elementwise<__half, Activation::Tanh>(const Problem&);
-template void cpu_onednn_elementwise<__half, Activation::Relu>(const Problem&);
-template void cpu_onednn_softmax<__half>(const Problem&);
-template void cpu_onednn_elementwise<__nv_bfloat16, Activation::Sigmoid>(const Problem&);
-template void cpu_onednn_elementwise<__nv_bfloat16, Activation::Tanh>(const Problem&);
-template void cpu_onednn_elementwise<__nv_bfloat16, Activation::Relu>(const Problem&);
-template void cpu_onednn_softmax<__nv_bfloat16>(const Problem&);
+// Every type with the operations the registry uses (see cpu_baselines.cpp).
+template <class T>
+struct OneDnnBaselines {
+  static const Launcher kAll[];
+};
+template <class T>
+const Launcher OneDnnBaselines<T>::kAll[] = {
+    cpu_onednn_elementwise<T, Activation::Sigmoid>, cpu_onednn_elementwise<T, Activation::Tanh>,
+    cpu_onednn_elementwise<T, Activation::Relu>, cpu_onednn_softmax<T>};
+template struct OneDnnBaselines<float>;
+template struct OneDnnBaselines<__half>;
+template struct OneDnnBaselines<__nv_bfloat16>;
+
 template std::string onednn_unsupported<Activation::Sigmoid>(DType);
 template std::string onednn_unsupported<Activation::Tanh>(DType);
 template std::string onednn_unsupported<Activation::Relu>(DType);

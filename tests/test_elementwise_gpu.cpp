@@ -115,6 +115,14 @@ void expect_empty_problem_is_noop(const Variant& v, int64_t rows, int64_t cols) 
   ACT_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
 }
 
+// Every `stride`-th value replaced by the next of the edge inputs of type t, all then rounded
+// to t (the values a t-typed array holds).
+void plant_edges(std::vector<float>& values, DType t, size_t stride) {
+  const std::vector<float> edges = testing::type_edge_inputs(t);
+  for (size_t i = 0; i < values.size(); i += stride) values[i] = edges[(i / stride) % edges.size()];
+  round_to_type(t, values);
+}
+
 // Input made of the special values, repeated.
 void fill_with_specials(std::vector<float>& values) {
   const std::vector<float>& s = special_values();
@@ -187,11 +195,7 @@ TEST_P(ElementwiseGpu, TypeEdges) {
   const Variant& v = *GetParam();
   ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
   Case c = make_case(*v.family, v.dtype, 1, 1031, 510);
-  const std::vector<float> edges = testing::type_edge_inputs(v.dtype);
-  for (size_t i = 0; i < c.x.size(); ++i) {
-    if (i % 3 == 0) c.x[i] = edges[(i / 3) % edges.size()];
-  }
-  round_to_type(v.dtype, c.x);
+  plant_edges(c.x, v.dtype, 3);
   expect_matches_placed(v, c, {1, 0, 0}, "edges of " + std::string(dtype_name(v.dtype)));
 }
 
@@ -263,13 +267,8 @@ TEST_P(BiasGpu, TypeEdges) {
   const Variant& v = *GetParam();
   ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
   Case c = make_case(*v.family, v.dtype, 9, 67, 810);
-  const std::vector<float> edges = testing::type_edge_inputs(v.dtype);
-  for (size_t i = 0; i < c.x.size(); ++i) {
-    if (i % 2 == 0) c.x[i] = edges[i % edges.size()];
-  }
-  for (size_t j = 0; j < c.bias.size(); j += 3) c.bias[j] = edges[j % edges.size()];
-  round_to_type(v.dtype, c.x);
-  round_to_type(v.dtype, c.bias);
+  plant_edges(c.x, v.dtype, 2);
+  plant_edges(c.bias, v.dtype, 3);
   expect_matches_placed(v, c, {1, 2, 3}, "edges of " + std::string(dtype_name(v.dtype)));
 }
 

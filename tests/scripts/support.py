@@ -50,3 +50,18 @@ def scale_time(factor: float) -> Callable[[dict], None]:
             row["real_time"] *= factor
             row["cpu_time"] *= factor
     return change
+
+
+def before_types(log: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `log` as actbench wrote it before the element types: no dtype part in the
+    names or the registry ids (everything was f32)."""
+    out = copy.deepcopy(log)
+    for row in out["benchmarks"]:
+        for key in ("name", "run_name"):
+            row[key] = row[key].replace("/f32/", "/", 1)
+    registry = json.loads(out["context"]["actbench_variants"])
+    for entry in registry:
+        entry["id"] = entry["id"].removesuffix("/f32")
+        del entry["dtype"]
+    out["context"]["actbench_variants"] = json.dumps(registry)
+    return out

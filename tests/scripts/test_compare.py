@@ -9,7 +9,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from support import FIXTURES, changed, fixture, run_script, scale_time, write_log
+from support import FIXTURES, before_types, changed, fixture, run_script, scale_time, write_log
 
 import aa_check
 import compare
@@ -39,21 +39,6 @@ def as_dtype(log: dict, run_name: str, dtype: str) -> dict:
         for key in ("name", "run_name"):
             row[key] = row[key].replace("/f32/", f"/{dtype}/", 1)
     out["benchmarks"] += rows
-    return out
-
-
-def before_types(log: dict) -> dict:
-    """A copy of `log` as actbench wrote it before the element types: no dtype part in the
-    names or the registry ids (everything was f32)."""
-    out = copy.deepcopy(log)
-    for row in out["benchmarks"]:
-        for key in ("name", "run_name"):
-            row[key] = row[key].replace("/f32/", "/", 1)
-    registry = json.loads(out["context"]["actbench_variants"])
-    for entry in registry:
-        entry["id"] = entry["id"].removesuffix("/f32")
-        del entry["dtype"]
-    out["context"]["actbench_variants"] = json.dumps(registry)
     return out
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from support import FIXTURES, fixture, run_script, write_log
+from support import FIXTURES, before_types, fixture, run_script, write_log
 
 import gbjson
 import report
@@ -370,15 +370,7 @@ class ReportTest(unittest.TestCase):
         """The same log with names and registry ids without their dtype part (as actbench wrote
         them before the types) gives the same report."""
         log = fixture("gpu_sweep.json")
-        old = copy.deepcopy(log)
-        for row in old["benchmarks"]:
-            for key in ("name", "run_name"):
-                row[key] = row[key].replace("/f32/", "/", 1)
-        registry = json.loads(old["context"]["actbench_variants"])
-        for entry in registry:
-            entry["id"] = entry["id"].removesuffix("/f32")
-            del entry["dtype"]
-        old["context"]["actbench_variants"] = json.dumps(registry)
+        old = before_types(log)
         self.assertNotIn("/f32/", json.dumps(old["benchmarks"]))
         (self.dir / "old").mkdir()
         new_md, _ = self.render_tables_only(write_log(self.dir, "run.json", log))
