@@ -11,6 +11,7 @@
 // max_rel_err / max_ulp_err (in ulps of the type).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -885,6 +886,13 @@ int run(int argc, char** argv) {
 }  // namespace actbench
 
 int main(int argc, char** argv) {
+  // Host buffers of up to 2^26 elements come and go with every benchmark and repetition
+  // (outputs, the runner's guarded copies, workspaces). glibc serves allocations above its
+  // mmap threshold (at most 32 MiB) from fresh mappings, so each one page-faults anew and
+  // returns its pages at free; from the heap, and with the heap's top kept, freed memory is
+  // reused as it is. CPU variants' timed calls are unaffected (each rep warms its output first).
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   try {
     return actbench::run(argc, argv);
   } catch (const std::exception& e) {

@@ -93,16 +93,21 @@ void round_to_type(DType t, std::vector<float>& values) {
   for (float& v : values) v = round_float_to(t, v);
 }
 
-std::vector<unsigned char> encode(DType t, const float* values, int64_t n) {
-  std::vector<unsigned char> out(static_cast<size_t>(n) * dtype_bytes(t));
+void encode(DType t, const float* values, int64_t n, void* elements) {
+  if (n == 0) return;
   if (t == DType::F32) {
-    if (n > 0) std::memcpy(out.data(), values, out.size());
-    return out;
+    std::memcpy(elements, values, static_cast<size_t>(n) * sizeof(float));
+    return;
   }
   const auto convert = t == DType::F16 ? f32_to_f16_bits : f32_to_bf16_bits;
-  auto* bits = reinterpret_cast<uint16_t*>(out.data());
+  auto* bits = static_cast<uint16_t*>(elements);
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) bits[i] = convert(values[i]);
+}
+
+std::vector<unsigned char> encode(DType t, const float* values, int64_t n) {
+  std::vector<unsigned char> out(static_cast<size_t>(n) * dtype_bytes(t));
+  encode(t, values, n, out.data());
   return out;
 }
 

@@ -33,8 +33,9 @@ void sprinkle_specials(std::vector<float>& values, double fraction, uint64_t see
 // values a t-typed array holds. f32 leaves them as they are.
 void round_to_type(DType t, std::vector<float>& values);
 
-// n values as the bytes of n elements of type t (each rounded to nearest even), and back
-// (exact). f32 is a plain copy.
+// n values as n elements of type t (each rounded to nearest even) at `elements`, or in a new
+// vector of bytes; and back (exact). f32 is a plain copy.
+void encode(DType t, const float* values, int64_t n, void* elements);
 std::vector<unsigned char> encode(DType t, const float* values, int64_t n);
 void decode(DType t, const void* elements, int64_t n, float* values);
 

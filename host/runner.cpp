@@ -26,8 +26,14 @@ struct Elements {
   DType type;
   std::vector<unsigned char> bytes;
 
+  // `count` elements holding `fill` (0: the vector's own zeroing is enough).
   Elements(DType t, int64_t count, uint32_t fill) : type(t), bytes(static_cast<size_t>(count) * dtype_bytes(t)) {
-    for (int64_t i = 0; i < count; ++i) set(i, fill);
+    if (fill == 0) return;
+    if (type == DType::F32) {
+      std::fill_n(reinterpret_cast<uint32_t*>(bytes.data()), count, fill);
+    } else {
+      std::fill_n(reinterpret_cast<uint16_t*>(bytes.data()), count, static_cast<uint16_t>(fill));
+    }
   }
   int64_t size() const { return static_cast<int64_t>(bytes.size() / dtype_bytes(type)); }
   uint32_t bits(int64_t i) const {
@@ -122,14 +128,12 @@ std::vector<float> run_gpu(const Variant& v, const Case& c, const Placement& at)
 
 std::vector<float> run_cpu(const Variant& v, const Case& c, const Placement& at) {
   const Layout l(c, at);
-  const size_t size = dtype_bytes(v.dtype);
-  const std::vector<unsigned char> x_values = encode(v.dtype, c.x.data(), l.count);
-  const std::vector<unsigned char> bias_values = encode(v.dtype, c.bias.data(), static_cast<int64_t>(c.bias.size()));
+  const auto bias_count = static_cast<int64_t>(c.bias.size());
   // The buffers start 16-byte aligned (glibc's malloc on x86-64), the placements offset them.
-  Elements x(v.dtype, at.x + l.count, 0), bias(v.dtype, at.bias + static_cast<int64_t>(c.bias.size()), 0);
+  Elements x(v.dtype, at.x + l.count, 0), bias(v.dtype, at.bias + bias_count, 0);
   Elements y(v.dtype, l.y_elements, poison_bits(v.dtype));
-  if (!x_values.empty()) std::memcpy(x.at(at.x), x_values.data(), x_values.size());
-  if (!bias_values.empty()) std::memcpy(bias.at(at.bias), bias_values.data(), bias_values.size());
+  encode(v.dtype, c.x.data(), l.count, x.at(at.x));
+  encode(v.dtype, c.bias.data(), bias_count, bias.at(at.bias));
   std::vector<unsigned char> workspace(v.workspace(c.rows, c.cols));
   v.launch({x.at(at.x), c.bias.empty() ? nullptr : bias.at(at.bias), y.at(l.y_begin), c.rows, c.cols,
             workspace.data(), nullptr});
