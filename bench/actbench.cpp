@@ -246,7 +246,7 @@ std::vector<Shape> rows_for_total(const std::vector<int64_t>& cols, int64_t tota
 // GPU the elementwise sizes below 2^20 but one (launch-bound: the type changes only the
 // bytes) and 2^22, and f16's softmax 11 of the 20 row lengths (one each side of the
 // vector, warp, block and online boundaries) plus the long rows; on the CPU the largest
-// elementwise size (memory-bound there from 2^24) and smaller softmax shapes.
+// elementwise size (memory-bound there from 2^24).
 std::vector<Shape> sweep(const Family& f, Device device, DType t, const Options& o) {
   const bool gpu = device == Device::Gpu;
   const bool f32 = t == DType::F32;
@@ -271,7 +271,7 @@ std::vector<Shape> sweep(const Family& f, Device device, DType t, const Options&
     v.push_back({1024, 1024});
     return v;
   }
-  if (!gpu) return f32 ? std::vector<Shape>{{16384, 1024}, {256, 65536}} : std::vector<Shape>{{4096, 1024}, {64, 65536}};
+  if (!gpu) return {{16384, 1024}, {256, 65536}};
   std::vector<int64_t> cols = {32,   64,   128,  256,  512,   1000,  1023,  1024,  1025,   2047,
                                2048, 2049, 4096, 8192, 16384, 32768, 50257, 65536, 131072, 262144};
   if (t == DType::F16) cols = {32, 128, 512, 1024, 1025, 2048, 4096, 16384, 32768, 50257, 262144};
