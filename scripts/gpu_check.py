@@ -13,8 +13,9 @@ order of value:
   preflight   nvidia-smi names the card; ldd of every carried binary finds every library; the
               Python that imports torch is found ($PYTHON, /opt/torch/.venv/bin/python3, python3)
   gpu_tests   the GoogleTest binaries (every registry variant, elementwise, softmax, risky paths)
-  sweep_core  every GPU variant at the shapes that matter most (n = 2^20, 2^24, 2^26; rows x
-              cols of 2^26 elements for cols 32 .. 32768, and 64 x 2^20), with repetitions
+  sweep_core  every GPU variant in f32 and bf16 at the shapes that matter most (n = 2^20,
+              2^24, 2^26; rows x cols of 2^26 elements for cols 32 .. 32768, and 64 x 2^20),
+              with repetitions
   torch       scripts/torch_compare.py: PyTorch on the same tensors through the C interface
   memcheck    compute-sanitizer over the risky paths (tests/test_paths_gpu.cpp)
   racecheck   the same over the softmax kernels that use shared memory and barriers
@@ -445,15 +446,17 @@ def families(rows: list[tuple[str, str, str, str]], device: str | None) -> list[
 
 
 # The order of the element types in a sweep: f32 (the baseline every other type is read
-# against), then bf16 and f16.
+# against), then bf16 and f16. The core sweep takes f32 and bf16 (the type the 16-bit targets
+# are stated in); f16 comes with the rest.
 TYPE_ORDER = ("f32", "bf16", "f16")
+CORE_TYPES = ("f32", "bf16")
 
 
 def sweep_parts(rows: list[tuple[str, str, str, str]], core: bool) -> list[tuple[str, str, str, list[str]]]:
     """(family, type, device, variants) of each actbench run of a sweep, in the order they run.
-    The core sweep: the GPU variants, softmax first (its rows decide auto's thresholds, and it
-    has the most variants), each family in f32, bf16, f16; the rest: every family's GPU
-    variants, then the CPU baselines, in the same order."""
+    The core sweep: the GPU variants in CORE_TYPES, softmax first (its rows decide auto's
+    thresholds, and it has the most variants), each family in f32 then bf16; the rest: every
+    family's GPU variants in every type, then the CPU baselines, in the same order."""
     def parts(device: str) -> list[tuple[str, str, str, list[str]]]:
         out: dict[tuple[str, str], list[str]] = {}
         for family, variant, dtype, dev in rows:
@@ -464,7 +467,7 @@ def sweep_parts(rows: list[tuple[str, str, str, str]], core: bool) -> list[tuple
         return [(f, t, device, out[(f, t)]) for f, t in keys]
     gpu = parts("gpu")
     if core:
-        return sorted(gpu, key=lambda p: p[0] != CORE_FIRST)
+        return sorted((p for p in gpu if p[1] in CORE_TYPES), key=lambda p: p[0] != CORE_FIRST)
     return gpu + parts("cpu")
 
 

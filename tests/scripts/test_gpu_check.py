@@ -188,9 +188,10 @@ class Evidence(unittest.TestCase):
                 ("softmax", "warp", "f32", "gpu"), ("softmax", "online", "f32", "gpu"),
                 ("softmax", "cpu_omp", "f32", "cpu"), ("copy", "cuda_memcpy", "f32", "gpu")]
         core = gpu_check.sweep_parts(rows, core=True)
+        # f16 waits for the rest: the core takes f32 and bf16.
         self.assertEqual([(f, t, d) for f, t, d, _ in core],
-                         [("softmax", "f32", "gpu"), ("softmax", "f16", "gpu"), ("sigmoid", "f32", "gpu"),
-                          ("sigmoid", "bf16", "gpu"), ("copy", "f32", "gpu")])
+                         [("softmax", "f32", "gpu"), ("sigmoid", "f32", "gpu"), ("sigmoid", "bf16", "gpu"),
+                          ("copy", "f32", "gpu")])
         self.assertEqual(core[0][3], ["warp", "online"])
         rest = gpu_check.sweep_parts(rows, core=False)
         self.assertEqual([d for _, _, d, _ in rest], ["gpu"] * 5 + ["cpu"] * 2)
