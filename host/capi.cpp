@@ -55,6 +55,9 @@ const char* activation_name(actbench::Activation a) {
     case actbench::Activation::Sigmoid: return "sigmoid";
     case actbench::Activation::Tanh: return "tanh";
     case actbench::Activation::Relu: return "relu";
+    case actbench::Activation::Gelu: return "gelu";
+    case actbench::Activation::GeluTanh: return "gelu_tanh";
+    case actbench::Activation::Silu: return "silu";
     case actbench::Activation::Softmax: return "softmax";
   }
   return "unknown";

@@ -43,8 +43,9 @@ ACTBENCH_CAPI const char* actbench_variant_dtype(int i);
 ACTBENCH_CAPI int actbench_variant_dtype_code(int i);
 /* "gpu" (device pointers, enqueued on the stream) or "cpu" (host pointers, runs to completion). */
 ACTBENCH_CAPI const char* actbench_variant_device(int i);
-/* What the family computes: "sigmoid", "tanh", "relu", "softmax" (over each row) or
- * "identity" (copy); with bias, y = act(x + bias[col]). */
+/* What the family computes: "sigmoid", "tanh", "relu", "gelu" (erf), "gelu_tanh" (PyTorch's
+ * approximate='tanh'), "silu", "softmax" (over each row) or "identity" (copy); with bias,
+ * y = act(x + bias[col]). */
 ACTBENCH_CAPI const char* actbench_variant_activation(int i);
 
 /* 1 when the family adds a bias per column, 0 when not, -1 when i is out of range. */

@@ -145,9 +145,61 @@ struct VecRelu {
 };
 inline float vec_max_nan(float a, float b) { return choose((a > b) | (a != a), a, b); }
 
+// ops.h's Silu and GeluTanh on VecSigmoid: x * sigmoid(x) and x * sigmoid(2u); where the
+// sigmoid is 0 (x = -inf, or u far below) the result is -0, as ops.h gives.
+struct VecSilu {
+  float operator()(float x) const {
+    const float s = VecSigmoid{}(x);
+    return choose(s == 0.0f, -0.0f, x * s);
+  }
+};
+
+struct VecGeluTanh {
+  float operator()(float x) const {
+    const float s = VecSigmoid{}(2.0f * gelu_tanh_u(x));
+    return choose(s == 0.0f, -0.0f, x * s);
+  }
+};
+
+// ops.h's Gelu with a vector erfc. erfc(a) for a = |x| / sqrt 2 >= 0 is t e^(-a^2 + P(t)),
+// t = 1 / (1 + a / 2), P the degree-9 fit of Numerical Recipes' erfcc (fractional error below
+// 1.2e-7 for every a >= 0), with a^2 = hi + lo exactly (fma) and e^(-hi) e^(P - lo) taken
+// apart so that the rounding of a^2 (relative 6e-8, times a^2 in the result) does not enter;
+// a itself is x / sqrt 2 + its rounding, fixed as ops.h does. Then gelu(x) = x / 2 erfc(a)
+// for x <= 0 and x - x / 2 erfc(a) for x > 0: erfc(a) <= 1 there, so nothing cancels.
+struct VecGelu {
+  float operator()(float x) const {
+    const float ax = fabsf(x);
+    const float a = kRsqrt2Hi * ax;
+    const float a_lo = fmaf(kRsqrt2Hi, ax, -a) + kRsqrt2Lo * ax;  // |x| / sqrt 2 - a
+    const float t = 1.0f / (1.0f + 0.5f * a);
+    const float p =
+        -1.26551223f +
+        t * (1.00002368f +
+             t * (0.37409196f +
+                  t * (0.09678418f +
+                       t * (-0.18628806f +
+                            t * (0.27886807f +
+                                 t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
+    const float a2 = a * a;
+    const float a2_lo = fmaf(a, a, -a2);
+    const float e_a2 = exp_nonpositive(-a2);
+    const float erfc_a = t * e_a2 * exp_nonpositive(choose(p - a2_lo > 0.0f, 0.0f, p - a2_lo)) -
+                         k2OverSqrtPi * e_a2 * a_lo;
+    const float half = 0.5f * x * erfc_a;
+    // +-inf: a = inf, t = 0, erfc_a = 0 * 0 - ... : the limits are set apart (x and -0).
+    return choose(ax == INFINITY, choose(x > 0.0f, x, -0.0f), choose(x > 0.0f, x - half, half));
+  }
+};
+
 template <Activation A>
-using VecOp = std::conditional_t<A == Activation::Sigmoid, VecSigmoid,
-                                 std::conditional_t<A == Activation::Tanh, VecTanh, VecRelu>>;
+using VecOp = std::conditional_t<
+    A == Activation::Sigmoid, VecSigmoid,
+    std::conditional_t<
+        A == Activation::Tanh, VecTanh,
+        std::conditional_t<A == Activation::Relu, VecRelu,
+                           std::conditional_t<A == Activation::Gelu, VecGelu,
+                                              std::conditional_t<A == Activation::GeluTanh, VecGeluTanh, VecSilu>>>>>;
 
 // ops.h's softmax_term with the vector exp: x - m <= 0 whenever m is the row max.
 inline float vec_softmax_term(float x, float m) {
@@ -566,8 +618,8 @@ void cpu_scalar_softmax(const Problem& p) {
 
 template <class T, Activation A>
 void cpu_omp_elementwise(const Problem& p) {
-  static_assert(A == Activation::Sigmoid || A == Activation::Tanh || A == Activation::Relu,
-                "cpu_omp_elementwise: sigmoid, tanh or relu");
+  static_assert(A != Activation::Softmax && A != Activation::Identity,
+                "cpu_omp_elementwise: an elementwise activation");
   omp_map(VecOp<A>{}, static_cast<const T*>(p.x), static_cast<T*>(p.y), p.rows * p.cols);
 }
 
@@ -648,9 +700,12 @@ struct CpuBaselines {
 template <class T>
 const Launcher CpuBaselines<T>::kAll[] = {
     cpu_scalar_elementwise<T, Sigmoid>, cpu_scalar_elementwise<T, Tanh>, cpu_scalar_elementwise<T, Relu>,
+    cpu_scalar_elementwise<T, Gelu>, cpu_scalar_elementwise<T, GeluTanh>, cpu_scalar_elementwise<T, Silu>,
     cpu_scalar_softmax<T>,
     cpu_omp_elementwise<T, Activation::Sigmoid>, cpu_omp_elementwise<T, Activation::Tanh>,
-    cpu_omp_elementwise<T, Activation::Relu>, cpu_omp_softmax<T>,
+    cpu_omp_elementwise<T, Activation::Relu>, cpu_omp_elementwise<T, Activation::Gelu>,
+    cpu_omp_elementwise<T, Activation::GeluTanh>, cpu_omp_elementwise<T, Activation::Silu>,
+    cpu_omp_softmax<T>,
     cpu_memcpy<T>,
 };
 template struct CpuBaselines<float>;

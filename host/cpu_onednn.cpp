@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 
@@ -40,11 +41,30 @@ memory::data_type data_type(DType t) {
   return memory::data_type::undef;
 }
 
+// oneDNN's eltwise algorithm of each elementwise activation (swish with alpha = 1 is SiLU).
+algorithm eltwise_of(Activation act) {
+  switch (act) {
+    case Activation::Sigmoid: return algorithm::eltwise_logistic;
+    case Activation::Tanh: return algorithm::eltwise_tanh;
+    case Activation::Relu: return algorithm::eltwise_relu;
+    case Activation::Gelu: return algorithm::eltwise_gelu_erf;
+    case Activation::GeluTanh: return algorithm::eltwise_gelu_tanh;
+    case Activation::Silu: return algorithm::eltwise_swish;
+    default: break;
+  }
+  throw std::logic_error("cpu_onednn: no eltwise algorithm for this activation");
+}
+
 const char* algorithm_name(Activation act) {
-  return act == Activation::Sigmoid ? "eltwise_logistic"
-         : act == Activation::Tanh  ? "eltwise_tanh"
-         : act == Activation::Relu  ? "eltwise_relu"
-                                    : "softmax";
+  switch (act) {
+    case Activation::Sigmoid: return "eltwise_logistic";
+    case Activation::Tanh: return "eltwise_tanh";
+    case Activation::Relu: return "eltwise_relu";
+    case Activation::Gelu: return "eltwise_gelu_erf";
+    case Activation::GeluTanh: return "eltwise_gelu_tanh";
+    case Activation::Silu: return "eltwise_swish";
+    default: return "softmax";
+  }
 }
 
 // The instruction set oneDNN dispatches to on this CPU, by its own name.
@@ -72,12 +92,11 @@ dnnl::primitive make_primitive(Activation act, const memory::desc& md) {
     return dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
         dnnl::softmax_forward::desc(prop_kind::forward_inference, md, 1), cpu_engine()));
   }
-  const algorithm alg = act == Activation::Sigmoid ? algorithm::eltwise_logistic
-                        : act == Activation::Tanh  ? algorithm::eltwise_tanh
-                                                   : algorithm::eltwise_relu;
-  // alpha = 0: relu's negative slope; the other two ignore alpha and beta.
+  // alpha: relu's negative slope (0), swish's beta in x * sigmoid(alpha x) (1); the others
+  // ignore alpha and beta.
+  const float alpha = act == Activation::Silu ? 1.0f : 0.0f;
   return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
-      dnnl::eltwise_forward::desc(prop_kind::forward_inference, alg, md, 0.0f, 0.0f), cpu_engine()));
+      dnnl::eltwise_forward::desc(prop_kind::forward_inference, eltwise_of(act), md, alpha, 0.0f), cpu_engine()));
 }
 
 memory::desc describe(DType t, int64_t rows, int64_t cols) {
@@ -117,8 +136,8 @@ void execute(Activation act, DType t, const Problem& p) {
 
 template <class T, Activation A>
 void cpu_onednn_elementwise(const Problem& p) {
-  static_assert(A == Activation::Sigmoid || A == Activation::Tanh || A == Activation::Relu,
-                "cpu_onednn_elementwise: oneDNN eltwise is used for sigmoid, tanh and relu");
+  static_assert(A != Activation::Softmax && A != Activation::Identity,
+                "cpu_onednn_elementwise: oneDNN eltwise is used for the elementwise activations");
   execute(A, Element<T>::kType, p);
 }
 
@@ -157,7 +176,9 @@ struct OneDnnBaselines {
 template <class T>
 const Launcher OneDnnBaselines<T>::kAll[] = {
     cpu_onednn_elementwise<T, Activation::Sigmoid>, cpu_onednn_elementwise<T, Activation::Tanh>,
-    cpu_onednn_elementwise<T, Activation::Relu>, cpu_onednn_softmax<T>};
+    cpu_onednn_elementwise<T, Activation::Relu>,    cpu_onednn_elementwise<T, Activation::Gelu>,
+    cpu_onednn_elementwise<T, Activation::GeluTanh>, cpu_onednn_elementwise<T, Activation::Silu>,
+    cpu_onednn_softmax<T>};
 template struct OneDnnBaselines<float>;
 template struct OneDnnBaselines<__half>;
 template struct OneDnnBaselines<__nv_bfloat16>;
@@ -165,6 +186,9 @@ template struct OneDnnBaselines<__nv_bfloat16>;
 template std::string onednn_unsupported<Activation::Sigmoid>(DType);
 template std::string onednn_unsupported<Activation::Tanh>(DType);
 template std::string onednn_unsupported<Activation::Relu>(DType);
+template std::string onednn_unsupported<Activation::Gelu>(DType);
+template std::string onednn_unsupported<Activation::GeluTanh>(DType);
+template std::string onednn_unsupported<Activation::Silu>(DType);
 template std::string onednn_unsupported<Activation::Softmax>(DType);
 
 }  // namespace actbench

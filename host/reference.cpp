@@ -23,6 +23,19 @@ double reference_activation(Activation act, double x) {
       return std::tanh(x);
     case Activation::Relu:
       return (x > 0.0 || std::isnan(x)) ? x : 0.0;
+    // gelu, gelu_tanh, silu: -inf gives -0, the limit (ops.h); erfc and the sigmoid keep the
+    // negative tails' relative precision.
+    case Activation::Gelu:
+      if (std::isinf(x)) return x > 0.0 ? x : -0.0;
+      return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
+    case Activation::GeluTanh: {
+      if (std::isinf(x)) return x > 0.0 ? x : -0.0;
+      const double u = std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x);
+      return x * reference_activation(Activation::Sigmoid, 2.0 * u);
+    }
+    case Activation::Silu:
+      if (std::isinf(x)) return x > 0.0 ? x : -0.0;
+      return x * reference_activation(Activation::Sigmoid, x);
     case Activation::Softmax:
       break;
   }

@@ -1,7 +1,8 @@
 // cuDNN references (built only when CMake found cuDNN, ACTBENCH_HAVE_CUDNN):
 //
-//   cudnn_activation<T, A>  `cudnn` of sigmoid, tanh, relu: cudnnActivationForward (SIGMOID,
-//                           TANH, RELU, NaN propagated), y = act(x) with alpha = 1, beta = 0.
+//   cudnn_activation<T, A>  `cudnn` of sigmoid, tanh, relu, silu: cudnnActivationForward
+//                           (SIGMOID, TANH, RELU, SWISH with beta 1; NaN propagated), y = act(x)
+//                           with alpha = 1, beta = 0. cuDNN has no GELU mode.
 //   cudnn_softmax<T>        `softmax/cudnn`: cudnnSoftmaxForward (ACCURATE: max-subtracted;
 //                           INSTANCE: over C * H * W of each N).
 //
@@ -85,11 +86,13 @@ cudnnTensorDescriptor_t tensor_desc(cudnnDataType_t type, int64_t rows, int64_t 
 
 template <Activation A>
 constexpr cudnnActivationMode_t activation_mode() {
-  static_assert(A == Activation::Sigmoid || A == Activation::Tanh || A == Activation::Relu,
-                "cudnn_activation supports Sigmoid, Tanh and Relu");
+  static_assert(A == Activation::Sigmoid || A == Activation::Tanh || A == Activation::Relu ||
+                    A == Activation::Silu,
+                "cudnn_activation supports Sigmoid, Tanh, Relu and Silu (SWISH)");
   return A == Activation::Sigmoid ? CUDNN_ACTIVATION_SIGMOID
          : A == Activation::Tanh  ? CUDNN_ACTIVATION_TANH
-                                  : CUDNN_ACTIVATION_RELU;
+         : A == Activation::Relu  ? CUDNN_ACTIVATION_RELU
+                                  : CUDNN_ACTIVATION_SWISH;
 }
 
 template <Activation A>
@@ -98,8 +101,11 @@ cudnnActivationDescriptor_t activation_desc() {
     cudnnActivationDescriptor_t created = nullptr;
     cudnn_check(cudnnCreateActivationDescriptor(&created), "cudnnCreateActivationDescriptor");
     // relu(NaN) is NaN (ops.h): propagate. The coefficient is only used by clipped modes.
-    const cudnnStatus_t status =
-        cudnnSetActivationDescriptor(created, activation_mode<A>(), CUDNN_PROPAGATE_NAN, 0.0);
+    cudnnStatus_t status = cudnnSetActivationDescriptor(created, activation_mode<A>(), CUDNN_PROPAGATE_NAN, 0.0);
+    // SWISH is x * sigmoid(beta x): beta = 1 is SiLU.
+    if (status == CUDNN_STATUS_SUCCESS && A == Activation::Silu) {
+      status = cudnnSetActivationDescriptorSwishBeta(created, 1.0);
+    }
     if (status != CUDNN_STATUS_SUCCESS) cudnnDestroyActivationDescriptor(created);
     cudnn_check(status, "cudnnSetActivationDescriptor");
     return created;
@@ -143,9 +149,9 @@ struct CudnnLaunchers {
   static const Launcher kAll[];
 };
 template <class T>
-const Launcher CudnnLaunchers<T>::kAll[] = {cudnn_activation<T, Activation::Sigmoid>,
-                                            cudnn_activation<T, Activation::Tanh>,
-                                            cudnn_activation<T, Activation::Relu>, cudnn_softmax<T>};
+const Launcher CudnnLaunchers<T>::kAll[] = {
+    cudnn_activation<T, Activation::Sigmoid>, cudnn_activation<T, Activation::Tanh>,
+    cudnn_activation<T, Activation::Relu>, cudnn_activation<T, Activation::Silu>, cudnn_softmax<T>};
 template struct CudnnLaunchers<float>;
 template struct CudnnLaunchers<__half>;
 template struct CudnnLaunchers<__nv_bfloat16>;

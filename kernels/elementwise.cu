@@ -2,8 +2,9 @@
 // each templated on the element type T and the functor Op:
 //
 //   elementwise_naive<T, Op>  `naive`: one thread per element.
-//   elementwise_warp<T, Op>   `warp` (Sigmoid, Tanh, Relu) and `warp_approx` (SigmoidApprox,
-//                             TanhApprox): 16-byte vectors over a grid of at most one wave of
+//   elementwise_warp<T, Op>   `warp` (Sigmoid, Tanh, Relu, Gelu, GeluTanh, Silu) and
+//                             `warp_approx` (SigmoidApprox, TanhApprox, GeluTanhApprox,
+//                             SiluApprox): 16-byte vectors over a grid of at most one wave of
 //                             resident blocks.
 //   bias_unfused<T, Op>       `bias_*/unfused`: bias_fused_kernel<T, Identity> writes x + bias
 //                             to y (rounded to T, as a framework's two ops would), then
@@ -134,12 +135,18 @@ struct ElementwiseLaunchers {
 };
 template <class T>
 const Launcher ElementwiseLaunchers<T>::kAll[] = {
-    elementwise_naive<T, Sigmoid>,     elementwise_naive<T, Tanh>,        elementwise_naive<T, Relu>,
-    elementwise_warp<T, Sigmoid>,      elementwise_warp<T, Tanh>,         elementwise_warp<T, Relu>,
+    elementwise_naive<T, Sigmoid>, elementwise_naive<T, Tanh>, elementwise_naive<T, Relu>,
+    elementwise_naive<T, Gelu>,    elementwise_naive<T, GeluTanh>, elementwise_naive<T, Silu>,
+    elementwise_warp<T, Sigmoid>,  elementwise_warp<T, Tanh>,  elementwise_warp<T, Relu>,
+    elementwise_warp<T, Gelu>,     elementwise_warp<T, GeluTanh>, elementwise_warp<T, Silu>,
     elementwise_warp<T, SigmoidApprox>, elementwise_warp<T, TanhApprox>,
-    bias_unfused<T, Sigmoid>,          bias_unfused<T, Tanh>,             bias_unfused<T, Relu>,
-    bias_fused<T, Sigmoid>,            bias_fused<T, Tanh>,               bias_fused<T, Relu>,
-    bias_fused_warp<T, Sigmoid>,       bias_fused_warp<T, Tanh>,          bias_fused_warp<T, Relu>,
+    elementwise_warp<T, GeluTanhApprox>, elementwise_warp<T, SiluApprox>,
+    bias_unfused<T, Sigmoid>,      bias_unfused<T, Tanh>,      bias_unfused<T, Relu>,
+    bias_unfused<T, Gelu>,         bias_unfused<T, Silu>,
+    bias_fused<T, Sigmoid>,        bias_fused<T, Tanh>,        bias_fused<T, Relu>,
+    bias_fused<T, Gelu>,           bias_fused<T, Silu>,
+    bias_fused_warp<T, Sigmoid>,   bias_fused_warp<T, Tanh>,   bias_fused_warp<T, Relu>,
+    bias_fused_warp<T, Gelu>,      bias_fused_warp<T, Silu>,
 };
 template struct ElementwiseLaunchers<float>;
 template struct ElementwiseLaunchers<__half>;

@@ -20,7 +20,11 @@ namespace actbench {
 namespace {
 
 // Index of each family in families(); the order is the report's order.
-enum FamilyIndex { kSigmoid, kTanh, kRelu, kBiasSigmoid, kBiasTanh, kBiasRelu, kSoftmax, kCopy };
+enum FamilyIndex {
+  kSigmoid, kTanh, kRelu, kGelu, kGeluTanh, kSilu,
+  kBiasSigmoid, kBiasTanh, kBiasRelu, kBiasGelu, kBiasSilu,
+  kSoftmax, kCopy
+};
 
 // Bit-exact in every type: ReLU and the copy.
 constexpr Accuracy kExact{{0.0, 0.0}};
@@ -29,16 +33,26 @@ constexpr Accuracy kExact{{0.0, 0.0}};
 // within 1 ulp of the correctly rounded result.
 constexpr Accuracy kPrecise{{1e-37, 1e-6}, 1.0};
 // bias_*/unfused in a 16-bit type rounds x + b to the type between its two kernels (as two
-// framework ops would): half an ulp of z = x + b, which sigmoid and tanh turn into at most
-// 0.22 (sigmoid: max |z| sigma'(z)) and 0.45 (tanh: max |z| sech^2 z) half-epsilons absolute,
-// and far more relatively where the output is small (sigmoid's tail): one epsilon absolute on
-// top of the 1 ulp. f32 rounds the sum to f32, as the reference does.
+// framework ops would): half an ulp of z = x + b, which the activation turns into at most
+// |z f'(z)| half-epsilons: 0.22 (sigmoid: max |z| sigma'(z)) and 0.45 (tanh: max |z| sech^2 z)
+// absolute, |f(z)| + 0.21 (gelu: z^2 phi(z) <= 0.21) and |f(z)| + 0.44 (silu: z^2 sigma (1 -
+// sigma) <= 0.44), far more relatively where the output is small (the negative tails): one
+// epsilon absolute on top of the 1 ulp. f32 rounds the sum to f32, as the reference does.
 constexpr Accuracy kUnfused{{1e-37, 1e-6}, 1.0, 1.0};
 // f32: __expf's error grows with |x| (2 + 1.17|x| ulp); ~100 ulp at |x| = 88. 16-bit (packed,
 // 0.5 + 0.5 tanh(x / 2) in the type, common/packed.cuh): the packed tanh's absolute error
 // halved plus three roundings in the type; small outputs cancel, so the bound is absolute
 // there. Not yet measured on a GPU.
 constexpr Accuracy kSigmoidApprox{{1e-7, 2e-5}, 2.0, 2.0};
+// gelu_tanh and silu through SigmoidApprox (x * s): sigmoid_approx's relative error, __expf's
+// at |2u| or |x| up to ~104 (past it s is 0 or 1 and exact): as sigmoid's in f32; 16-bit
+// (widened, no packed path): 2 ulps.
+constexpr Accuracy kSiluApprox{{1e-7, 2e-5}, 2.0};
+// gelu's warp_approx is the tanh formula: 4.7e-4 from the erf GELU at most (x near +-2.2,
+// computed here in double over [-20, 20) in steps of 1e-4), so 5e-4 absolute; relative
+// error is large in the negative tail, where the two formulas part. 16-bit: one epsilon
+// absolute (f16's is 9.8e-4) and 2 ulps.
+constexpr Accuracy kGeluApprox{{5e-4, 2e-5}, 2.0, 1.0};
 // f32: tanh.approx.f32's maximum relative error is 2^-10.99 over the whole range. 16-bit
 // (tanh.approx.f16x2 / .bf16x2 on the elements themselves): bounded by 2 ulps relative and 1
 // epsilon absolute. Not yet measured on a GPU.
@@ -49,6 +63,15 @@ constexpr Accuracy kTanhApprox{{1e-6, 1e-3}, 2.0, 1.0};
 constexpr double kOneDnnFlushFloor = 1e-37;
 constexpr Accuracy kOneDnnPrecise{{1e-37, 1e-6}, 1.0, 0.0, kOneDnnFlushFloor};
 constexpr Accuracy kOneDnnExact{{0.0, 0.0}, 0.0, 0.0, kOneDnnFlushFloor};
+// oneDNN's gelu_erf and gelu_tanh compute x / 2 (1 + erf or tanh), which cancels in the
+// negative tail (4.8e-7 absolute at worst in f32, 1.5e-5 in bf16, measured here on
+// |x| < 14), and its swish flushes exp(x) below 2^-126 (silu(-88.7) = -2.7e-37 comes out -0):
+// 1e-6 absolute in f32, 2e-5 in the 16-bit types.
+constexpr Accuracy kOneDnnTail{{1e-6, 1e-6}, 1.0, 0.0, 2e-5};
+// gelu_tanh's sigmoid(2u) turns the rounding of u (a few f32 ulps) into |2u| times as much
+// relative error in the negative tail (3e-6 at 2u = -42, measured here), where the output is
+// small: 1e-7 absolute covers it (the error peaks near x = -1.5, output -0.1, at ~1e-8).
+constexpr Accuracy kGeluTanhPrecise{{1e-7, 1e-6}, 1.0};
 // Softmax, f32: expf plus float sums over up to 2^20 columns (tree or blocked order). 16-bit:
 // the f32 result (1e-5 relative at worst) rounded once: 1 ulp.
 constexpr Accuracy kSoftmaxTol{{1e-9, 1e-5}, 1.0};
@@ -86,52 +109,85 @@ struct Row {
   std::string (*unsupported)(DType) = nullptr;
 };
 
+// An elementwise activation's entries: its family, the accuracy of its precise strategies and
+// of warp_approx, and what warp_approx does; the functors are add_elementwise's template
+// arguments.
+struct Ladder {
+  FamilyIndex family;
+  Accuracy precise, approx, onednn;
+  const char* approx_summary;
+};
+
+// cuDNN's activation modes (cudnnActivationForward) cover sigmoid, tanh, relu and SiLU
+// (SWISH); they have no GELU.
+constexpr bool cudnn_has(Activation a) {
+  return a == Activation::Sigmoid || a == Activation::Tanh || a == Activation::Relu || a == Activation::Silu;
+}
+
 constexpr const char* cudnn_summary(Activation a) {
   return a == Activation::Sigmoid ? "cudnnActivationForward (SIGMOID)"
          : a == Activation::Tanh  ? "cudnnActivationForward (TANH)"
-                                  : "cudnnActivationForward (RELU)";
+         : a == Activation::Relu  ? "cudnnActivationForward (RELU)"
+                                  : "cudnnActivationForward (SWISH, beta = 1)";
 }
 
 constexpr const char* onednn_summary(Activation a) {
-  return a == Activation::Sigmoid ? "oneDNN eltwise_logistic"
-         : a == Activation::Tanh  ? "oneDNN eltwise_tanh"
-                                  : "oneDNN eltwise_relu";
+  return a == Activation::Sigmoid    ? "oneDNN eltwise_logistic"
+         : a == Activation::Tanh     ? "oneDNN eltwise_tanh"
+         : a == Activation::Relu     ? "oneDNN eltwise_relu"
+         : a == Activation::Gelu     ? "oneDNN eltwise_gelu_erf"
+         : a == Activation::GeluTanh ? "oneDNN eltwise_gelu_tanh"
+                                     : "oneDNN eltwise_swish (alpha = 1)";
 }
 
-// The ladder of an elementwise activation A (functor Op, its approximate twin Approx or void)
-// and of its bias family.
+// How oneDNN's eltwise departs from ops.h on special values (measured here), or nullptr.
+constexpr const char* onednn_departure(Activation a) {
+  return a == Activation::Relu ? "oneDNN's relu maps NaN to 0"
+         : a == Activation::Gelu || a == Activation::GeluTanh || a == Activation::Silu
+             ? "oneDNN's gelu and swish give NaN at -inf, where the limit is -0"
+             : nullptr;
+}
+
+// The ladder of an elementwise activation A (functor Op, its approximate twin Approx or void).
 template <Activation A, class Op, class Approx>
-void add_elementwise(std::vector<Row>& rows, FamilyIndex f, FamilyIndex bias_f, Accuracy precise,
-                     Accuracy approx, const char* approx_summary, Accuracy unfused) {
+void add_elementwise(std::vector<Row>& rows, const Ladder& l) {
   const Device G = Device::Gpu, C = Device::Cpu;
-  rows.push_back({f, "naive", 0, G, per_type([](auto t) { return &elementwise_naive<decltype(t), Op>; }), precise,
+  const FamilyIndex f = l.family;
+  rows.push_back({f, "naive", 0, G, per_type([](auto t) { return &elementwise_naive<decltype(t), Op>; }), l.precise,
                   "one thread per element, scalar loads"});
-  rows.push_back({f, "warp", 1, G, per_type([](auto t) { return &elementwise_warp<decltype(t), Op>; }), precise,
+  rows.push_back({f, "warp", 1, G, per_type([](auto t) { return &elementwise_warp<decltype(t), Op>; }), l.precise,
                   "16-byte coalesced vectors, grid-stride over SMs, several loads in flight, scalar head/tail"});
   if constexpr (!std::is_void_v<Approx>) {
     rows.push_back({f, "warp_approx", 2, G, per_type([](auto t) { return &elementwise_warp<decltype(t), Approx>; }),
-                    approx, approx_summary});
+                    l.approx, l.approx_summary});
   }
   rows.push_back({f, "thrust", kLibraryStep, G, per_type([](auto t) { return &elementwise_thrust<decltype(t), Op>; }),
-                  precise, "thrust::transform with the same functor"});
+                  l.precise, "thrust::transform with the same functor"});
 #if ACTBENCH_HAVE_CUDNN
-  rows.push_back({f, "cudnn", kLibraryStep + 1, G, per_type([](auto t) { return &cudnn_activation<decltype(t), A>; }),
-                  precise, cudnn_summary(A)});
+  if constexpr (cudnn_has(A)) {
+    rows.push_back({f, "cudnn", kLibraryStep + 1, G,
+                    per_type([](auto t) { return &cudnn_activation<decltype(t), A>; }), l.precise, cudnn_summary(A)});
+  }
 #endif
   rows.push_back({f, "cpu_scalar", kCpuStep, C, per_type([](auto t) { return &cpu_scalar_elementwise<decltype(t), Op>; }),
-                  precise, "plain loop, one core"});
+                  l.precise, "plain loop, one core"});
   rows.push_back({f, "cpu_omp", kCpuStep + 1, C, per_type([](auto t) { return &cpu_omp_elementwise<decltype(t), A>; }),
-                  precise, A == Activation::Relu ? "OpenMP threads + SIMD" : "OpenMP threads + SIMD, vectorized exp"});
+                  l.precise, A == Activation::Relu ? "OpenMP threads + SIMD" : "OpenMP threads + SIMD, vectorized exp"});
 #if ACTBENCH_HAVE_ONEDNN
   rows.push_back({f, "cpu_onednn", kCpuStep + 2, C, per_type([](auto t) { return &cpu_onednn_elementwise<decltype(t), A>; }),
-                  A == Activation::Relu ? kOneDnnExact : kOneDnnPrecise, onednn_summary(A), {}, 0,
-                  A == Activation::Relu ? "oneDNN's relu maps NaN to 0" : nullptr, onednn_unsupported<A>});
+                  l.onednn, onednn_summary(A), {}, 0, onednn_departure(A), onednn_unsupported<A>});
 #endif
-  rows.push_back({bias_f, "unfused", 0, G, per_type([](auto t) { return &bias_unfused<decltype(t), Op>; }), unfused,
+}
+
+// The ladder of bias family b: y = op(x + bias[col]), the fusion that bias + activation allows.
+template <class Op>
+void add_bias(std::vector<Row>& rows, FamilyIndex b, Accuracy precise, Accuracy unfused) {
+  const Device G = Device::Gpu;
+  rows.push_back({b, "unfused", 0, G, per_type([](auto t) { return &bias_unfused<decltype(t), Op>; }), unfused,
                   "bias-add kernel then activation kernel: x read twice, y written twice"});
-  rows.push_back({bias_f, "fused", 1, G, per_type([](auto t) { return &bias_fused<decltype(t), Op>; }), precise,
+  rows.push_back({b, "fused", 1, G, per_type([](auto t) { return &bias_fused<decltype(t), Op>; }), precise,
                   "one kernel, one thread per element: one read, one write"});
-  rows.push_back({bias_f, "fused_warp", 2, G, per_type([](auto t) { return &bias_fused_warp<decltype(t), Op>; }),
+  rows.push_back({b, "fused_warp", 2, G, per_type([](auto t) { return &bias_fused_warp<decltype(t), Op>; }),
                   precise, "fused and vectorized: 16-byte loads and stores, bias from L1"});
 }
 
@@ -142,9 +198,14 @@ const std::vector<Family>& families() {
       {"sigmoid", Activation::Sigmoid, false, false},
       {"tanh", Activation::Tanh, false, false},
       {"relu", Activation::Relu, false, false},
+      {"gelu", Activation::Gelu, false, false},
+      {"gelu_tanh", Activation::GeluTanh, false, false},
+      {"silu", Activation::Silu, false, false},
       {"bias_sigmoid", Activation::Sigmoid, true, true},
       {"bias_tanh", Activation::Tanh, true, true},
       {"bias_relu", Activation::Relu, true, true},
+      {"bias_gelu", Activation::Gelu, true, true},
+      {"bias_silu", Activation::Silu, true, true},
       {"softmax", Activation::Softmax, false, true},
       {"copy", Activation::Identity, false, false},
   };
@@ -163,13 +224,26 @@ const Expanded& expanded() {
   static const Expanded table = [] {
     const Device G = Device::Gpu, C = Device::Cpu;
     std::vector<Row> rows;
-    add_elementwise<Activation::Sigmoid, Sigmoid, SigmoidApprox>(rows, kSigmoid, kBiasSigmoid, kPrecise, kSigmoidApprox,
-                                            "warp with __expf and approximate division (16-bit: 0.5 tanh(x/2) + 0.5 in the type)",
-                                            kUnfused);
-    add_elementwise<Activation::Tanh, Tanh, TanhApprox>(rows, kTanh, kBiasTanh, kPrecise, kTanhApprox,
-                                      "warp with tanh.approx (16-bit: .f16x2 / .bf16x2 on the elements themselves)", kUnfused);
+    add_elementwise<Activation::Sigmoid, Sigmoid, SigmoidApprox>(
+        rows, {kSigmoid, kPrecise, kSigmoidApprox, kOneDnnPrecise,
+               "warp with __expf and approximate division (16-bit: 0.5 tanh(x/2) + 0.5 in the type)"});
+    add_elementwise<Activation::Tanh, Tanh, TanhApprox>(
+        rows, {kTanh, kPrecise, kTanhApprox, kOneDnnPrecise,
+               "warp with tanh.approx (16-bit: .f16x2 / .bf16x2 on the elements themselves)"});
     // relu: no warp_approx (there is no transcendental to approximate); exact everywhere.
-    add_elementwise<Activation::Relu, Relu, void>(rows, kRelu, kBiasRelu, kExact, kExact, nullptr, kExact);
+    add_elementwise<Activation::Relu, Relu, void>(rows, {kRelu, kExact, kExact, kOneDnnExact, nullptr});
+    add_elementwise<Activation::Gelu, Gelu, GeluTanhApprox>(
+        rows, {kGelu, kPrecise, kGeluApprox, kOneDnnTail,
+               "warp with the tanh formula through __expf and approximate division"});
+    add_elementwise<Activation::GeluTanh, GeluTanh, GeluTanhApprox>(
+        rows, {kGeluTanh, kGeluTanhPrecise, kSiluApprox, kOneDnnTail, "warp with __expf and approximate division"});
+    add_elementwise<Activation::Silu, Silu, SiluApprox>(
+        rows, {kSilu, kPrecise, kSiluApprox, kOneDnnTail, "warp with __expf and approximate division"});
+    add_bias<Sigmoid>(rows, kBiasSigmoid, kPrecise, kUnfused);
+    add_bias<Tanh>(rows, kBiasTanh, kPrecise, kUnfused);
+    add_bias<Relu>(rows, kBiasRelu, kExact, kExact);
+    add_bias<Gelu>(rows, kBiasGelu, kPrecise, kUnfused);
+    add_bias<Silu>(rows, kBiasSilu, kPrecise, kUnfused);
     const std::vector<Row> softmax = {
         {kSoftmax, "naive", 0, G, per_type([](auto t) { return &softmax_naive<decltype(t)>; }), kSoftmaxTol,
          "three kernels (max, sum, normalize), one thread per row",

@@ -16,12 +16,12 @@
 
 namespace actbench {
 
-enum class Activation { Identity, Sigmoid, Tanh, Relu, Softmax };
+enum class Activation { Identity, Sigmoid, Tanh, Relu, Gelu, GeluTanh, Silu, Softmax };
 enum class Device { Gpu, Cpu };
 
 // A family is one mathematical operation; all its variants compute the same function.
 struct Family {
-  const char* name;  // "sigmoid", "bias_relu", "softmax", "copy"
+  const char* name;  // "sigmoid", "gelu_tanh", "bias_relu", "softmax", "copy"
   Activation act;
   bool bias;         // y = act(x + bias[col])
   bool row_shaped;   // benchmarked as rows x cols (bias_*, softmax) rather than n

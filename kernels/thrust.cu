@@ -36,7 +36,8 @@ struct ThrustLaunchers {
 };
 template <class T>
 const Launcher ThrustLaunchers<T>::kAll[] = {elementwise_thrust<T, Sigmoid>, elementwise_thrust<T, Tanh>,
-                                             elementwise_thrust<T, Relu>};
+                                             elementwise_thrust<T, Relu>,    elementwise_thrust<T, Gelu>,
+                                             elementwise_thrust<T, GeluTanh>, elementwise_thrust<T, Silu>};
 template struct ThrustLaunchers<float>;
 template struct ThrustLaunchers<__half>;
 template struct ThrustLaunchers<__nv_bfloat16>;

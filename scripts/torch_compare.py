@@ -6,7 +6,8 @@
 Loads libactbench_capi (host/capi.h) with ctypes and, for a few shapes per family and every
 element type the registry lists (f32, f16, bf16: torch.float32, torch.float16,
 torch.bfloat16), runs each GPU variant and PyTorch's eager equivalent (torch.sigmoid/tanh/relu,
-act(x + b) as torch.add then the activation, torch.softmax(dim=-1), Tensor.copy_) on the same
+F.gelu in both forms, F.silu, act(x + b) as torch.add then the activation,
+torch.softmax(dim=-1), Tensor.copy_) on the same
 CUDA tensors of that type in the same process. Both are checked against a float64 reference
 computed by PyTorch from the exactly converted inputs (x.double() of the 16-bit tensor), the
 op in float64, rounded once to the type (the variant within its registry tolerance for that
@@ -213,8 +214,11 @@ class Bench:
         (host/reference.h: act(fl(x + b))); for a 16-bit type both widen to float32 exactly
         and their sum is rounded to float32, as the kernels compute it."""
         z = (x.float() + b.float() if b is not None else x).double()
+        F = self.torch.nn.functional
         exact = {"identity": lambda: z, "sigmoid": lambda: self.torch.sigmoid(z),
                  "tanh": lambda: self.torch.tanh(z), "relu": lambda: self.torch.relu(z),
+                 "gelu": lambda: F.gelu(z), "gelu_tanh": lambda: F.gelu(z, approximate="tanh"),
+                 "silu": lambda: F.silu(z),
                  "softmax": lambda: self.torch.softmax(z, dim=-1)}[v.activation]()
         return round_to(self.torch, exact, x.dtype).double()
 
@@ -224,10 +228,20 @@ class Bench:
         allocator. With a bias: torch.add into y, then the activation in place (two kernels,
         as eager PyTorch runs it)."""
         t = self.torch
+        F = t.nn.functional
         if v.activation == "identity":
             return lambda: y.copy_(x)
         if v.activation == "softmax":
             return lambda: t.softmax(x, dim=-1)
+        # GELU (both forms) and SiLU as models call them: F.gelu / F.silu, in place where
+        # PyTorch offers it (silu), else a new tensor (gelu).
+        functional = {"gelu": lambda z: F.gelu(z), "gelu_tanh": lambda z: F.gelu(z, approximate="tanh"),
+                      "silu": lambda z: F.silu(z, inplace=True)}
+        if v.activation in functional:
+            op = functional[v.activation]
+            if b is not None:
+                return lambda: op(t.add(x, b, out=y))
+            return lambda: op(y.copy_(x)) if v.activation == "silu" else op(x)
         if b is not None:
             return lambda: getattr(t.add(x, b, out=y), f"{v.activation}_")()
         if v.activation == "relu":

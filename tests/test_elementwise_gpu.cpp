@@ -45,7 +45,7 @@ namespace actbench {
 namespace {
 
 bool is_elementwise_activation(const Family& f) {
-  return f.act == Activation::Sigmoid || f.act == Activation::Tanh || f.act == Activation::Relu;
+  return f.act != Activation::Softmax && f.act != Activation::Identity;
 }
 
 // The registry's GPU variants of sigmoid/tanh/relu (bias = false) or bias_* (bias = true).

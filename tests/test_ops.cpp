@@ -40,16 +40,31 @@ std::vector<float> float_sweep() {
 }
 
 template <class Op>
-void expect_matches_double(Op op, Activation act) {
+void expect_matches_double(Op op, Activation act, double atol = kAtol) {
   for (float x : float_sweep()) {
     const double want = reference_activation(act, x);
     const float got = op(x);
     if (std::isnan(want)) {
       ASSERT_TRUE(std::isnan(got)) << "x=" << x;
     } else {
-      ASSERT_NEAR(got, want, kAtol + kRtol * std::fabs(want)) << "x=" << x;
+      ASSERT_NEAR(got, want, atol + kRtol * std::fabs(want)) << "x=" << x;
     }
   }
+}
+
+// f(-inf) = -0 (the limit, not NaN), f(inf) = inf, f(NaN) = NaN, f(-0) = -0, and -0 again where
+// the negative tail underflows: the rules ops.h states for gelu, gelu_tanh and silu.
+template <class Op>
+void expect_gelu_like_special_values(Op op) {
+  for (float x : {-kInf, -1e4f, -1e30f, -0.0f}) {
+    const float y = op(x);
+    EXPECT_EQ(y, 0.0f) << "x=" << x;
+    EXPECT_TRUE(std::signbit(y)) << "x=" << x << ": the limit from below is -0";
+  }
+  EXPECT_EQ(op(kInf), kInf);
+  EXPECT_EQ(op(1e30f), 1e30f);
+  EXPECT_TRUE(std::isnan(op(kNaN)));
+  EXPECT_EQ(op(0.0f), 0.0f);
 }
 
 // ---- activations ----------------------------------------------------------------------------
@@ -125,6 +140,38 @@ TEST(Tanh, IsOddAndBounded) {
 }
 
 TEST(Tanh, MatchesDoubleOverTheFloatRange) { expect_matches_double(Tanh{}, Activation::Tanh); }
+
+TEST(Gelu, SpecialValues) { expect_gelu_like_special_values(Gelu{}); }
+TEST(GeluTanh, SpecialValues) { expect_gelu_like_special_values(GeluTanh{}); }
+TEST(Silu, SpecialValues) { expect_gelu_like_special_values(Silu{}); }
+
+// Over every exponent: gelu keeps f32 precision in the negative tail, where 1 + erf cancels
+// (gelu(-10) = -7.6e-23): what the hi + lo argument and erfc buy.
+TEST(Gelu, MatchesDoubleOverTheFloatRange) { expect_matches_double(Gelu{}, Activation::Gelu); }
+TEST(Gelu, NegativeTailKeepsRelativePrecision) {
+  for (float x = -1.0f; x > -13.0f; x -= 0.37f) {  // below -13 the result is subnormal
+    const double want = reference_activation(Activation::Gelu, x);
+    EXPECT_NEAR(Gelu{}(x) / want, 1.0, kRtol) << "x=" << x;
+  }
+}
+// gelu_tanh's tail carries |2u| times the rounding of u (registry: kGeluTanhPrecise's 1e-7
+// absolute); everywhere else f32 precision.
+TEST(GeluTanh, MatchesDoubleOverTheFloatRange) {
+  expect_matches_double(GeluTanh{}, Activation::GeluTanh, 1e-7);
+}
+TEST(Silu, MatchesDoubleOverTheFloatRange) { expect_matches_double(Silu{}, Activation::Silu); }
+// The approximate twins (GPU intrinsics; on the host they fall back to the precise functions,
+// which the registry's approximate tolerances hold with room) and the tanh formula's distance
+// from the erf GELU, which gelu's warp_approx tolerance (5e-4 absolute) is stated from.
+TEST(Gelu, TanhFormulaIsWithinItsStatedDistance) {
+  double worst = 0.0;
+  for (double x = -20.0; x < 20.0; x += 1e-3) {
+    worst = std::max(worst, std::fabs(reference_activation(Activation::Gelu, x) -
+                                      reference_activation(Activation::GeluTanh, x)));
+  }
+  EXPECT_GT(worst, 4.6e-4);
+  EXPECT_LT(worst, 4.8e-4);
+}
 
 TEST(Relu, PropagatesNaNAndClampsNegatives) {
   const Relu r;

@@ -6,6 +6,17 @@
 //             than 1 - 1 / (1 + e), which would lose all relative precision below -17.
 //   Tanh      the C library's tanhf (device: CUDA's, within 2 ulp).
 //   Relu      relu(NaN) is NaN, as in PyTorch (fmaxf(x, 0) would silently return 0).
+//   Gelu      x * Phi(x) = x / 2 * erfc(-x / sqrt 2): erfc keeps the negative tail's relative
+//             precision, where 1 + erf(x / sqrt 2) cancels (all of it below x = -3). The
+//             argument -x / sqrt 2 is carried as hi + lo and erfc(hi + lo) taken as
+//             erfc(hi) - 2 / sqrt(pi) e^(-hi^2) lo: erfc's condition number 2 hi^2 would
+//             otherwise turn the rounding of x / sqrt 2 alone into 6e-6 relative at x = -14.
+//   GeluTanh  PyTorch's approximate='tanh': x / 2 (1 + tanh(u)), u = sqrt(2 / pi) (x +
+//             0.044715 x^3), computed as x * sigmoid(2u) (1 + tanh u = 2 sigmoid(2u)), whose
+//             Sigmoid never cancels: the negative tail keeps its relative precision.
+//   Silu      x * sigmoid(x) with the Sigmoid above: no overflow for any finite x.
+//             gelu, gelu_tanh and silu of -inf are -0, their limit (-inf * 0 would be NaN);
+//             of +inf, +inf; of NaN, NaN.
 //   *Approx   hardware-approximate twins for the `warp_approx` variants; on the host they are
 //             the precise functions, since the intrinsics only exist on the device.
 //   Softmax   the online normalizer state (running max m, running sum s of exp(x - m)) and
@@ -45,6 +56,37 @@ struct Relu {
   ACT_HD float operator()(float x) const { return (x > 0.0f || x != x) ? x : 0.0f; }
 };
 
+// sqrt(2 / pi) (GeluTanh) and 1 / sqrt 2 split into float hi + lo parts (Gelu).
+constexpr float kSqrt2OverPi = 0.797884560802865f;
+constexpr float kRsqrt2Hi = 0.70710677f;
+constexpr float kRsqrt2Lo = 1.2101617e-08f;  // 1 / sqrt 2 - kRsqrt2Hi
+constexpr float k2OverSqrtPi = 1.1283791670955126f;
+
+struct Gelu {
+  ACT_HD float operator()(float x) const {
+    if (isinf(x)) return x > 0.0f ? x : -0.0f;  // hi + lo would be inf - inf
+    const float hi = -kRsqrt2Hi * x;
+    const float lo = fmaf(-kRsqrt2Hi, x, -hi) - kRsqrt2Lo * x;  // -x / sqrt 2 - hi
+    const float e = erfcf(hi) - k2OverSqrtPi * expf(-hi * hi) * lo;
+    return 0.5f * x * e;
+  }
+};
+
+// u of the tanh approximation; x^3 overflows past |x| = 2^42, where u is +-inf and the
+// sigmoid 1 or 0.
+ACT_HD float gelu_tanh_u(float x) { return kSqrt2OverPi * fmaf(0.044715f * x, x * x, x); }
+
+struct GeluTanh {
+  ACT_HD float operator()(float x) const {
+    const float s = Sigmoid{}(2.0f * gelu_tanh_u(x));
+    return s == 0.0f ? -0.0f : x * s;  // s = 0 for 2u below -104 (x below -9.6, or -inf)
+  }
+};
+
+struct Silu {
+  ACT_HD float operator()(float x) const { return x == -INFINITY ? -0.0f : x * Sigmoid{}(x); }
+};
+
 // Approximate twins: MUFU.EX2 + approximate division for sigmoid, MUFU.TANH for tanh.
 struct SigmoidApprox {
   ACT_HD float operator()(float x) const {
@@ -66,6 +108,24 @@ struct TanhApprox {
 #else
     return Tanh{}(x);
 #endif
+  }
+};
+
+// The tanh approximation of GELU and SiLU through SigmoidApprox (MUFU.EX2 + MUFU.RCP): the
+// relative error of __expf, not tanh.approx's absolute one, so the negative tails keep their
+// relative precision. GeluTanhApprox is also gelu's warp_approx: the tanh formula's own
+// distance from the erf GELU (4.7e-4 at most) is then part of its error.
+struct GeluTanhApprox {
+  ACT_HD float operator()(float x) const {
+    const float s = SigmoidApprox{}(2.0f * gelu_tanh_u(x));
+    return s == 0.0f ? -0.0f : x * s;
+  }
+};
+
+struct SiluApprox {
+  ACT_HD float operator()(float x) const {
+    const float s = SigmoidApprox{}(x);
+    return s == 0.0f ? -0.0f : x * s;  // x * 0 is NaN at -inf
   }
 };
 

@@ -33,6 +33,11 @@ ACTIVATIONS = {
     "sigmoid": lambda v: 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v)),
     "tanh": math.tanh,
     "relu": lambda v: max(v, 0.0),
+    # gelu, gelu_tanh, silu as kernels/common/ops.h defines them (-inf gives -0, the limit).
+    "gelu": lambda v: -0.0 if v == -math.inf else 0.5 * v * math.erfc(-v / math.sqrt(2.0)),
+    "gelu_tanh": lambda v: -0.0 if v == -math.inf else v * ACTIVATIONS["sigmoid"](
+        2.0 * math.sqrt(2.0 / math.pi) * (v + 0.044715 * v ** 3)),
+    "silu": lambda v: -0.0 if v == -math.inf else v * ACTIVATIONS["sigmoid"](v),
 }
 # Per type: significand bits (the leading one included), frexp's exponent of the smallest
 # normal number (below it the spacing stays that of the subnormals), the largest finite value.
