@@ -245,8 +245,8 @@ std::vector<Shape> rows_for_total(const std::vector<int64_t>& cols, int64_t tota
 // the 16-bit targets are stated in); the 16-bit types leave out what f32 already says: on the
 // GPU the elementwise sizes below 2^20 but one (launch-bound: the type changes only the
 // bytes) and 2^22, and f16's softmax 11 of the 20 row lengths (one each side of the
-// vector, warp, block and online boundaries) plus the long rows; on the CPU the largest
-// elementwise size (memory-bound there from 2^24).
+// vector, warp, block and online boundaries) plus the long rows; on the CPU 2^20 (in cache
+// like 2^16) and the largest elementwise size (memory-bound there from 2^24).
 std::vector<Shape> sweep(const Family& f, Device device, DType t, const Options& o) {
   const bool gpu = device == Device::Gpu;
   const bool f32 = t == DType::F32;
@@ -257,7 +257,7 @@ std::vector<Shape> sweep(const Family& f, Device device, DType t, const Options&
               : gpu   ? (f32 ? powers_of_two(10, 28, 2)
                              : std::vector<int64_t>{1 << 12, 1 << 20, 1 << 24, 1 << 26, 1 << 28})
               : f32   ? std::vector<int64_t>{1 << 16, 1 << 20, 1 << 24, 1 << 26}
-                      : std::vector<int64_t>{1 << 16, 1 << 20, 1 << 24};
+                      : std::vector<int64_t>{1 << 16, 1 << 24};
     }
     std::vector<Shape> v;
     for (int64_t n : sizes) v.push_back({1, n});
@@ -332,9 +332,10 @@ struct Session {
   // Bytes per second of a copy of elements of each type's size, indexed by DType.
   double gpu_copy_bw[std::size(kDTypes)] = {}, cpu_copy_bw[std::size(kDTypes)] = {};
   bool failed = false;
-  // The (family, shape)s prepared most recently, most recent first, within a quarter of the
-  // host's memory and of the GPU's: Google Benchmark's interleaved repetitions come back to a
-  // shape many times, and a 2^26-element case with its double reference takes seconds to build.
+  // The (family, type, shape)s prepared most recently, most recent first, within half of the
+  // host's memory and a quarter of the GPU's: Google Benchmark's interleaved repetitions come
+  // back to a shape many times, and a 2^26-element case with its double reference (1.25 GB)
+  // takes seconds to build. Seven families at 2^26 in f32 thrashed a quarter of 24 GB.
   std::list<Prepared> prepared;
   size_t host_budget = 0, device_budget = 0;
   std::map<std::string, Comparison> verified;  // by benchmark name
@@ -832,7 +833,7 @@ int run(int argc, char** argv) {
   }
   if (!tmp_out.empty()) open_partial_log(session.options.out, tmp_out);
 
-  session.host_budget = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGESIZE)) / 4;
+  session.host_budget = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGESIZE)) / 2;
   session.gpu = probe_gpu(session.options.device);
   if (!session.gpu.available && session.gpu.device_count > 0) usage_error("--device: " + session.gpu.reason);
   if (session.gpu.available) {
