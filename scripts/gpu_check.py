@@ -52,6 +52,7 @@ import argparse
 import datetime
 import io
 import json
+import lzma
 import os
 import re
 import shutil
@@ -76,6 +77,9 @@ MAX_OUT_FILE_BYTES = 16 * 2 ** 20
 MAX_CARRY_BYTES = 64 * 2 ** 20
 WHEEL_ALLOWANCE = 2 * 2 ** 20        # one carried wheel (e.g. a pure-Python peer)
 CARRY_HEADROOM = 8 * 2 ** 20          # room to spare under MAX_CARRY_BYTES
+# Carried libraries larger than this travel xz-compressed (preset 1: oneDNN's 38 MiB become
+# ~8 MiB in ~3 s here); unpack() restores them where the bundle runs, before anything else.
+COMPRESS_OVER = 4 * 2 ** 20
 MAX_LOG_IN_ARCHIVE = 2 * 2 ** 20      # a longer log keeps its head and tail
 KILL_GRACE = 5                        # seconds between SIGTERM and SIGKILL, taken from a limit
 MIN_BINARY_SHARE = 10                 # seconds kept for each test binary still to run
@@ -770,21 +774,47 @@ def assemble(build: Path, bundle: Path) -> dict[str, str]:
                 cudnn.append(target)
             elif not SYSTEM_LIBRARY.match(name) and not name.startswith("libactbench_"):
                 needed[name] = target
+    compressed = []
     for name, target in sorted(needed.items()):
-        shutil.copy(Path(target).resolve(), bundle / "lib" / name)
-        set_runpath(bundle / "lib" / name, "$ORIGIN")  # their own needs (oneDNN's OpenCL, OpenMP)
+        lib = bundle / "lib" / name
+        shutil.copy(Path(target).resolve(), lib)
+        set_runpath(lib, "$ORIGIN")  # their own needs (oneDNN's OpenCL, OpenMP)
+        if lib.stat().st_size > COMPRESS_OVER:
+            with lib.open("rb") as src, lzma.open(lib.with_name(name + ".xz"), "wb", preset=1) as dst:
+                shutil.copyfileobj(src, dst)
+            lib.unlink()
+            compressed.append(name)
     manifest = {
         "git_sha": git_sha(),
         "built": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%dT%H:%M:%SZ}",
         "build_type": cmake_cache(build).get("CMAKE_BUILD_TYPE", "?"),
         "from": str(build),
         "carried_libraries": ", ".join(sorted(needed)),
+        "compressed_libraries": ", ".join(compressed),
         "cudnn": ("libcudnn.so.9 from the torch wheel on the GPU machine (built against "
                   f"{Path(cudnn[0]).parent})") if cudnn else "not used (built without cuDNN)",
         "cudnn_stand_in": str(Path(cudnn[0]).parent) if cudnn else "",
     }
     (bundle / "BUNDLE.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
+
+
+def unpack(bundle: Path) -> list[str]:
+    """Restores the libraries that travelled compressed (lib/NAME.xz -> lib/NAME, through a
+    temporary, so an interrupted unpack leaves no half library); a library already there is
+    kept. Returns the names unpacked."""
+    done = []
+    for packed in sorted((bundle / "lib").glob("*.xz")):
+        lib = packed.with_suffix("")
+        if lib.exists():
+            continue
+        tmp = lib.with_name(lib.name + ".tmp")
+        with lzma.open(packed, "rb") as src, tmp.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+        tmp.chmod(0o755)
+        tmp.replace(lib)
+        done.append(lib.name)
+    return done
 
 
 def cmake_cache(build: Path) -> dict[str, str]:
@@ -823,7 +853,7 @@ def size_line(bundle: Path) -> tuple[str, bool]:
 
 def runpath_problems(bundle: Path) -> list[str]:
     problems = []
-    for rel in BUNDLE_BINARIES + [f"lib/{p.name}" for p in sorted((bundle / "lib").iterdir())]:
+    for rel in BUNDLE_BINARIES + [f"lib/{p.name}" for p in sorted((bundle / "lib").iterdir()) if p.suffix != ".xz"]:
         res = subprocess.run(["readelf", "-d", str(bundle / rel)], capture_output=True, text=True)
         for path in re.findall(r"\((?:RUNPATH|RPATH)\)\s+Library r(?:un)?path: \[(.*)\]", res.stdout):
             problems += [f"{rel}: run path {p} points outside the bundle" for p in path.split(":")
@@ -872,11 +902,17 @@ def dry_run(args: argparse.Namespace) -> int:
         if stand_in and not pythons.cudnn:
             print(f"dry run: cuDNN resolved from {stand_in} here (on the GPU machine: the torch wheel's folder)")
         env = library_env([stand_in] if stand_in else [])
+        line, ok = size_line(bundle)  # as it travels: before the compressed libraries unpack
+        unpacked = unpack(bundle)
+        if unpacked:
+            print(f"dry run: unpacked {', '.join(unpacked)} (they travel xz-compressed)")
         with tempfile.TemporaryDirectory() as logs:
             problems += ldd_problems(bundle, env, Path(logs) / "ldd.log")
         problems += runpath_problems(bundle)
+        if not temp:  # a prepared bundle goes back to how it travels
+            for name in unpacked:
+                (bundle / "lib" / name).unlink()
         print("dry run: ldd of " + ", ".join(BUNDLE_BINARIES) + (": clean" if not problems else ""))
-        line, ok = size_line(bundle)
         print("dry run: " + line)
         if not ok:
             problems.append(line)
@@ -968,6 +1004,7 @@ def main(argv: list[str]) -> int:
               f"build machine and carry it", file=sys.stderr)
         return 2
     start = time.monotonic()
+    unpack(args.bundle)
     if args.only is None:
         shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True, exist_ok=True)

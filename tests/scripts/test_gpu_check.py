@@ -5,6 +5,8 @@ a real build is its own CTest test (gpu_check.dry_run)."""
 from __future__ import annotations
 
 import json
+import lzma
+import os
 import subprocess
 import tarfile
 import tempfile
@@ -195,6 +197,22 @@ class Evidence(unittest.TestCase):
         self.assertEqual(core[0][3], ["warp", "online"])
         rest = gpu_check.sweep_parts(rows, core=False)
         self.assertEqual([d for _, _, d, _ in rest], ["gpu"] * 5 + ["cpu"] * 2)
+
+    def test_compressed_libraries_unpack_once_and_whole(self) -> None:
+        lib = self.dir / "lib"
+        lib.mkdir()
+        payload = bytes(range(256)) * 5000
+        with lzma.open(lib / "libbig.so.2.xz", "wb", preset=1) as f:
+            f.write(payload)
+        (lib / "libkept.so.1").write_bytes(b"already here")
+        with lzma.open(lib / "libkept.so.1.xz", "wb") as f:
+            f.write(b"an older copy")
+        self.assertEqual(gpu_check.unpack(self.dir), ["libbig.so.2"])
+        self.assertEqual((lib / "libbig.so.2").read_bytes(), payload)
+        self.assertTrue(os.access(lib / "libbig.so.2", os.X_OK))
+        self.assertEqual((lib / "libkept.so.1").read_bytes(), b"already here")
+        self.assertEqual(gpu_check.unpack(self.dir), [])  # a second call has nothing to do
+        self.assertEqual(sorted(p.name for p in lib.iterdir() if p.suffix == ".tmp"), [])
 
     def test_the_registry_is_read_from_the_list_with_its_types(self) -> None:
         listing = ("sigmoid/warp/bf16             gpu  atol=1e-07 rtol=0.008 16-byte vectors\n"
