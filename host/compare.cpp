@@ -13,14 +13,7 @@ constexpr size_t kReported = 5;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Spacing of type t's values at |ref| (ref finite): the unit the ulp error is counted in.
-// The spacing at 2^e is 2^(e - p + 1), down to the subnormals' fixed quantum.
-double type_ulp(double ref, DType t) {
-  int exponent;
-  std::frexp(std::fabs(ref), &exponent);  // |ref| in [2^(exponent-1), 2^exponent)
-  const int digits = t == DType::F32 ? 24 : t == DType::F16 ? 11 : 8;
-  const int min_exponent = t == DType::F16 ? -14 : -126;
-  return std::ldexp(1.0, std::max(exponent - 1, min_exponent) - (digits - 1));
-}
+double type_ulp(double ref, DType t) { return std::ldexp(1.0, dtype_spacing_exponent(t, ref)); }
 
 std::string format_number(double v) {
   char buf[32];

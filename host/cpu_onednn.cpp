@@ -41,30 +41,31 @@ memory::data_type data_type(DType t) {
   return memory::data_type::undef;
 }
 
-// oneDNN's eltwise algorithm of each elementwise activation (swish with alpha = 1 is SiLU).
-algorithm eltwise_of(Activation act) {
-  switch (act) {
-    case Activation::Sigmoid: return algorithm::eltwise_logistic;
-    case Activation::Tanh: return algorithm::eltwise_tanh;
-    case Activation::Relu: return algorithm::eltwise_relu;
-    case Activation::Gelu: return algorithm::eltwise_gelu_erf;
-    case Activation::GeluTanh: return algorithm::eltwise_gelu_tanh;
-    case Activation::Silu: return algorithm::eltwise_swish;
-    default: break;
+// oneDNN's eltwise algorithm of each elementwise activation, and its name (swish with alpha
+// = 1 is SiLU).
+struct Eltwise {
+  Activation act;
+  algorithm alg;
+  const char* name;
+};
+constexpr Eltwise kEltwise[] = {
+    {Activation::Sigmoid, algorithm::eltwise_logistic, "eltwise_logistic"},
+    {Activation::Tanh, algorithm::eltwise_tanh, "eltwise_tanh"},
+    {Activation::Relu, algorithm::eltwise_relu, "eltwise_relu"},
+    {Activation::Gelu, algorithm::eltwise_gelu_erf, "eltwise_gelu_erf"},
+    {Activation::GeluTanh, algorithm::eltwise_gelu_tanh, "eltwise_gelu_tanh"},
+    {Activation::Silu, algorithm::eltwise_swish, "eltwise_swish"},
+};
+
+const Eltwise& eltwise_of(Activation act) {
+  for (const Eltwise& e : kEltwise) {
+    if (e.act == act) return e;
   }
   throw std::logic_error("cpu_onednn: no eltwise algorithm for this activation");
 }
 
 const char* algorithm_name(Activation act) {
-  switch (act) {
-    case Activation::Sigmoid: return "eltwise_logistic";
-    case Activation::Tanh: return "eltwise_tanh";
-    case Activation::Relu: return "eltwise_relu";
-    case Activation::Gelu: return "eltwise_gelu_erf";
-    case Activation::GeluTanh: return "eltwise_gelu_tanh";
-    case Activation::Silu: return "eltwise_swish";
-    default: return "softmax";
-  }
+  return act == Activation::Softmax ? "softmax" : eltwise_of(act).name;
 }
 
 // The instruction set oneDNN dispatches to on this CPU, by its own name.
@@ -96,7 +97,7 @@ dnnl::primitive make_primitive(Activation act, const memory::desc& md) {
   // ignore alpha and beta.
   const float alpha = act == Activation::Silu ? 1.0f : 0.0f;
   return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
-      dnnl::eltwise_forward::desc(prop_kind::forward_inference, eltwise_of(act), md, alpha, 0.0f), cpu_engine()));
+      dnnl::eltwise_forward::desc(prop_kind::forward_inference, eltwise_of(act).alg, md, alpha, 0.0f), cpu_engine()));
 }
 
 memory::desc describe(DType t, int64_t rows, int64_t cols) {

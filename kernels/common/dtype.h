@@ -47,6 +47,18 @@ constexpr double dtype_max(DType t) {
   return t == DType::F32 ? 0x1.fffffep127 : t == DType::F16 ? 65504.0 : 0x1.fep127;
 }
 
+// Significant bits (the leading one included) and the exponent of the smallest normal value.
+constexpr int dtype_digits(DType t) { return t == DType::F32 ? 24 : t == DType::F16 ? 11 : 8; }
+constexpr int dtype_min_exponent(DType t) { return t == DType::F16 ? -14 : -126; }
+
+// The spacing of type t's values at |v| (v finite) is 2^dtype_spacing_exponent(t, v): the
+// ulp of v's binade, down to the subnormals' fixed quantum.
+inline int dtype_spacing_exponent(DType t, double v) {
+  int exponent;
+  std::frexp(v, &exponent);  // |v| in [2^(exponent-1), 2^exponent)
+  return std::max(exponent - 1, dtype_min_exponent(t)) - (dtype_digits(t) - 1);
+}
+
 template <class T> struct Element;
 template <> struct Element<float> { static constexpr DType kType = DType::F32; };
 template <> struct Element<__half> { static constexpr DType kType = DType::F16; };
@@ -112,11 +124,7 @@ inline uint16_t f32_to_f16_bits(float f) {
 inline double round_to(DType t, double v) {
   if (t == DType::F32) return static_cast<double>(static_cast<float>(v));  // one IEEE rounding
   if (!std::isfinite(v) || v == 0.0) return v;
-  const int digits = t == DType::F16 ? 11 : 8;    // significant bits
-  const int min_exponent = t == DType::F16 ? -14 : -126;
-  int exponent;
-  std::frexp(v, &exponent);  // |v| in [2^(exponent-1), 2^exponent)
-  const int quantum = std::max(exponent - 1, min_exponent) - (digits - 1);
+  const int quantum = dtype_spacing_exponent(t, v);
   const double r = std::ldexp(std::nearbyint(std::ldexp(v, -quantum)), quantum);
   return std::fabs(r) > dtype_max(t) ? std::copysign(std::numeric_limits<double>::infinity(), v) : r;
 }
