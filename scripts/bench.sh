@@ -20,6 +20,8 @@ why). An interrupted run leaves no log, no report and no temporary file.
 
 options:
   --quick            a small sweep (a fast check)
+  --processes N      spread the repetitions over N actbench processes run one after another
+                     (default 4 with --quick, else 1; see below)
   --filter REGEX     only the benchmarks whose name matches, e.g. '^softmax/'
   --device N         the GPU to use (default 0)
   --warm             do not flush the L2 before each timed GPU call
@@ -28,6 +30,12 @@ options:
   -h, --help         this text
   -- FLAGS...        passed to actbench as they are (actbench --help lists them), e.g.
                      -- --benchmark_repetitions=5
+
+Repetitions: actbench's default (20 with --quick, else 5) or -- --benchmark_repetitions=R,
+spread over the processes: each runs every benchmark ceil(R/N) times, interleaved in random
+order, and the log holds them all (scripts/merge_logs.py says why several processes: what a
+process fixes at its start, code and data layout, a library's dispatch, varies between runs
+and shows in the log's noise only when the log spans processes).
 
 Exit status: 0 every benchmark verified; 1 a mismatch or an error in some benchmark (the log
 and report are still written), or no log or report could be written; 2 bad usage;
@@ -40,20 +48,21 @@ bad_usage() { echo "bench.sh: $1 (scripts/bench.sh --help lists the options)" >&
 # Paths given on the command line are relative to where the script was started.
 absolute() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
 
-args=() binary="" results=results
+args=() binary="" results=results processes="" quick=0 repetitions=""
 while [ $# -gt 0 ]; do
   case "$1" in  # --opt=value is --opt value
-    --filter=*|--device=*|--binary=*|--results=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
+    --filter=*|--device=*|--binary=*|--results=*|--processes=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
   esac
   case "$1" in
-    --quick|--warm) args+=("$1") ;;
-    --filter|--device|--binary|--results)
+    --quick|--warm) args+=("$1"); [ "$1" != --quick ] || quick=1 ;;
+    --filter|--device|--binary|--results|--processes)
       [ $# -ge 2 ] && [ -n "$2" ] || bad_usage "$1 needs a value"
       case "$1" in
         --filter) args+=("--benchmark_filter=$2") ;;
         --device) args+=("--device=$2") ;;
         --binary) binary=$(absolute "$2") ;;
         --results) results=$(absolute "$2") ;;
+        --processes) processes=$2 ;;
       esac
       shift ;;
     -h|--help) usage; exit 0 ;;
@@ -62,12 +71,21 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+passed=()  # args less the repetitions, which bench.sh shares out among the processes
 for arg in "${args[@]}"; do
   case "$arg" in
     --benchmark_out=*|--benchmark_out_format=*)
       bad_usage "'$arg': bench.sh names the log itself; --results DIR picks its folder" ;;
+    --benchmark_repetitions=*) repetitions=${arg#*=} ;;
+    *) passed+=("$arg") ;;
   esac
 done
+positive() { [[ "$2" =~ ^[0-9]{1,6}$ ]] && [ "$((10#$2))" -ge 1 ] || bad_usage "$1: '$2' is not a positive integer"; }
+[ -z "$repetitions" ] || positive --benchmark_repetitions "$repetitions"
+[ -z "$processes" ] || positive --processes "$processes"
+processes=$((10#${processes:-$((quick ? 4 : 1))}))
+repetitions=$((10#${repetitions:-$((quick ? 20 : 5))}))
+per_process=$(( (repetitions + processes - 1) / processes ))
 if [ -n "$binary" ] && [ ! -x "$binary" ]; then bad_usage "--binary: '$binary' is not an executable"; fi
 
 cd "$(dirname "$0")/.."
@@ -75,9 +93,10 @@ cd "$(dirname "$0")/.."
 # Temporaries, removed on every way out; a signal also stops the running child first (it is run
 # in the background so that `wait` returns at once when a signal comes). Background jobs of a
 # script ignore SIGINT, so the child is stopped with SIGTERM.
-tmp="" report_tmp="" log=""
+tmp="" parts="" report_tmp="" log=""
 cleanup() {
   [ -z "$tmp" ] || rm -f -- "$tmp"
+  [ -z "$parts" ] || rm -rf -- "$parts"
   [ -z "$report_tmp" ] || rm -rf -- "$report_tmp"
 }
 on_signal() {  # signal name, exit status
@@ -111,12 +130,29 @@ fi
 mkdir -p "$results/reports"
 stamp=$(date -u +%Y-%m-%dT%H%M%SZ)  # the start of the run
 tmp="$results/.run-$$.json"
-status=0
-run "$binary" --benchmark_out="$tmp" --benchmark_out_format=json "${args[@]}" || status=$?
-if [ ! -s "$tmp" ]; then
-  echo "bench.sh: actbench wrote no log (exit $status)" >&2
-  exit $(( status == 0 ? 1 : status ))
+parts="$results/.run-$$.parts"
+mkdir -p -- "$parts"
+status=0 logs=()
+for ((k = 1; k <= processes; ++k)); do
+  [ "$processes" -eq 1 ] || echo "bench.sh: process $k of $processes ($per_process repetitions of each benchmark)"
+  part="$parts/$k.json"
+  run "$binary" --benchmark_out="$part" --benchmark_out_format=json "${passed[@]}" \
+    --benchmark_repetitions="$per_process" || status=$?
+  if [ ! -s "$part" ]; then
+    echo "bench.sh: actbench${logs[0]:+ (process $k of $processes)} wrote no log (exit $status); nothing was kept" >&2
+    exit $(( status == 0 ? 1 : status ))
+  fi
+  logs+=("$part")
+  # A mismatch or an error is the same in every process: the parts so far are the run.
+  [ "$status" -eq 0 ] || break
+done
+if [ "${#logs[@]}" -eq 1 ]; then
+  mv -- "${logs[0]}" "$tmp"
+else
+  run python3 scripts/merge_logs.py "$tmp" "${logs[@]}" || { echo "bench.sh: the processes' logs could not be merged; nothing was kept" >&2; exit 1; }
 fi
+rm -rf -- "$parts"
+parts=""
 
 # The log is named by the start, the machine the context names (the GPU, or cpu-<host>) and
 # the commit. A hard link claims the name atomically and fails if it is taken: then the next

@@ -49,7 +49,7 @@ LIBRARY_STEP, CPU_STEP = 10, 20
 LIBRARY_VARIANTS = frozenset({"thrust", "cub", "cudnn", "torch"})
 
 # Fields Google Benchmark writes on a row; every other numeric field is a user counter.
-_GB_ROW_FIELDS = frozenset({
+GB_ROW_FIELDS = frozenset({
     "name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
     "repetition_index", "threads", "aggregate_name", "aggregate_unit", "error_occurred",
     "error_message", "iterations", "real_time", "cpu_time", "time_unit", "cpu_coefficient",
@@ -327,7 +327,7 @@ def _fold(path: Path, rows: list[Any]) -> dict[str, Benchmark]:
         if value is None or not math.isfinite(value):
             raise LogError(f"{where}: 'real_time' is missing or not a finite number")
         counters = {k: v for k, v in ((k, _number(v)) for k, v in row.items()
-                                      if k not in _GB_ROW_FIELDS) if v is not None}
+                                      if k not in GB_ROW_FIELDS) if v is not None}
         if row.get("aggregate_unit") == "percentage":  # cv: a fraction, not a time
             g.aggregates[str(aggregate)] = (value, counters)
             continue
