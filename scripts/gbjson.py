@@ -43,22 +43,31 @@ DTYPES = ("f32", "f16", "bf16")
 DEFAULT_DTYPE = "f32"
 # Variant::step tiers (kernels/registry.h): the project's own kernels climb from 0, library
 # references (Thrust, CUB, cuDNN) start at LIBRARY_STEP, CPU baselines at CPU_STEP; a peer
-# such as PyTorch in a torch_compare.py log sits above them all.
+# such as PyTorch or Liger-Kernel in a torch_compare.py log sits above them all.
 LIBRARY_STEP, CPU_STEP = 10, 20
 # The library references and peers by name, for a log whose steps were inferred from the names.
-LIBRARY_VARIANTS = frozenset({"thrust", "cub", "cudnn", "torch"})
+LIBRARY_VARIANTS = frozenset({"thrust", "cub", "cudnn", "torch", "liger"})
 
 # Fields Google Benchmark writes on a row; every other numeric field is a user counter.
 GB_ROW_FIELDS = frozenset({
     "name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
     "repetition_index", "threads", "aggregate_name", "aggregate_unit", "error_occurred",
     "error_message", "iterations", "real_time", "cpu_time", "time_unit", "cpu_coefficient",
-    "real_coefficient", "big_o", "rms", "allocs_per_iter", "max_bytes_used", "label"})
+    "real_coefficient", "big_o", "rms", "allocs_per_iter", "max_bytes_used", "label",
+    "process_index"})
 # The median absolute deviation times this estimates the standard deviation of a normal
 # distribution (1 / the 75th percentile of the standard normal).
 MAD_TO_SIGMA = 1.4826
 # Complexity rows (SetComplexityN) carry coefficients, not times.
 _COMPLEXITY_AGGREGATES = frozenset({"BigO", "RMS"})
+
+
+def quantile(ordered: list[float], p: float) -> float:
+    """The p-quantile of sorted values, interpolated between the two nearest (numpy's
+    default, `linear`)."""
+    k = (len(ordered) - 1) * p
+    i = int(k)
+    return ordered[i] + (ordered[min(i + 1, len(ordered) - 1)] - ordered[i]) * (k - i)
 
 
 class LogError(Exception):
@@ -178,6 +187,7 @@ class Benchmark:
 
     name: BenchName
     times_ns: list[float] = field(default_factory=list)
+    processes: list[int] = field(default_factory=list)  # the process of each repetition
     center_ns: float | None = None
     cv: float = 0.0
     counters: dict[str, float] = field(default_factory=dict)
@@ -198,6 +208,35 @@ class Benchmark:
             return None
         mad = statistics.median(abs(t - self.center_ns) for t in self.times_ns)
         return MAD_TO_SIGMA * mad / self.center_ns
+
+    def process_minima(self) -> list[float]:
+        """The fastest repetition of each process that took part (scripts/merge_logs.py
+        numbers them; a log of one process has one)."""
+        fastest: dict[int, float] = {}
+        for process, t in zip(self.processes, self.times_ns):
+            fastest[process] = min(t, fastest.get(process, math.inf))
+        return [fastest[p] for p in sorted(fastest)]
+
+    @property
+    def fast_ns(self) -> float | None:
+        """The time compare.py judges: the median over processes of each one's fastest
+        repetition (the fastest repetition, for a log of one process). None without
+        repetitions."""
+        minima = self.process_minima()
+        return statistics.median(minima) if minima else None
+
+    @property
+    def fast_noise(self) -> float | None:
+        """The relative noise of fast_ns: the larger of the spread between processes (half the
+        range of their fastest repetitions, over fast_ns) and the spread of the fast end of
+        all repetitions (their 30th percentile over the fastest); None below 2 repetitions."""
+        if len(self.times_ns) < 2 or not self.fast_ns:
+            return None
+        minima = self.process_minima()
+        ordered = sorted(self.times_ns)
+        between = (max(minima) - min(minima)) / 2 / self.fast_ns
+        within = (quantile(ordered, 0.3) - ordered[0]) / ordered[0] if ordered[0] > 0 else math.inf
+        return max(between, within)
 
     def counter(self, key: str) -> float | None:
         value = self.counters.get(key)
@@ -300,6 +339,7 @@ class _Rows:
     """The rows of one run_name while the log is read."""
 
     times_ns: list[float] = field(default_factory=list)
+    processes: list[int] = field(default_factory=list)
     counters: list[dict[str, float]] = field(default_factory=list)
     aggregates: dict[str, tuple[float, dict[str, float]]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -339,13 +379,17 @@ def _fold(path: Path, rows: list[Any]) -> dict[str, Benchmark]:
         if row.get("run_type") == "aggregate":
             g.aggregates[str(aggregate)] = (value, counters)
         else:
+            process = row.get("process_index", 0)
+            if isinstance(process, bool) or not isinstance(process, int) or process < 0:
+                raise LogError(f"{where}: 'process_index' is not a non-negative integer")
             g.times_ns.append(value)
+            g.processes.append(process)
             g.counters.append(counters)
     return {name: _benchmark(name, g) for name, g in grouped.items()}
 
 
 def _benchmark(run_name: str, g: _Rows) -> Benchmark:
-    b = Benchmark(parse_name(run_name), times_ns=g.times_ns, errors=g.errors)
+    b = Benchmark(parse_name(run_name), times_ns=g.times_ns, processes=g.processes, errors=g.errors)
     if g.times_ns:
         b.center_ns = statistics.median(g.times_ns)
         if len(g.times_ns) >= 2 and b.center_ns > 0:

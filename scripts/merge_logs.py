@@ -15,7 +15,8 @@ log, where compare.py's noise model sees it.
 
 The merged log has the first part's context, with `processes` (how many) and `date` (the first
 part's: when the run started); its iteration rows are every part's, numbered 0..R-1 across the
-parts (`repetitions` = R), in the order they ran; its aggregates (mean, median, stddev, cv of
+parts (`repetitions` = R), in the order they ran, each with `process_index` (0..N-1: which
+process took it; gbjson.py reads it, other readers ignore an unknown field); its aggregates (mean, median, stddev, cv of
 every time and counter) are computed again over all of them, as Google Benchmark computes them,
 so that any reader of Google Benchmark logs sees one run. Parts must come from one machine and
 one build and hold the same benchmarks. The output is written to a temporary name and renamed,
@@ -120,10 +121,10 @@ def merge(paths: list[Path]) -> dict[str, Any]:
                              f"({len(differ)} differ, e.g. {differ[0]})")
     merged: list[dict[str, Any]] = []
     by_name: dict[str, list[dict[str, Any]]] = {name: [] for name in parts[0]}
-    for rows in parts:  # iteration rows in the order the parts ran
+    for process, rows in enumerate(parts):  # iteration rows in the order the parts ran
         for name, part_rows in rows.items():
             for row in part_rows:
-                row = dict(row, repetition_index=len(by_name[name]))
+                row = dict(row, repetition_index=len(by_name[name]), process_index=process)
                 by_name[name].append(row)
     total = {name: len(rows) for name, rows in by_name.items()}
     for name, rows in by_name.items():

@@ -25,7 +25,8 @@ ACTBENCH = os.environ.get("ACTBENCH", "")
 STAMP = "%Y-%m-%dT%H%M%SZ"
 LOG_NAME = re.compile(r"^(\d{4}-\d\d-\d\dT\d{6}Z)(-\d+)?_([^_]+_[^_]+)\.json$")
 # One small CPU benchmark, timed briefly: a whole run in a second or two.
-SMALL = ["--quick", "--filter", "^relu/cpu_scalar/f32/n:1024$", "--", "--benchmark_min_time=0.001"]
+SMALL = ["--quick", "--processes", "1", "--filter", "^relu/cpu_scalar/f32/n:1024$", "--",
+         "--benchmark_min_time=0.001"]
 
 
 def bench_sh(*args: str, results: Path, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -61,7 +62,9 @@ class Usage(unittest.TestCase):
                  (["--results"], "--results needs a value"),
                  (["--binary", "/nonexistent/actbench"], "/nonexistent/actbench"),
                  (["--", "--benchmark_out=x.json"], "--benchmark_out=x.json"),
-                 (["--", "--benchmark_out_format=csv"], "--benchmark_out_format=csv")]
+                 (["--", "--benchmark_out_format=csv"], "--benchmark_out_format=csv"),
+                 (["--processes", "0"], "--processes: '0'"), (["--processes=x"], "--processes: 'x'"),
+                 (["--", "--benchmark_repetitions=-1"], "--benchmark_repetitions: '-1'")]
         for args, named in cases:
             r = subprocess.run([str(BENCH_SH), "--results", str(self.results), *args],
                                capture_output=True, text=True, timeout=30)
@@ -119,6 +122,25 @@ class Runs(unittest.TestCase):
         for log in (first, second):
             self.assertIn(log.replace(".json", ".md"), reports)
 
+    def test_processes_share_the_repetitions_in_one_log(self):
+        r = bench_sh("--processes", "2", "--filter", "^relu/cpu_scalar/f32/n:1024$", "--",
+                     "--benchmark_min_time=0.001", "--benchmark_repetitions=5", results=self.results)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("process 2 of 2 (3 repetitions of each benchmark)", r.stdout)
+        [log] = self.logs()
+        doc = json.loads((self.results / log).read_text())
+        self.assertEqual(doc["context"]["processes"], "2")
+        rows = [b for b in doc["benchmarks"] if b["run_type"] == "iteration"]
+        self.assertEqual([(b["repetition_index"], b["process_index"]) for b in rows],
+                         [(0, 0), (1, 0), (2, 0), (3, 1), (4, 1), (5, 1)])
+        self.assertEqual({b["repetitions"] for b in doc["benchmarks"]}, {6})
+        median = [b for b in doc["benchmarks"] if b.get("aggregate_name") == "median"]
+        self.assertEqual(len(median), 1)
+        times = sorted(b["real_time"] for b in rows)
+        self.assertAlmostEqual(median[0]["real_time"], (times[2] + times[3]) / 2)
+        self.assertIn("reports/" + log.replace(".json", ".md"), files_under(self.results))
+        self.assertEqual([f for f in files_under(self.results) if "/." in "/" + f], [])  # no temporaries
+
     def test_interrupted_run_leaves_nothing(self):
         # SIGINT to the whole process group, as Ctrl-C and `timeout -s INT` send it; SIGTERM to
         # the script alone, as `kill` sends it.
@@ -130,7 +152,7 @@ class Runs(unittest.TestCase):
                                      text=True, start_new_session=True)
                 try:
                     deadline = time.monotonic() + 60
-                    while not list(results.glob(".run-*.json.tmp.*")):  # actbench has begun
+                    while not list(results.rglob("*.tmp.*")):  # actbench has begun its log
                         self.assertIsNone(p.poll(), "bench.sh ended before actbench began")
                         self.assertLess(time.monotonic(), deadline)
                         time.sleep(0.05)
