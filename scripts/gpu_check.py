@@ -40,7 +40,10 @@ in the summary); 1 a step failed or timed out; 2 bad usage, no bundle, or no GPU
 --prepare builds the release preset and assembles the bundle (default build/gpu_bundle): the
 binaries, the core library and every shared library they need that a stock CUDA 13 machine
 may lack (the CUDA runtime, Google Benchmark, OpenMP, oneDNN), run paths relative to the bundle.
-cuDNN is not carried: it comes from the torch wheel's nvidia/cudnn/lib on the GPU machine.
+cuDNN is not carried: it comes from the torch wheel's nvidia/cudnn/lib on the GPU machine. The
+peers' wheels are (PEER_WHEELS, pure Python: Liger-Kernel), downloaded into the bundle's
+wheels/ and unzipped onto PYTHONPATH for the torch step; a download that fails leaves the peer
+out, and BUNDLE.json and the torch log say so.
 --dry-run checks, without a GPU, all that can be checked: the bundle's completeness (ldd, run
 paths, size against what may travel), the plan against the budget, the Python lookup and the
 output folder's layout. Standard library only.
@@ -62,6 +65,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -75,7 +79,11 @@ WORK = ROOT / "build" / "gpu_check_work"
 MAX_OUT_FILES = 8
 MAX_OUT_FILE_BYTES = 16 * 2 ** 20
 MAX_CARRY_BYTES = 64 * 2 ** 20
-WHEEL_ALLOWANCE = 2 * 2 ** 20        # one carried wheel (e.g. a pure-Python peer)
+WHEEL_ALLOWANCE = 2 * 2 ** 20        # the carried peer wheels together (Liger-Kernel's: 0.9 MiB)
+# Pure-Python peers the GPU machine lacks and cannot download (it has no network), carried as
+# wheels in the bundle's wheels/ and unzipped onto PYTHONPATH for the torch step: Liger-Kernel
+# (Triton kernels over the torch and triton the machine has; --no-deps).
+PEER_WHEELS = ["liger-kernel"]
 CARRY_HEADROOM = 8 * 2 ** 20          # room to spare under MAX_CARRY_BYTES
 # Carried libraries larger than this travel xz-compressed (preset 1: oneDNN's 38 MiB become
 # ~8 MiB in ~3 s here); unpack() restores them where the bundle runs, before anything else.
@@ -537,10 +545,14 @@ def torch_step(ctx: Context, limit: float) -> Result:
     out = ctx.work / "torch.json"
     out.unlink(missing_ok=True)
     log = ctx.work / "torch.log"
-    log.write_text("")
+    peers = peer_path(ctx.bundle, ctx.work)
+    env = dict(ctx.env)
+    if peers:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(peers), env.get("PYTHONPATH", "")) if p)
+    log.write_text(f"== peers from the bundle on PYTHONPATH: {peers or 'none carried'}\n")
     rc, timed_out = run_limited([ctx.python, str(ROOT / "scripts" / "torch_compare.py"), "--lib",
                                  str(ctx.bundle / "bench" / "libactbench_capi.so"), "--out", str(out)],
-                                limit, log, ctx.env)
+                                limit, log, env)
     if timed_out:
         return Result("TIMEOUT", line=f"cut short after {limit:.0f} s; no torch log")
     if not out.exists():
@@ -799,6 +811,60 @@ def assemble(build: Path, bundle: Path) -> dict[str, str]:
     return manifest
 
 
+def fetch_wheels(bundle: Path, requirements: list[str],
+                 pip: tuple[str, ...] = (sys.executable, "-m", "pip")) -> str:
+    """Downloads each requirement's wheel (pure Python, without its dependencies) into the
+    bundle's wheels/, whole or not at all (a temporary folder, renamed), and records what came in
+    BUNDLE.json's `wheels`. A peer is optional: a download that fails is recorded with pip's
+    last line, and the torch step says the peer is absent. Returns that record."""
+    wheels, tmp = bundle / "wheels", bundle / ".wheels.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    notes = []
+    for req in requirements:
+        try:
+            r = subprocess.run([*pip, "download", "--no-deps", "--only-binary=:all:", "--dest", str(tmp), req],
+                               capture_output=True, text=True, timeout=180)
+            why = "" if r.returncode == 0 else ((r.stderr or r.stdout).strip().splitlines() or ["pip failed"])[-1]
+        except (OSError, subprocess.TimeoutExpired) as e:
+            why = f"pip did not run: {e}"
+        if why:
+            notes.append(f"{req}: not carried ({why[:200]})")
+    got = sorted(p.name for p in tmp.glob("*.whl"))
+    size = sum(p.stat().st_size for p in tmp.glob("*.whl"))
+    if size > WHEEL_ALLOWANCE:
+        notes = [f"wheels of {size / 2 ** 20:.1f} MiB exceed the {WHEEL_ALLOWANCE / 2 ** 20:.0f} MiB allowance: none carried"]
+        got = []
+    shutil.rmtree(wheels, ignore_errors=True)
+    if got:
+        for p in tmp.iterdir():
+            if p.name not in got:
+                p.unlink()
+        tmp.rename(wheels)
+    else:
+        shutil.rmtree(tmp)
+    record = "; ".join(got + notes) or "none"
+    manifest_path = bundle / "BUNDLE.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest["wheels"] = record
+    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return record
+
+
+def peer_path(bundle: Path, work: Path) -> Path | None:
+    """The carried wheels unzipped into work/pylib (a wheel of pure Python is its package tree),
+    for PYTHONPATH; None when the bundle carries none."""
+    wheels = sorted((bundle / "wheels").glob("*.whl"))
+    if not wheels:
+        return None
+    target = work / "pylib"
+    shutil.rmtree(target, ignore_errors=True)
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as z:
+            z.extractall(target)
+    return target
+
+
 def unpack(bundle: Path) -> list[str]:
     """Restores the libraries that travelled compressed (lib/NAME.xz -> lib/NAME, through a
     temporary, so an interrupted unpack leaves no half library); a library already there is
@@ -843,11 +909,12 @@ def source_tree_bytes() -> int:
 
 def size_line(bundle: Path) -> tuple[str, bool]:
     b, t = tree_bytes(bundle), source_tree_bytes()
-    total = b + t + WHEEL_ALLOWANCE
+    wheels = tree_bytes(bundle / "wheels") if (bundle / "wheels").is_dir() else 0
+    total = b - wheels + t + WHEEL_ALLOWANCE  # the wheels within their allowance
     ok = total + CARRY_HEADROOM <= MAX_CARRY_BYTES
     mib = 2 ** 20
-    return (f"size: bundle {b / mib:.1f} MiB + source tree {t / mib:.1f} MiB + one wheel "
-            f"{WHEEL_ALLOWANCE / mib:.0f} MiB = {total / mib:.1f} MiB of the {MAX_CARRY_BYTES / mib:.0f} MiB "
+    return (f"size: bundle {(b - wheels) / mib:.1f} MiB + source tree {t / mib:.1f} MiB + peer wheels "
+            f"{wheels / mib:.1f} of {WHEEL_ALLOWANCE / mib:.0f} MiB = {total / mib:.1f} MiB of the {MAX_CARRY_BYTES / mib:.0f} MiB "
             f"that may travel ({'ok' if ok else 'TOO LARGE'}: {CARRY_HEADROOM / mib:.0f} MiB must stay spare)"), ok
 
 
@@ -870,6 +937,7 @@ def prepare(bundle: Path) -> int:
     subprocess.run(["cmake", "--build", "--preset", preset], cwd=ROOT, check=True)
     build = ROOT / "build" / preset
     assemble(build, bundle)
+    print(f"gpu_check.sh: peers carried: {fetch_wheels(bundle, PEER_WHEELS)}")
     line, ok = size_line(bundle)
     print(f"gpu_check.sh: bundle {bundle}; {line}")
     print(f"gpu_check.sh: carry {bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle} "
@@ -913,6 +981,10 @@ def dry_run(args: argparse.Namespace) -> int:
             for name in unpacked:
                 (bundle / "lib" / name).unlink()
         print("dry run: ldd of " + ", ".join(BUNDLE_BINARIES) + (": clean" if not problems else ""))
+        with tempfile.TemporaryDirectory() as scratch:
+            peers = peer_path(bundle, Path(scratch))
+            carried = sorted(p.name for p in peers.iterdir() if p.is_dir() and not p.name.endswith(".dist-info")) if peers else []
+            print(f"dry run: peer wheels: {manifest.get('wheels', 'none')}; unzipped: {', '.join(carried) or 'nothing'}")
         print("dry run: " + line)
         if not ok:
             problems.append(line)

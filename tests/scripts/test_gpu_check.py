@@ -8,6 +8,7 @@ import json
 import lzma
 import os
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -213,6 +214,33 @@ class Evidence(unittest.TestCase):
         self.assertEqual((lib / "libkept.so.1").read_bytes(), b"already here")
         self.assertEqual(gpu_check.unpack(self.dir), [])  # a second call has nothing to do
         self.assertEqual(sorted(p.name for p in lib.iterdir() if p.suffix == ".tmp"), [])
+
+    def test_peer_wheels_are_carried_whole_or_not_at_all_and_unzip_for_pythonpath(self) -> None:
+        def fake_pip(wheel: bytes | None, code: int = 0) -> tuple[str, ...]:
+            # a pip that "downloads" one wheel (a zip holding liger_kernel/__init__.py) or fails
+            script = self.dir / "pip.py"
+            script.write_text(
+                "import sys, zipfile, pathlib\n"
+                "dest = pathlib.Path(sys.argv[sys.argv.index('--dest') + 1])\n"
+                f"if {code}:\n    print('ERROR: No matching distribution found', file=sys.stderr); sys.exit({code})\n"
+                "with zipfile.ZipFile(dest / 'liger_kernel-0.0.1-py3-none-any.whl', 'w') as z:\n"
+                f"    z.writestr('liger_kernel/__init__.py', {wheel!r}.decode())\n")
+            return (sys.executable, str(script))
+
+        bundle = self.dir / "bundle"
+        bundle.mkdir()
+        (bundle / "BUNDLE.json").write_text('{"git_sha": "x"}')
+        record = gpu_check.fetch_wheels(bundle, ["liger-kernel"], fake_pip(b"VERSION = 1"))
+        self.assertEqual(record, "liger_kernel-0.0.1-py3-none-any.whl")
+        self.assertEqual(json.loads((bundle / "BUNDLE.json").read_text()),
+                         {"git_sha": "x", "wheels": record})
+        path = gpu_check.peer_path(bundle, self.dir / "work")
+        self.assertEqual((path / "liger_kernel" / "__init__.py").read_text(), "VERSION = 1")
+        # a failed download: no wheels folder, no temporary, the reason recorded
+        record = gpu_check.fetch_wheels(bundle, ["liger-kernel"], fake_pip(None, code=1))
+        self.assertEqual(record, "liger-kernel: not carried (ERROR: No matching distribution found)")
+        self.assertEqual(sorted(p.name for p in bundle.iterdir()), ["BUNDLE.json"])
+        self.assertIsNone(gpu_check.peer_path(bundle, self.dir / "work"))
 
     def test_the_registry_is_read_from_the_list_with_its_types(self) -> None:
         listing = ("sigmoid/warp/bf16             gpu  atol=1e-07 rtol=0.008 16-byte vectors\n"
