@@ -49,8 +49,11 @@ actbench_ensure_sass_tools() {
 actbench_ensure_deps() {
   actbench_need_cuda
   # patchelf: scripts/gpu_check.sh gives the bundle's binaries and carried libraries run paths
-  # inside the bundle (the GPU check's dry run, in CTest, does too).
-  local required=(cmake ninja-build g++ libbenchmark-dev libgtest-dev patchelf)
+  # inside the bundle (the GPU check's dry run, in CTest, does too). slurm-wlm and munge: the
+  # fleet test (tests/scripts/test_fleet_sh.py) submits scripts/fleet.sh's jobs to a Slurm
+  # cluster it starts for itself, with its own daemons, ports and MUNGE key: none of the
+  # system services these packages bring is used.
+  local required=(cmake ninja-build g++ libbenchmark-dev libgtest-dev patchelf slurm-wlm munge)
   local optional=(libdnnl-dev)
   local missing=() pkg
   for pkg in "${required[@]}" "${optional[@]}"; do
