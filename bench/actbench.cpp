@@ -55,7 +55,8 @@ options:
                      variants this build or CPU cannot run, with the reason)
   --quick            a small sweep for smoke runs
   --n=N[,N...]       elementwise/copy sizes instead of the default sweep (N or 2^K, each once)
-  --shape=RxC[,...]  rows x cols for the bias and softmax families instead of the sweep
+  --shape=RxC[,...]  rows x cols for the bias, gated and softmax families instead of the
+                     sweep (cols: the output's; a gated family's x is R x 2C)
   --device=N         the GPU to use (default 0; not checked when no GPU is visible)
   --warm             do not flush the L2 before each timed iteration
   --help             this text
@@ -246,7 +247,10 @@ std::vector<Shape> rows_for_total(const std::vector<int64_t>& cols, int64_t tota
 // GPU the elementwise sizes below 2^20 but one (launch-bound: the type changes only the
 // bytes) and 2^22, and f16's softmax 11 of the 20 row lengths (one each side of the
 // vector, warp, block and online boundaries) plus the long rows; on the CPU 2^20 (in cache
-// like 2^16) and the largest elementwise size (memory-bound there from 2^24).
+// like 2^16) and the largest elementwise size (memory-bound there from 2^24). The gated
+// families sweep the bias families' rows on the GPU (4099: rows no 16-byte vector path
+// reaches), one row length in cache and one in memory on the CPU (where bias_* have no
+// baseline), and a single shape under --quick.
 std::vector<Shape> sweep(const Family& f, Device device, DType t, const Options& o) {
   const bool gpu = device == Device::Gpu;
   const bool f32 = t == DType::F32;
@@ -264,8 +268,9 @@ std::vector<Shape> sweep(const Family& f, Device device, DType t, const Options&
     return v;
   }
   if (!o.shapes.empty()) return o.shapes;
-  if (o.quick) return rows_for_total({32, 1000, 4096}, 1 << 16);
-  if (f.bias) {
+  if (o.quick) return f.gated ? rows_for_total({1024}, 1 << 16) : rows_for_total({32, 1000, 4096}, 1 << 16);
+  if (f.gated && !gpu) return {{64, 1024}, {16384, 1024}};
+  if (f.bias || f.gated) {
     if (!gpu) return {};
     std::vector<Shape> v = rows_for_total({768, 1024, 4096, 4099}, 1 << 26);
     v.push_back({1024, 1024});
@@ -286,10 +291,12 @@ std::string benchmark_name(const Variant& v, const Shape& s) {
   return name + "rows:" + std::to_string(s.rows) + "/cols:" + std::to_string(s.cols);
 }
 
-// Ideal traffic in elements of type t: every input read once, every output written once.
+// Ideal traffic in elements of type t: every input read once, every output written once (a
+// gated family: x's two halves and y, three tensors of rows x cols).
 double ideal_bytes(const Family& f, DType t, const Shape& s) {
-  const double elements = static_cast<double>(s.rows) * static_cast<double>(s.cols);
-  return static_cast<double>(dtype_bytes(t)) * (2.0 * elements + (f.bias ? static_cast<double>(s.cols) : 0.0));
+  const double rows = static_cast<double>(s.rows);
+  const double inputs = rows * static_cast<double>(input_cols(f, s.cols)), outputs = rows * static_cast<double>(s.cols);
+  return static_cast<double>(dtype_bytes(t)) * (inputs + outputs + (f.bias ? static_cast<double>(s.cols) : 0.0));
 }
 
 // ---- run-wide state ------------------------------------------------------------------------
@@ -354,7 +361,7 @@ struct Prepared {
 
 // Host bytes of a (family, type, shape)'s inputs and reference, before it is built.
 size_t prepared_host_bytes(const Family& f, DType t, const Shape& s) {
-  const size_t elements = static_cast<size_t>(s.rows) * static_cast<size_t>(s.cols) +
+  const size_t elements = static_cast<size_t>(s.rows) * static_cast<size_t>(input_cols(f, s.cols)) +
                           (f.bias ? static_cast<size_t>(s.cols) : 0);
   return elements * (sizeof(float) + dtype_bytes(t)) +
          static_cast<size_t>(s.rows) * static_cast<size_t>(s.cols) * sizeof(double);

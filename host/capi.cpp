@@ -163,6 +163,13 @@ int actbench_variant_has_bias(int i) {
   });
 }
 
+int actbench_variant_is_gated(int i) {
+  return guarded(-1, [i] {
+    const actbench::Variant* v = at(i);
+    return v ? (v->family->gated ? 1 : 0) : -1;
+  });
+}
+
 int actbench_variant_step(int i) {
   return guarded(-1, [i] {
     const actbench::Variant* v = at(i);

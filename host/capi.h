@@ -45,11 +45,15 @@ ACTBENCH_CAPI int actbench_variant_dtype_code(int i);
 ACTBENCH_CAPI const char* actbench_variant_device(int i);
 /* What the family computes: "sigmoid", "tanh", "relu", "gelu" (erf), "gelu_tanh" (PyTorch's
  * approximate='tanh'), "silu", "softmax" (over each row) or "identity" (copy); with bias,
- * y = act(x + bias[col]). */
+ * y = act(x + bias[col]); gated (swiglu: silu, geglu: gelu), y = act(a) * b. */
 ACTBENCH_CAPI const char* actbench_variant_activation(int i);
 
 /* 1 when the family adds a bias per column, 0 when not, -1 when i is out of range. */
 ACTBENCH_CAPI int actbench_variant_has_bias(int i);
+/* 1 when the family is gated (swiglu, geglu): x holds rows x 2*cols elements, each row a
+ * (its first cols) then b (its last cols), as a, b = x.chunk(2, dim=-1) splits it, and
+ * y[r][c] = act(a[r][c]) * b[r][c] is rows x cols. 0 when not, -1 when i is out of range. */
+ACTBENCH_CAPI int actbench_variant_is_gated(int i);
 /* Position on the family's optimization ladder; -1 when i is out of range. */
 ACTBENCH_CAPI int actbench_variant_step(int i);
 /* Accepted error against the reference (computed in double from the exact inputs, rounded once
@@ -64,7 +68,8 @@ ACTBENCH_CAPI int64_t actbench_workspace_bytes(int i, int64_t rows, int64_t cols
 
 /* y = variant(x [+ bias]) over rows x cols elements of type `dtype` (an ACTBENCH_* code, which
  * must be the variant's), row-major (elementwise families: rows = 1, cols = n, or any
- * factorization). bias has cols entries for bias families, else may be NULL.
+ * factorization). cols is y's row length: for a gated family (actbench_variant_is_gated) x
+ * holds rows x 2*cols elements. bias has cols entries for bias families, else may be NULL.
  * workspace holds actbench_workspace_bytes(i, rows, cols) bytes (NULL when that is 0).
  * stream is a cudaStream_t (NULL: the default stream), ignored by CPU variants. A GPU variant
  * is only enqueued: synchronize the stream before reading y. Returns 0, or -1 with

@@ -22,7 +22,8 @@
 //                       float 0x007fffff into 0, not the smallest normal bf16, 0x0080).
 //               The conversion code path (AVX-512, AVX2 + F16C, portable) is picked once by
 //               the CPU's features, as the clones are; cpu_converter names each path for
-//               tests/test_dtype.cpp, which checks them all against dtype.h.
+//               tests/test_dtype.cpp, which checks them all against dtype.h. The gated
+//               families run the same loop with two operands, the halves of each row of x.
 //   cpu_memcpy  the CPU roofline: memcpy of the same bytes on the same threads.
 #include "host/cpu_baselines.h"
 
@@ -205,6 +206,12 @@ using VecOp = std::conditional_t<
         std::conditional_t<A == Activation::Relu, VecRelu,
                            std::conditional_t<A == Activation::Gelu, VecGelu,
                                               std::conditional_t<A == Activation::GeluTanh, VecGeluTanh, VecSilu>>>>>;
+
+// ops.h's Gated with the vector math of its activation: VecOp<A>(a) * b.
+template <Activation A>
+struct VecGated {
+  [[gnu::always_inline]] float operator()(float a, float b) const { return VecOp<A>{}(a) * b; }
+};
 
 // ops.h's softmax_term with the vector exp: x - m <= 0 whenever m is the row max.
 [[gnu::always_inline]] inline float vec_softmax_term(float x, float m) {
@@ -403,11 +410,12 @@ template <class T>
 
 // ---- loops --------------------------------------------------------------------------------
 
-// y[i] = f(x[i]) for i < n: the one elementwise loop, inlined into each clone (in place too).
-template <class F>
-[[gnu::always_inline]] inline void apply(F f, const float* x, float* y, int64_t n) {
+// y[i] = f(x[i]...) for i < n, every operand float: the one elementwise loop (one input, or a
+// gated family's two), inlined into each clone.
+template <class F, class... X>
+[[gnu::always_inline]] inline void apply(F f, float* y, int64_t n, const X*... x) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]...);
 }
 
 // Copies `bytes` bytes (a multiple of 16) from src to dst, both 16-byte aligned, with
@@ -419,60 +427,80 @@ template <class F>
   for (int64_t i = 0; i < bytes / 16; ++i) _mm_stream_si128(d + i, _mm_load_si128(s + i));
 }
 
-// y[i] = f(x[i]) for i < n (at most a block), y 16-bit, through the float buffer `wide`:
-// x widened into it (unless S is float), f applied there, the results narrowed into y.
-template <class F, class S, class D>
-[[gnu::always_inline]] inline void map_block(F f, const S* x, float* wide, D* y, int64_t n) {
+// At most kBlock elements of S as floats: S's own memory when S is float, else widened into
+// `buf` (L1-resident).
+template <class S>
+[[gnu::always_inline]] inline const float* as_floats(const S* x, float* buf, int64_t n) {
   if constexpr (kWide<S>) {
-    apply(f, x, wide, n);
+    return x;
   } else {
-    widen(x, wide, n);
-    apply(f, wide, wide, n);
+    widen(x, buf, n);
+    return buf;
   }
+}
+
+// A second operand's block buffer: a temporary per block, whose constructor leaves the floats
+// as they are (value-initialization would zero them for nothing).
+template <int64_t kBlock>
+struct BlockBuffer {
+  BlockBuffer() {}
+  alignas(64) float f[kBlock];
+};
+
+// y[i] = f(x[i], more[i]...) for i < n (at most a block), y 16-bit, through the float buffer
+// `wide`: x widened into it (unless S is float) and f computed there in place, any further
+// operand (a gated family's b) widened into a buffer of its own, the results narrowed into y.
+template <int64_t kBlock, class F, class D, class S, class... More>
+[[gnu::always_inline]] inline void map_block(F f, float* wide, D* y, int64_t n, const S* x, const More*... more) {
+  const float* first = as_floats(x, wide, n);
+  apply(f, wide, n, first, as_floats(more, BlockBuffer<kBlock>().f, n)...);  // buffers live to the end of the call
   narrow(wide, y, n);
 }
 
-// y[i] = f(x[i]) over one thread's range, x of S and y of D (float or 16-bit; S = D, or S float
-// for softmax's outputs). With `stream`, the results of each block are computed into an
-// L1-resident buffer and streamed out (the compiler cannot be asked for streaming stores from
-// an `omp simd` loop); the unaligned head and the tail are stored normally. The caller issues
-// the fence.
-template <class F, class S, class D>
-[[gnu::always_inline]] inline void map_body(F f, const S* x, D* y, int64_t n, bool stream) {
+// y[i] = f(x[i]...) over one thread's range, each x of S and y of D (float or 16-bit; S = D, or
+// S float for softmax's outputs). With `stream`, the results of each block are computed into
+// an L1-resident buffer and streamed out (the compiler cannot be asked for streaming stores
+// from an `omp simd` loop); the unaligned head and the tail are stored normally. The caller
+// issues the fence.
+template <class F, class D, class... S>
+[[gnu::always_inline]] inline void map_body(F f, D* y, int64_t n, bool stream, const S*... x) {
   // 512 B of output per block: 8 cache lines per burst of streaming stores, fewer than the
   // core's line fill buffers, so the burst drains while the next block computes (2 KiB blocks
   // ran 25% slower with floats).
   constexpr int64_t kBlock = 512 / sizeof(D);
   const int64_t head = stream ? std::min<int64_t>(n, (-reinterpret_cast<uintptr_t>(y) & 63) / sizeof(D)) : n;
-  if constexpr (kWide<S> && kWide<D>) {
-    apply(f, x, y, head);
+  if constexpr (kWide<D>) {
+    static_assert((kWide<S> && ...), "map_body: float outputs come from float inputs");
+    apply(f, y, head, x...);
     int64_t i = head;
     alignas(64) float block[kBlock];
     for (; i + kBlock <= n; i += kBlock) {
-      apply(f, x + i, block, kBlock);
+      apply(f, block, kBlock, (x + i)...);
       stream_copy(y + i, block, sizeof block);
     }
-    apply(f, x + i, y + i, n - i);
+    apply(f, y + i, n - i, (x + i)...);
   } else {
     // 16-bit: every block is widened (unless S is float), computed in floats and narrowed.
     alignas(64) float wide[kBlock];
     alignas(64) D out[kBlock];
     // Without `stream` the head is all of it.
-    for (int64_t i = 0; i < head; i += kBlock) map_block(f, x + i, wide, y + i, std::min(kBlock, head - i));
+    for (int64_t i = 0; i < head; i += kBlock) {
+      map_block<kBlock>(f, wide, y + i, std::min(kBlock, head - i), (x + i)...);
+    }
     if (stream) {
       int64_t i = head;
       for (; i + kBlock <= n; i += kBlock) {
-        map_block(f, x + i, wide, out, kBlock);
+        map_block<kBlock>(f, wide, out, kBlock, (x + i)...);
         stream_copy(y + i, out, sizeof out);
       }
-      for (; i < n; i += kBlock) map_block(f, x + i, wide, y + i, std::min(kBlock, n - i));
+      for (; i < n; i += kBlock) map_block<kBlock>(f, wide, y + i, std::min(kBlock, n - i), (x + i)...);
     }
   }
 }
 
-template <class F, class S, class D>
-ACT_CPU_CLONES void map_range(F f, const S* x, D* y, int64_t n, bool stream) {
-  map_body(f, x, y, n, stream);
+template <class F, class D, class... S>
+ACT_CPU_CLONES void map_range(F f, D* y, int64_t n, bool stream, const S*... x) {
+  map_body(f, y, n, stream, x...);
 }
 
 // Elements [lo, hi) of thread t's share of n elements of T, split at multiples of a cache
@@ -494,8 +522,22 @@ void omp_map(F f, const T* x, T* y, int64_t n) {
 #pragma omp parallel if (n >= kParallelMin)
   {
     const Range r = share<T>(n, omp_get_thread_num(), omp_get_num_threads());
-    map_range(f, x + r.lo, y + r.lo, r.hi - r.lo, stream);
+    map_range(f, y + r.lo, r.hi - r.lo, stream, x + r.lo);
     if (stream) _mm_sfence();  // streaming stores are weakly ordered: drain before the barrier
+  }
+}
+
+// Outputs [r.lo, r.hi) of a gated family's rows of `cols`: y[e] = f(a, b), a and b the
+// elements of the output's row and column in x's two halves (rows of 2 cols). The share is
+// walked row by row inside one clone call, each stretch of a row one map_body.
+template <class F, class T>
+ACT_CPU_CLONES void gated_range(F f, const T* x, T* y, int64_t cols, Range r, bool stream) {
+  for (int64_t e = r.lo; e < r.hi;) {
+    const int64_t row = e / cols, c = e - row * cols;
+    const int64_t len = std::min(r.hi - e, cols - c);
+    const T* a = x + 2 * cols * row + c;
+    map_body(f, y + e, len, stream, a, a + cols);
+    e += len;
   }
 }
 
@@ -589,7 +631,7 @@ ACT_CPU_CLONES void vec_softmax_row(const T* x, T* y, int64_t n, float* terms, b
   const float m = row_max(wide, n);
   const float inv_s =
       1.0f / row_sum(n, [=](int64_t i) { return terms[i] = vec_softmax_term(wide[i], m); });
-  map_body([inv_s](float t) { return t * inv_s; }, static_cast<const float*>(terms), y, n, stream);
+  map_body([inv_s](float t) { return t * inv_s; }, y, n, stream, static_cast<const float*>(terms));
 }
 
 VecSoftmaxOutput softmax_output_of(SoftmaxState st) { return {st.m, 1.0f / st.s}; }
@@ -605,6 +647,17 @@ void cpu_scalar_elementwise(const Problem& p) {
   T* y = static_cast<T*>(p.y);
   const int64_t n = p.rows * p.cols;
   for (int64_t i = 0; i < n; ++i) y[i] = from_float<T>(op(to_float(x[i])));
+}
+
+// Row by row: output (r, c) from x's row r, a at column c and b at cols + c.
+template <class T, class Op>
+void cpu_scalar_gated(const Problem& p) {
+  const Gated<Op> op;
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const T* a = static_cast<const T*>(p.x) + 2 * p.cols * r;
+    T* y = static_cast<T*>(p.y) + p.cols * r;
+    for (int64_t c = 0; c < p.cols; ++c) y[c] = from_float<T>(op(to_float(a[c]), to_float(a[p.cols + c])));
+  }
 }
 
 // Three passes per row with ops.h's own functions: max, sum of the terms, outputs.
@@ -626,6 +679,22 @@ void cpu_omp_elementwise(const Problem& p) {
   static_assert(A != Activation::Softmax && A != Activation::Identity,
                 "cpu_omp_elementwise: an elementwise activation");
   omp_map(VecOp<A>{}, static_cast<const T*>(p.x), static_cast<T*>(p.y), p.rows * p.cols);
+}
+
+// The outputs split across the threads as omp_map splits them, each share walked row by row
+// (gated_range): a long row is shared by threads, short rows are many to a thread.
+template <class T, Activation A>
+void cpu_omp_gated(const Problem& p) {
+  const int64_t n = p.rows * p.cols;
+  // Streaming pays once what is read and written exceeds a quarter of the last-level cache
+  // (stream_min: 2 n elements of an elementwise map); a gated call moves 3 n.
+  const bool stream = 3 * n >= 2 * stream_min(sizeof(T));
+#pragma omp parallel if (n >= kParallelMin)
+  {
+    const Range r = share<T>(n, omp_get_thread_num(), omp_get_num_threads());
+    gated_range(VecGated<A>{}, static_cast<const T*>(p.x), static_cast<T*>(p.y), p.cols, r, stream);
+    if (stream) _mm_sfence();
+  }
 }
 
 // Many rows: one thread per row, each row whole in one clone call (vec_softmax_row) with its
@@ -665,7 +734,7 @@ void cpu_omp_softmax(const Problem& p) {
 #pragma omp barrier
       SoftmaxState st = SoftmaxMergeOp{}.identity();
       for (int k = 0; k < team; ++k) st = SoftmaxMergeOp{}(st, partial[k]);
-      map_range(softmax_output_of(st), x + part.lo, y_all + r * cols + part.lo, part.hi - part.lo, stream);
+      map_range(softmax_output_of(st), y_all + r * cols + part.lo, part.hi - part.lo, stream, x + part.lo);
 #pragma omp barrier  // partial[] is rewritten for the next row
     }
     if (stream) _mm_sfence();
@@ -711,6 +780,8 @@ const Launcher CpuBaselines<T>::kAll[] = {
     cpu_omp_elementwise<T, Activation::Relu>, cpu_omp_elementwise<T, Activation::Gelu>,
     cpu_omp_elementwise<T, Activation::GeluTanh>, cpu_omp_elementwise<T, Activation::Silu>,
     cpu_omp_softmax<T>,
+    cpu_scalar_gated<T, Silu>, cpu_scalar_gated<T, Gelu>,
+    cpu_omp_gated<T, Activation::Silu>, cpu_omp_gated<T, Activation::Gelu>,
     cpu_memcpy<T>,
 };
 template struct CpuBaselines<float>;

@@ -20,9 +20,15 @@ namespace actbench {
 template <class T, class Op> void cpu_scalar_elementwise(const Problem& p);
 template <class T> void cpu_scalar_softmax(const Problem& p);
 
-// A is Sigmoid, Tanh or Relu.
+// A is the activation: Sigmoid, Tanh, Relu, Gelu, GeluTanh or Silu.
 template <class T, Activation A> void cpu_omp_elementwise(const Problem& p);
 template <class T> void cpu_omp_softmax(const Problem& p);
+
+// The gated families (x is rows x 2 cols: y = act(a) * b); Op and A are Silu or Gelu. No
+// oneDNN baseline: its eltwise has no gated form (an eltwise then a binary multiply would be
+// the unfused pipeline, not a baseline of the fused op).
+template <class T, class Op> void cpu_scalar_gated(const Problem& p);
+template <class T, Activation A> void cpu_omp_gated(const Problem& p);
 
 #if ACTBENCH_HAVE_ONEDNN
 template <class T, Activation A> void cpu_onednn_elementwise(const Problem& p);

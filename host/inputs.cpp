@@ -2,6 +2,7 @@
 // the inputs are identical for any thread count and cost no serial RNG state.
 #include "host/inputs.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -71,6 +72,18 @@ std::vector<float> softmax_input(int64_t rows, int64_t cols, uint64_t seed) {
     }
   }
   return v;
+}
+
+std::vector<float> gated_input(int64_t rows, int64_t cols, uint64_t seed) {
+  const std::vector<float> a = activation_input(rows * cols, seed);
+  const std::vector<float> b = uniform_input(rows * cols, -4.0f, 4.0f, seed ^ 0x6a7e);
+  std::vector<float> x(static_cast<size_t>(2 * rows * cols));
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    std::copy_n(&a[r * cols], cols, &x[2 * r * cols]);
+    std::copy_n(&b[r * cols], cols, &x[(2 * r + 1) * cols]);
+  }
+  return x;
 }
 
 std::vector<float> bias_input(int64_t cols, uint64_t seed) {

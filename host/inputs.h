@@ -23,6 +23,12 @@ std::vector<float> activation_input(int64_t count, uint64_t seed);
 // sit 40 above the rest (what a confident classifier emits). rows * cols values.
 std::vector<float> softmax_input(int64_t rows, int64_t cols, uint64_t seed);
 
+// Input of the gated families, rows x 2 cols: each row's first half (a) from activation_input,
+// its second (b) uniform in [-4, 4), each value by (seed, its output's index). b stands for an
+// up-projection's output, O(1) in a model; bounded, so that the rounding of act(a) to a 16-bit
+// type in the unfused pipeline has a finite bound (registry.cu's tolerances take |b| < 4).
+std::vector<float> gated_input(int64_t rows, int64_t cols, uint64_t seed);
+
 // Bias vector for the bias families: uniform in [-2, 2).
 std::vector<float> bias_input(int64_t cols, uint64_t seed);
 

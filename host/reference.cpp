@@ -42,6 +42,8 @@ double reference_activation(Activation act, double x) {
   throw std::logic_error("reference_activation: softmax is row-wise, use reference_softmax_row");
 }
 
+double reference_gated(Activation act, double a, double b) { return reference_activation(act, a) * b; }
+
 void reference_softmax_row(const float* x, int64_t cols, double* out) {
   // Same special-value rules as ops.h, in double: NaN-propagating max; -inf terms are 0;
   // exp(+inf - +inf) is NaN.
@@ -62,10 +64,10 @@ std::vector<double> reference(const Family& family, DType t, const std::vector<f
   std::vector<float> x = x_values, bias = bias_values;
   round_to_type(t, x);
   round_to_type(t, bias);
-  const int64_t count = rows * cols;
-  if (static_cast<int64_t>(x.size()) != count) {
+  const int64_t count = rows * cols, inputs = rows * input_cols(family, cols);
+  if (static_cast<int64_t>(x.size()) != inputs) {
     throw std::invalid_argument("reference: x holds " + std::to_string(x.size()) +
-                                " values, shape needs " + std::to_string(count));
+                                " values, shape needs " + std::to_string(inputs));
   }
   if (family.bias && static_cast<int64_t>(bias.size()) != cols) {
     throw std::invalid_argument("reference: bias must hold cols values");
@@ -77,6 +79,14 @@ std::vector<double> reference(const Family& family, DType t, const std::vector<f
     for (int64_t r = 0; r < rows; ++r) {
       reference_softmax_row(&x[r * cols], cols, &out[r * cols]);
       for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = round_to(t, out[r * cols + c]);
+    }
+    return out;
+  }
+  if (family.gated) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < count; ++i) {
+      const float* a = &x[i / cols * 2 * cols + i % cols];
+      out[i] = round_to(t, reference_gated(family.act, a[0], a[cols]));
     }
     return out;
   }

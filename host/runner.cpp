@@ -78,11 +78,15 @@ void check_written(const Elements& buffer, int64_t begin, int64_t count, const V
   }
 }
 
-// Where each array starts in its buffer, and how long the buffers are (in elements).
+// How many inputs and outputs there are, where y starts in its buffer, and how long that
+// buffer is (in elements).
 struct Layout {
-  int64_t count, y_begin, y_elements;
-  Layout(const Case& c, const Placement& at)
-      : count(c.rows * c.cols), y_begin(kGuard + at.y), y_elements(kGuard + at.y + count + kGuard) {}
+  int64_t count, x_count, y_begin, y_elements;
+  Layout(const Variant& v, const Case& c, const Placement& at)
+      : count(c.rows * c.cols),
+        x_count(c.rows * input_cols(*v.family, c.cols)),
+        y_begin(kGuard + at.y),
+        y_elements(kGuard + at.y + count + kGuard) {}
 };
 
 std::vector<float> output_of(const Elements& y, const Layout& l, const Variant& v) {
@@ -93,11 +97,11 @@ std::vector<float> output_of(const Elements& y, const Layout& l, const Variant& 
 }
 
 std::vector<float> run_gpu(const Variant& v, const Case& c, const Placement& at) {
-  const Layout l(c, at);
+  const Layout l(v, c, at);
   const size_t size = dtype_bytes(v.dtype);
-  const std::vector<unsigned char> x_host = encode(v.dtype, c.x.data(), l.count);
+  const std::vector<unsigned char> x_host = encode(v.dtype, c.x.data(), l.x_count);
   const std::vector<unsigned char> bias_host = encode(v.dtype, c.bias.data(), static_cast<int64_t>(c.bias.size()));
-  DeviceBuffer x((at.x + l.count) * size);
+  DeviceBuffer x((at.x + l.x_count) * size);
   DeviceBuffer bias((at.bias + c.bias.size()) * size);
   DeviceBuffer y(l.y_elements * size);
   DeviceBuffer workspace(v.workspace(c.rows, c.cols));
@@ -127,12 +131,12 @@ std::vector<float> run_gpu(const Variant& v, const Case& c, const Placement& at)
 }
 
 std::vector<float> run_cpu(const Variant& v, const Case& c, const Placement& at) {
-  const Layout l(c, at);
+  const Layout l(v, c, at);
   const auto bias_count = static_cast<int64_t>(c.bias.size());
   // The buffers start 16-byte aligned (glibc's malloc on x86-64), the placements offset them.
-  Elements x(v.dtype, at.x + l.count, 0), bias(v.dtype, at.bias + bias_count, 0);
+  Elements x(v.dtype, at.x + l.x_count, 0), bias(v.dtype, at.bias + bias_count, 0);
   Elements y(v.dtype, l.y_elements, poison_bits(v.dtype));
-  encode(v.dtype, c.x.data(), l.count, x.at(at.x));
+  encode(v.dtype, c.x.data(), l.x_count, x.at(at.x));
   encode(v.dtype, c.bias.data(), bias_count, bias.at(at.bias));
   std::vector<unsigned char> workspace(v.workspace(c.rows, c.cols));
   v.launch({x.at(at.x), c.bias.empty() ? nullptr : bias.at(at.bias), y.at(l.y_begin), c.rows, c.cols,
@@ -148,6 +152,7 @@ Case make_case(const Family& family, DType t, int64_t rows, int64_t cols, uint64
   c.rows = rows;
   c.cols = cols;
   c.x = family.act == Activation::Softmax ? softmax_input(rows, cols, seed)
+        : family.gated                    ? gated_input(rows, cols, seed)
                                           : activation_input(rows * cols, seed);
   if (family.bias) c.bias = bias_input(cols, seed);
   round_to_type(t, c.x);
@@ -162,6 +167,11 @@ std::vector<float> run_once(const Variant& v, const Case& c, Placement at) {
       throw std::invalid_argument("run_once: placements of " + std::string(dtype_name(v.dtype)) + " are 0.." +
                                   std::to_string(most) + " elements");
     }
+  }
+  if (const int64_t inputs = c.rows * input_cols(*v.family, c.cols); static_cast<int64_t>(c.x.size()) != inputs) {
+    throw std::invalid_argument("run_once: " + v.id() + " takes " + std::to_string(inputs) + " inputs for " +
+                                std::to_string(c.rows) + " x " + std::to_string(c.cols) + " outputs, the case holds " +
+                                std::to_string(c.x.size()));
   }
   return v.device == Device::Gpu ? run_gpu(v, c, at) : run_cpu(v, c, at);
 }

@@ -20,7 +20,7 @@
 namespace actbench {
 
 struct Case {
-  std::vector<float> x;     // rows * cols values
+  std::vector<float> x;     // rows * input_cols(family, cols) values (gated: rows of a, then b)
   std::vector<float> bias;  // cols for bias families, else empty
   int64_t rows = 1;
   int64_t cols = 0;
@@ -34,7 +34,8 @@ struct Placement {
   int bias = 0;
 };
 
-// Inputs for `family` at this shape, from the generators of inputs.h, rounded to type t.
+// Inputs for `family` at this shape (rows x cols outputs), from the generators of inputs.h,
+// rounded to type t.
 Case make_case(const Family& family, DType t, int64_t rows, int64_t cols, uint64_t seed);
 
 std::vector<float> run_once(const Variant& v, const Case& c, Placement at = {});

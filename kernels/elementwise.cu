@@ -1,5 +1,5 @@
-// Launchers of the elementwise and bias + activation variants (kernels in elementwise.cuh),
-// each templated on the element type T and the functor Op:
+// Launchers of the elementwise, bias + activation and gated variants (kernels in
+// elementwise.cuh), each templated on the element type T and the functor Op:
 //
 //   elementwise_naive<T, Op>  `naive`: one thread per element.
 //   elementwise_warp<T, Op>   `warp` (Sigmoid, Tanh, Relu, Gelu, GeluTanh, Silu) and
@@ -11,6 +11,12 @@
 //                             elementwise_naive_kernel<T, Op> runs in place on y.
 //   bias_fused<T, Op>         `bias_*/fused`: one kernel, one thread per element.
 //   bias_fused_warp<T, Op>    `bias_*/fused_warp`: one kernel, 16-byte vectors.
+//   gated_unfused<T, Op>      `swiglu|geglu/unfused`: gated_kernel<T, Op> writes t = op(a)
+//                             into the workspace (rows x cols of T: rounded to the type, as a
+//                             framework's activation op would), then gated_kernel<T,
+//                             Gated<Identity>> writes y = t * b.
+//   gated_fused<T, Op>        `swiglu|geglu/fused`: one kernel, one thread per output.
+//   gated_fused_warp<T, Op>   `swiglu|geglu/fused_warp`: one kernel, 16-byte vectors.
 //
 // Every launcher returns at once for an empty problem, enqueues on p.stream only, and checks
 // each launch; none allocates or synchronizes.
@@ -126,12 +132,61 @@ void bias_fused_warp(const Problem& p) {
   }
 }
 
+template <class T>
+size_t gated_unfused_workspace(int64_t rows, int64_t cols) {
+  return static_cast<size_t>(rows) * static_cast<size_t>(cols) * sizeof(T);
+}
+
+template <class T, class Op>
+void gated_unfused(const Problem& p) {
+  const int64_t n = p.rows * p.cols;
+  if (n == 0) return;
+  if (p.workspace == nullptr) throw std::invalid_argument("gated unfused: no workspace for the activation's output");
+  const unsigned blocks = blocks_for(n, kNaiveBlock);
+  const T* x = in<T>(p.x);
+  T* t = static_cast<T*>(p.workspace);
+  const ColumnOf col_of = ColumnOf::make(p.cols);
+  gated_kernel<<<blocks, kNaiveBlock, 0, p.stream>>>(t, n, col_of, Op{}, Half<T>{x, 2});
+  ACT_CHECK_LAUNCH();
+  gated_kernel<<<blocks, kNaiveBlock, 0, p.stream>>>(static_cast<T*>(p.y), n, col_of, Gated<Identity>{},
+                                                     Half<T>{t, 1}, Half<T>{x + p.cols, 2});
+  ACT_CHECK_LAUNCH();
+}
+
+template <class T, class Op>
+void gated_fused(const Problem& p) {
+  const int64_t n = p.rows * p.cols;
+  if (n == 0) return;
+  const T* x = in<T>(p.x);
+  gated_kernel<<<blocks_for(n, kNaiveBlock), kNaiveBlock, 0, p.stream>>>(
+      static_cast<T*>(p.y), n, ColumnOf::make(p.cols), Gated<Op>{}, Half<T>{x, 2}, Half<T>{x + p.cols, 2});
+  ACT_CHECK_LAUNCH();
+}
+
+template <class T, class Op>
+void gated_fused_warp(const Problem& p) {
+  const int64_t n = p.rows * p.cols;
+  if (n == 0) return;
+  const T* x = in<T>(p.x);
+  T* y = static_cast<T*>(p.y);
+  const VecSplit s = split_at_alignment(y, n);
+  const ColumnOf col_of = ColumnOf::make(p.cols);
+  // 16-byte loads of both halves need every output vector inside one row (y aligned, cols a
+  // multiple of kN) and both halves' rows aligned (x aligned, cols a multiple of kN).
+  if (s.head == 0 && p.cols % Pack<T>::kN == 0 && is_aligned16(x)) {
+    launch_tiled(gated_fused_warp_kernel<T, Gated<Op>, GatedPack>, s.vecs, p.stream, x, y, s, col_of, Gated<Op>{});
+  } else {
+    launch_tiled(gated_fused_warp_kernel<T, Gated<Op>, GatedWrap>, s.vecs, p.stream, x, y, s, col_of, Gated<Op>{});
+  }
+}
+
 // Every launcher above for every element type, with the functors the registry uses. The
 // explicitly instantiated table is emitted with the launchers it points to, here where their
 // kernels are defined; registry.cu sees only the declarations in launchers.h.
 template <class T>
 struct ElementwiseLaunchers {
   static const Launcher kAll[];
+  static const WorkspaceBytes kWorkspace[];
 };
 template <class T>
 const Launcher ElementwiseLaunchers<T>::kAll[] = {
@@ -147,7 +202,12 @@ const Launcher ElementwiseLaunchers<T>::kAll[] = {
     bias_fused<T, Gelu>,           bias_fused<T, Silu>,
     bias_fused_warp<T, Sigmoid>,   bias_fused_warp<T, Tanh>,   bias_fused_warp<T, Relu>,
     bias_fused_warp<T, Gelu>,      bias_fused_warp<T, Silu>,
+    gated_unfused<T, Silu>,        gated_unfused<T, Gelu>,
+    gated_fused<T, Silu>,          gated_fused<T, Gelu>,
+    gated_fused_warp<T, Silu>,     gated_fused_warp<T, Gelu>,
 };
+template <class T>
+const WorkspaceBytes ElementwiseLaunchers<T>::kWorkspace[] = {gated_unfused_workspace<T>};
 template struct ElementwiseLaunchers<float>;
 template struct ElementwiseLaunchers<__half>;
 template struct ElementwiseLaunchers<__nv_bfloat16>;

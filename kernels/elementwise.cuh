@@ -17,6 +17,15 @@
 //                             its bias values from L1 (BiasWrap), or as one 16-byte load
 //                             when every vector starts on an aligned column (BiasPack). The
 //                             add is in f32, as the reference's.
+//   gated_kernel              the gated families' one thread per output: y[i] = f of the
+//                             elements at output i's row and column in each operand (Half):
+//                             Gated<Op> over x's two halves (fused), Op over the a half and
+//                             Gated<Identity> over t and the b half (the unfused pipeline).
+//   gated_fused_warp_kernel   y = Gated<Op>(a, b) over the flattened rows x cols outputs with
+//                             the warp kernel's vectors and 16-byte stores: a and b as two
+//                             16-byte loads where every vector lies inside one row at aligned
+//                             columns of both halves (GatedPack), else element by element,
+//                             following the vector across row ends (GatedWrap).
 //
 // Indices are 64-bit throughout: the arrays hold up to 2^28 elements, 2^30 bytes, and nothing
 // here assumes a bound.
@@ -150,6 +159,90 @@ __global__ void __launch_bounds__(kWarpBlock)
 #pragma unroll
         for (int k = 0; k < kN; ++k) v.f[k] = op(v.f[k]);
         store_pack(yv + i, narrow_pack<T>(v));
+      });
+}
+
+// ---- gated families: y[r][c] = op(x[r][c], x[r][cols + c]) ---------------------------------
+
+// One operand of a gated kernel: element (r, c) of a rows x cols operand stored at
+// p[r * stride * cols + c]: stride 2 for a half of x (rows of 2 cols), 1 for a contiguous
+// rows x cols array. For output i = r cols + c that is p[stride (i - c) + c].
+template <class T>
+struct Half {
+  const T* p;
+  int64_t stride;
+
+  __device__ __forceinline__ T at(int64_t i, int64_t c) const { return p[stride * (i - c) + c]; }
+};
+
+template <class T, class F, class... Halves>
+__global__ void __launch_bounds__(kNaiveBlock)
+    gated_kernel(T* __restrict__ y, int64_t n, ColumnOf col_of, F f, Halves... in) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) {
+    const int64_t c = col_of(i);
+    y[i] = narrow<T>(f(widen(in.at(i, c))...));
+  }
+}
+
+// The a and b elements of one output vector.
+template <class T>
+struct GatedPair {
+  Pack<T> a, b;
+};
+
+// The a and b of the output vector at flat index e (column c): output e = r cols + c reads
+// x[2 r cols + c] = x[2 e - c] and the element cols after it.
+struct GatedPack {  // cols a multiple of kN, x and y 16-byte aligned: 2 e - c is a multiple of kN
+  template <class T>
+  static __device__ __forceinline__ GatedPair<T> load(const T* x, int64_t e, int64_t c, int64_t cols) {
+    const T* a = x + (2 * e - c);
+    return {LoadPack::load(a), LoadPack::load(a + cols)};
+  }
+};
+
+struct GatedWrap {  // any cols >= 1, any alignment: a vector may span row ends (several, when cols < kN)
+  template <class T>
+  static __device__ __forceinline__ GatedPair<T> load(const T* x, int64_t e, int64_t c, int64_t cols) {
+    GatedPair<T> v;
+    int64_t a = 2 * e - c;
+#pragma unroll
+    for (int k = 0; k < Pack<T>::kN; ++k) {
+      v.a.e[k] = __ldg(x + a);
+      v.b.e[k] = __ldg(x + a + cols);
+      // The next output's a: the next element, or past this row's b half to the next row.
+      const bool row_end = c + 1 == cols;
+      c = row_end ? 0 : c + 1;
+      a += row_end ? cols + 1 : 1;
+    }
+    return v;
+  }
+};
+
+template <class T, class Op, class HalvesLoad>
+__global__ void __launch_bounds__(kWarpBlock)
+    gated_fused_warp_kernel(const T* __restrict__ x, T* __restrict__ y, VecSplit s, ColumnOf col_of, Op op) {
+  constexpr int kN = Pack<T>::kN;
+  const int64_t cols = col_of.cols;
+  for_each_edge_element<kN>(s, [&](int64_t e) {
+    const T* a = x + (2 * e - col_of(e));
+    y[e] = narrow<T>(op(widen(__ldg(a)), widen(__ldg(a + cols))));
+  });
+  Pack<T>* yv = reinterpret_cast<Pack<T>*>(y + s.head);
+  // The load stage keeps the elements in their type (half the registers of floats in 16 bits);
+  // the store stage widens, applies op and rounds once.
+  grid_stride_tiles<kWarpBlock, kWarpUnroll>(
+      s.vecs,
+      [&](int64_t i) {
+        const int64_t e = s.head + kN * i;
+        return HalvesLoad::load(x, e, col_of(e), cols);
+      },
+      [&](int64_t i, const GatedPair<T>& v) {
+        const Floats<T> a = widen_pack(v.a), b = widen_pack(v.b);
+        Floats<T> out;
+#pragma unroll
+        for (int k = 0; k < kN; ++k) out.f[k] = op(a.f[k], b.f[k]);
+        store_pack(yv + i, narrow_pack<T>(out));
       });
 }
 

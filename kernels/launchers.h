@@ -18,6 +18,11 @@ template <class T, class Op> void elementwise_warp(const Problem& p);
 template <class T, class Op> void bias_unfused(const Problem& p);
 template <class T, class Op> void bias_fused(const Problem& p);
 template <class T, class Op> void bias_fused_warp(const Problem& p);
+// The gated families: Op (Silu, Gelu) applies to the first half of each row of x.
+template <class T, class Op> void gated_unfused(const Problem& p);
+template <class T, class Op> void gated_fused(const Problem& p);
+template <class T, class Op> void gated_fused_warp(const Problem& p);
+template <class T> size_t gated_unfused_workspace(int64_t rows, int64_t cols);
 
 // kernels/thrust.cu
 template <class T, class Op> void elementwise_thrust(const Problem& p);

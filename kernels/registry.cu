@@ -23,6 +23,7 @@ namespace {
 enum FamilyIndex {
   kSigmoid, kTanh, kRelu, kGelu, kGeluTanh, kSilu,
   kBiasSigmoid, kBiasTanh, kBiasRelu, kBiasGelu, kBiasSilu,
+  kSwiglu, kGeglu,
   kSoftmax, kCopy
 };
 
@@ -39,6 +40,26 @@ constexpr Accuracy kPrecise{{1e-37, 1e-6}, 1.0};
 // sigma) <= 0.44), far more relatively where the output is small (the negative tails): one
 // epsilon absolute on top of the 1 ulp. f32 rounds the sum to f32, as the reference does.
 constexpr Accuracy kUnfused{{1e-37, 1e-6}, 1.0, 1.0};
+// swiglu and geglu take kPrecise wherever act(a) * b is computed in f32 and rounded once
+// (fused, fused_warp, cpu_*): act(a)'s few f32 ulps and the product's half ulp stay within its
+// 1e-6 (8 ulps) in f32, and within 1 ulp once rounded to a 16-bit type. These bounds, like
+// unfused's below, take b as make_case draws it, |b| < 4: below f32's normal range act(a) is
+// accurate only absolutely (to ~2^-149), an error that a b of 2^100 would make a normal
+// result's.
+// Their unfused pipeline in a 16-bit type rounds t = act(a) to the type between its two
+// kernels (as two framework ops would): t is off by half an ulp relative (e/2, e the type's
+// epsilon), or by half the smallest subnormal s absolute where t is subnormal, which the
+// product carries into t * b as e/2 |y| relative, or below 4 * s/2 = 2s absolute (t * b itself
+// is exact in f32: two 16-bit significands fit its 24 bits). y's rounding and the reference's
+// add half an ulp each: 1.5 ulps relative, 2 in whole epsilons. Where the results are
+// subnormal, t * b and the exact product differ by less than 2s, so their roundings to the
+// same grid of s differ by at most 2s: 2 smallest subnormals absolute. f32: t is the f32
+// activation itself (nothing is rounded between the kernels): kPrecise's f32 bound.
+constexpr Accuracy kGatedUnfused{{1e-37, 1e-6}, 2.0};
+// How the gated unfused pipeline departs from the fused product on special values.
+constexpr const char* kGatedUnfusedDeparture =
+    "unfused rounds act(a) to the type first: in f16 and bf16, where it underflows to 0 there, "
+    "b = +-inf gives NaN, not the reference's +-inf, and its bound takes |b| < 4";
 // f32: __expf's error grows with |x| (2 + 1.17|x| ulp); ~100 ulp at |x| = 88. 16-bit (packed,
 // 0.5 + 0.5 tanh(x / 2) in the type, common/packed.cuh): the packed tanh's absolute error
 // halved plus three roundings in the type; small outputs cancel, so the bound is absolute
@@ -191,23 +212,47 @@ void add_bias(std::vector<Row>& rows, FamilyIndex b, Accuracy precise, Accuracy 
                   precise, "fused and vectorized: 16-byte loads and stores, bias from L1"});
 }
 
+// The ladder of gated family g, y = op(a) * b over the two halves of each row (A and Op: the
+// activation of a). No library rows: cuDNN's activation modes and oneDNN's eltwise have no
+// gated form (each would be two calls, an activation and a multiply: unfused's pipeline),
+// and thrust::transform reads one sequence, not two halves of each row.
+template <Activation A, class Op>
+void add_gated(std::vector<Row>& rows, FamilyIndex g, Accuracy precise, Accuracy unfused) {
+  const Device G = Device::Gpu, C = Device::Cpu;
+  rows.push_back({g, "unfused", 0, G, per_type([](auto t) { return &gated_unfused<decltype(t), Op>; }), unfused,
+                  "activation kernel writes t = act(a), multiply kernel t * b: t written and read again",
+                  per_type([](auto t) { return &gated_unfused_workspace<decltype(t)>; }), 0, kGatedUnfusedDeparture});
+  rows.push_back({g, "fused", 1, G, per_type([](auto t) { return &gated_fused<decltype(t), Op>; }), precise,
+                  "one kernel, one thread per output: one read of each half, one write"});
+  rows.push_back({g, "fused_warp", 2, G, per_type([](auto t) { return &gated_fused_warp<decltype(t), Op>; }),
+                  precise, "fused and vectorized: 16-byte stores, and 16-byte loads of both halves where the rows "
+                           "are aligned"});
+  rows.push_back({g, "cpu_scalar", kCpuStep, C, per_type([](auto t) { return &cpu_scalar_gated<decltype(t), Op>; }),
+                  precise, "plain loop, one core"});
+  rows.push_back({g, "cpu_omp", kCpuStep + 1, C, per_type([](auto t) { return &cpu_omp_gated<decltype(t), A>; }),
+                  precise, "OpenMP threads + SIMD, vectorized exp, both halves a row at a time"});
+}
+
 }  // namespace
 
 const std::vector<Family>& families() {
   static const std::vector<Family> table = {
-      {"sigmoid", Activation::Sigmoid, false, false},
-      {"tanh", Activation::Tanh, false, false},
-      {"relu", Activation::Relu, false, false},
-      {"gelu", Activation::Gelu, false, false},
-      {"gelu_tanh", Activation::GeluTanh, false, false},
-      {"silu", Activation::Silu, false, false},
-      {"bias_sigmoid", Activation::Sigmoid, true, true},
-      {"bias_tanh", Activation::Tanh, true, true},
-      {"bias_relu", Activation::Relu, true, true},
-      {"bias_gelu", Activation::Gelu, true, true},
-      {"bias_silu", Activation::Silu, true, true},
-      {"softmax", Activation::Softmax, false, true},
-      {"copy", Activation::Identity, false, false},
+      // {name, activation, bias, row_shaped, gated}
+      {"sigmoid", Activation::Sigmoid, false, false, false},
+      {"tanh", Activation::Tanh, false, false, false},
+      {"relu", Activation::Relu, false, false, false},
+      {"gelu", Activation::Gelu, false, false, false},
+      {"gelu_tanh", Activation::GeluTanh, false, false, false},
+      {"silu", Activation::Silu, false, false, false},
+      {"bias_sigmoid", Activation::Sigmoid, true, true, false},
+      {"bias_tanh", Activation::Tanh, true, true, false},
+      {"bias_relu", Activation::Relu, true, true, false},
+      {"bias_gelu", Activation::Gelu, true, true, false},
+      {"bias_silu", Activation::Silu, true, true, false},
+      {"swiglu", Activation::Silu, false, true, true},
+      {"geglu", Activation::Gelu, false, true, true},
+      {"softmax", Activation::Softmax, false, true, false},
+      {"copy", Activation::Identity, false, false, false},
   };
   return table;
 }
@@ -244,6 +289,8 @@ const Expanded& expanded() {
     add_bias<Relu>(rows, kBiasRelu, kExact, kExact);
     add_bias<Gelu>(rows, kBiasGelu, kPrecise, kUnfused);
     add_bias<Silu>(rows, kBiasSilu, kPrecise, kUnfused);
+    add_gated<Activation::Silu, Silu>(rows, kSwiglu, kPrecise, kGatedUnfused);
+    add_gated<Activation::Gelu, Gelu>(rows, kGeglu, kPrecise, kGatedUnfused);
     const std::vector<Row> softmax = {
         {kSoftmax, "naive", 0, G, per_type([](auto t) { return &softmax_naive<decltype(t)>; }), kSoftmaxTol,
          "three kernels (max, sum, normalize), one thread per row",

@@ -21,17 +21,24 @@ enum class Device { Gpu, Cpu };
 
 // A family is one mathematical operation; all its variants compute the same function.
 struct Family {
-  const char* name;  // "sigmoid", "gelu_tanh", "bias_relu", "softmax", "copy"
+  const char* name;  // "sigmoid", "gelu_tanh", "bias_relu", "swiglu", "softmax", "copy"
   Activation act;
   bool bias;         // y = act(x + bias[col])
-  bool row_shaped;   // benchmarked as rows x cols (bias_*, softmax) rather than n
+  bool row_shaped;   // benchmarked as rows x cols (bias_*, gated, softmax) rather than n
+  // y[r][c] = act(a) * b with a = x[r][c], b = x[r][cols + c]: x is rows x 2 cols, its two
+  // halves split as PyTorch models split them (a, b = x.chunk(2, dim=-1)); swiglu, geglu.
+  bool gated;
 };
+
+// The length of one row of x for rows of `cols` outputs: twice cols for a gated family. Every
+// input size is rows * input_cols(family, cols).
+constexpr int64_t input_cols(const Family& f, int64_t cols) { return f.gated ? 2 * cols : cols; }
 
 // One call of a variant. Pointers are device pointers for Device::Gpu variants and host
 // pointers for Device::Cpu ones, to elements of the variant's type (float, __half or
-// __nv_bfloat16). Elementwise families use rows = 1, cols = n.
+// __nv_bfloat16). Elementwise families use rows = 1, cols = n; cols is the output's row length.
 struct Problem {
-  const void* x = nullptr;     // rows * cols inputs, row-major
+  const void* x = nullptr;     // rows * input_cols(family, cols) inputs, row-major
   const void* bias = nullptr;  // cols entries (bias families only)
   void* y = nullptr;           // rows * cols outputs; never aliases x
   int64_t rows = 0;

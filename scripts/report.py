@@ -16,8 +16,8 @@ part of every benchmark's name; a log from before the types is all f32), which s
     measured on buffers larger than the caches is no roofline there, so the tables say
     "in cache" instead;
   * speed-up over the best CPU baseline (cpu_* variant) at the same size, and over the first
-    rung of the family's ladder (naive; unfused for bias_*), for the GPU variants (per
-    element, as the CPU sweep may have fewer rows at the same row length);
+    rung of the family's ladder (naive; unfused for bias_*, swiglu and geglu), for the GPU
+    variants (per element, as the CPU sweep may have fewer rows at the same row length);
   * tables at the largest size and at every size, times as the median over repetitions with
     their spread (gbjson's robust cv: 1.4826 x the median absolute deviation / the median),
     and the maximum error of every variant next to the tolerance the registry gives it for
@@ -31,13 +31,15 @@ no library reference, peer or CPU baseline; among the CPU baselines in a run wit
 rows), its GB/s, its % of copy (the bench's pct_copy_bw: against a copy of the same bytes, the
 type's own roofline) and its speed-up in time over the first type.
 
-Sizes are n for elementwise families and the row length (cols) for bias_* and softmax, one
-line per total size (rows x cols) swept over at least SWEEP_POINTS row lengths; shapes of
-other totals are drawn as points, not joined, as they are no sweep. Alt texts name the panels
-drawn. Variants, their order (ladder step), which
-ones run on the CPU and their summaries come from the log's `actbench_variants` context entry;
-a log without it is read from the names, and benchmarks whose names do not follow actbench's
-scheme (any other Google Benchmark log) are shown as they are, in one table and one plot.
+Sizes are n for elementwise families and the row length (cols) for bias_*, softmax and the
+gated swiglu and geglu (the output's: their x holds rows x 2 cols; what they move comes, as
+every family's, from the ideal_bytes counter), one line per total size (rows x cols) swept
+over at least SWEEP_POINTS row lengths; shapes of other totals are drawn as points, not
+joined, as they are no sweep. Alt texts name the panels drawn. Variants, their order (ladder
+step), which ones run on the CPU and their summaries come from the log's `actbench_variants`
+context entry; a log without it is read from the names, and benchmarks whose names do not
+follow actbench's scheme (any other Google Benchmark log) are shown as they are, in one table
+and one plot.
 
 Plots need matplotlib. Without it the report is still written, tables only, with a warning
 (on stderr and in the report) saying `python3 -m pip install matplotlib`: the GPU machines may
@@ -128,9 +130,9 @@ class Family:
 
 def size_axis(name: gbjson.BenchName) -> tuple[str, int, tuple[int, str]]:
     """(axis label, x, series) of a benchmark. Elementwise families are plotted against n.
-    Row-shaped ones (bias_*, softmax) against the row length, which decides how their kernels
-    work, with one line per total size: the sweep keeps rows x cols about constant and adds a
-    few shapes of other totals, and a CPU sweep may use a smaller total."""
+    Row-shaped ones (bias_*, gated, softmax) against the row length, which decides how their
+    kernels work, with one line per total size: the sweep keeps rows x cols about constant and
+    adds a few shapes of other totals, and a CPU sweep may use a smaller total."""
     params = dict(name.params)
     if "rows" in params and "cols" in params:
         log2_total = round(math.log2(params["rows"] * params["cols"]))

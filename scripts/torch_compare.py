@@ -6,9 +6,15 @@
 Loads libactbench_capi (host/capi.h) with ctypes and, for a few shapes per family and every
 element type the registry lists (f32, f16, bf16: torch.float32, torch.float16,
 torch.bfloat16), runs each GPU variant and PyTorch's eager equivalent (torch.sigmoid/tanh/relu,
-F.gelu in both forms, F.silu, act(x + b) as torch.add then the activation,
+F.gelu in both forms, F.silu, act(x + b) as torch.add then the activation, the gated forms as
+models write them, `a, b = x.chunk(2, dim=-1)` then F.silu(a) * b or F.gelu(a) * b,
 torch.softmax(dim=-1), Tensor.copy_) on the same
-CUDA tensors of that type in the same process. Both are checked against a float64 reference
+CUDA tensors of that type in the same process. Where the liger_kernel package is importable,
+Liger-Kernel's Triton SwiGLU and GeGLU (LigerSiLUMulFunction, LigerGELUMulFunction) run too, on
+contiguous copies of a and b made before timing: its functions make their inputs contiguous
+(@ensure_contiguous), so handing them the chunks of x would time a copy. Liger's GeGLU is the
+tanh approximation of GELU (up to 4.7e-4 from the erf form, times |b|): like PyTorch's, its
+error against the erf reference is reported, not judged. All are checked against a float64 reference
 computed by PyTorch from the exactly converted inputs (x.double() of the 16-bit tensor), the
 op in float64, rounded once to the type (the variant within its registry tolerance for that
 type), and timed alike: CUDA events around the call alone on the current stream, after
@@ -19,7 +25,8 @@ launch latency timed), median of the calls: as host/timer.h.
 
 The log is shaped like actbench's (Google Benchmark JSON: context with machine, gpu_name and
 actbench_variants; rows named <family>/<variant>/<dtype>/<shape>, PyTorch's as
-<family>/torch/<dtype>/<shape>, with bytes_per_second (the bytes of the type moved),
+<family>/torch/<dtype>/<shape> and Liger-Kernel's as <family>/liger/<dtype>/<shape>, with
+bytes_per_second (the bytes of the type moved),
 pct_copy_bw against copy/cuda_memcpy of the same type measured here, max_abs_err,
 max_rel_err), so `scripts/report.py` shows PyTorch as one more variant of each type.
 
@@ -33,6 +40,8 @@ from __future__ import annotations
 import argparse
 import ctypes
 import datetime
+import importlib
+import importlib.metadata
 import json
 import os
 import socket
@@ -48,6 +57,10 @@ import gbjson  # noqa: E402  (the scripts folder is not a package)
 
 ROOT = Path(__file__).resolve().parents[1]
 TORCH_STEP = 30  # after actbench's own variants, library references and CPU baselines
+LIGER_STEP = TORCH_STEP + 1
+# Liger-Kernel's gated kernels by the activation of a (liger_kernel.ops.<module>.<function>).
+LIGER_FUNCTIONS = {"silu": ("swiglu", "LigerSiLUMulFunction"),
+                   "gelu": ("geglu", "LigerGELUMulFunction")}
 WARMUP = 3
 # The GPU's lead over the host before each timed call: ~20 us at Hopper's ~2 GHz (host/timer.h's
 # GpuTimer::kLeadNs), longer than an event record and a launch take to enqueue.
@@ -69,13 +82,14 @@ class CVariant:
     family: str
     name: str
     device: str
-    activation: str  # sigmoid, tanh, relu, softmax, identity
+    activation: str  # sigmoid, tanh, relu, gelu, gelu_tanh, silu, softmax, identity
     has_bias: bool
     step: int
     atol: float
     rtol: float
     summary: str
     dtype: str = "f32"  # f32, f16 or bf16: the element type of its inputs and output
+    gated: bool = False  # x is rows x 2 cols: y = act(a) * b over its two halves
 
     @property
     def id(self) -> str:
@@ -89,8 +103,9 @@ class CVariant:
 
     @property
     def row_shaped(self) -> bool:
-        """Benchmarked as rows x cols (softmax works per row; the bias per column)."""
-        return self.has_bias or self.activation == "softmax"
+        """Benchmarked as rows x cols (softmax works per row; the bias per column; a gated
+        family on the two halves of each row)."""
+        return self.has_bias or self.gated or self.activation == "softmax"
 
 
 def load_library(path: Path) -> tuple[ctypes.CDLL, list[CVariant]]:
@@ -115,7 +130,8 @@ def load_library(path: Path) -> tuple[ctypes.CDLL, list[CVariant]]:
     variants = [CVariant(i, text("family", i), text("name", i), text("device", i),
                          text("activation", i), lib.actbench_variant_has_bias(i) == 1,
                          lib.actbench_variant_step(i), lib.actbench_variant_atol(i),
-                         lib.actbench_variant_rtol(i), text("summary", i), text("dtype", i))
+                         lib.actbench_variant_rtol(i), text("summary", i), text("dtype", i),
+                         lib.actbench_variant_is_gated(i) == 1)
                 for i in range(lib.actbench_variant_count())]
     unknown = sorted({v.dtype for v in variants} - set(DTYPE_CODES))
     if unknown:
@@ -160,6 +176,8 @@ def shapes(v: CVariant, quick: bool) -> list[tuple[int, int]]:
         return [(4096, 1024)] if quick else [(8192, 128), (4096, 1024), (4096, 4096), (512, 32768)]
     if v.has_bias:
         return [(4096, 1024)] if quick else [(4096, 1024), (16384, 4096)]
+    if v.gated:  # cols is the output's: Llama-7B's and Mistral-7B's intermediate sizes
+        return [(4096, 1024)] if quick else [(4096, 1024), (4096, 11008), (4096, 14336)]
     return [(1, 1 << 20)] if quick else [(1, 1 << 20), (1, 1 << 24), (1, 1 << 26)]
 
 
@@ -172,8 +190,23 @@ def bench_name(family: str, variant: str, dtype: str, row_shaped: bool, rows: in
 
 def ideal_bytes(v: CVariant, rows: int, cols: int) -> int:
     """Each input read once, each output written once, in the variant's type (as actbench
-    counts)."""
-    return DTYPE_BYTES[v.dtype] * (2 * rows * cols + (cols if v.has_bias else 0))
+    counts): a gated family's x is rows x 2 cols."""
+    inputs = rows * cols * (2 if v.gated else 1)
+    return DTYPE_BYTES[v.dtype] * (inputs + rows * cols + (cols if v.has_bias else 0))
+
+
+def liger_function(v: CVariant) -> tuple[str, Any] | None:
+    """(version, autograd Function) of Liger-Kernel's kernel for a gated variant's family, or
+    None: not gated, no such kernel, or liger_kernel not importable (it needs Triton)."""
+    if not v.gated or v.activation not in LIGER_FUNCTIONS:
+        return None
+    module, function = LIGER_FUNCTIONS[v.activation]
+    try:
+        ops = importlib.import_module(f"liger_kernel.ops.{module}")
+        version = importlib.metadata.version("liger-kernel")
+    except (ImportError, importlib.metadata.PackageNotFoundError):
+        return None
+    return version, getattr(ops, function)
 
 
 class Bench:
@@ -196,12 +229,17 @@ class Bench:
 
     def inputs(self, v: CVariant, rows: int, cols: int) -> tuple[Any, Any]:
         """Like actbench's: activations uniform in [-12, 12), softmax logits N(0, 2), bias
-        uniform in [-2, 2); drawn in float32 and rounded to the variant's type."""
+        uniform in [-2, 2), a gated family's x rows x 2 cols, a (the first half) as the
+        activations and b uniform in [-4, 4); drawn in float32 and rounded to the variant's
+        type."""
         t = self.torch
         if v.activation == "softmax":
             x = t.randn(rows, cols, generator=self.generator, device=self.device) * 2
         else:
             x = t.rand(rows, cols, generator=self.generator, device=self.device) * 24 - 12
+        if v.gated:
+            gate = t.rand(rows, cols, generator=self.generator, device=self.device) * 8 - 4
+            x = t.cat([x, gate], dim=-1)
         b = (t.rand(cols, generator=self.generator, device=self.device) * 4 - 2
              if v.has_bias else None)
         dtype = self.dtype(v.dtype)
@@ -214,12 +252,17 @@ class Bench:
         (host/reference.h: act(fl(x + b))); for a 16-bit type both widen to float32 exactly
         and their sum is rounded to float32, as the kernels compute it."""
         z = (x.float() + b.float() if b is not None else x).double()
+        gate = None
+        if v.gated:  # act(a) * b in float64 (host/reference.h)
+            z, gate = z.chunk(2, dim=-1)
         F = self.torch.nn.functional
         exact = {"identity": lambda: z, "sigmoid": lambda: self.torch.sigmoid(z),
                  "tanh": lambda: self.torch.tanh(z), "relu": lambda: self.torch.relu(z),
                  "gelu": lambda: F.gelu(z), "gelu_tanh": lambda: F.gelu(z, approximate="tanh"),
                  "silu": lambda: F.silu(z),
                  "softmax": lambda: self.torch.softmax(z, dim=-1)}[v.activation]()
+        if gate is not None:
+            exact = exact * gate
         return round_to(self.torch, exact, x.dtype).double()
 
     def torch_op(self, v: CVariant, x: Any, b: Any, y: Any) -> Callable[[], Any]:
@@ -233,6 +276,13 @@ class Bench:
             return lambda: y.copy_(x)
         if v.activation == "softmax":
             return lambda: t.softmax(x, dim=-1)
+        if v.gated:  # as a model's MLP writes it: the chunks are views, two kernels
+            act = {"silu": F.silu, "gelu": F.gelu}[v.activation]
+
+            def gated() -> Any:
+                a, gate = x.chunk(2, dim=-1)
+                return act(a) * gate
+            return gated
         # GELU (both forms) and SiLU as models call them: F.gelu / F.silu, in place where
         # PyTorch offers it (silu), else a new tensor (gelu).
         functional = {"gelu": lambda z: F.gelu(z), "gelu_tanh": lambda z: F.gelu(z, approximate="tanh"),
@@ -249,8 +299,14 @@ class Bench:
         act = {"sigmoid": t.sigmoid, "tanh": t.tanh}[v.activation]
         return lambda: act(x, out=y)
 
+    def liger_op(self, function: Any, x: Any) -> Callable[[], Any]:
+        """Liger-Kernel's gated kernel on contiguous a and b, copied out of x before timing
+        (its Function would otherwise copy the chunks inside the timed call)."""
+        a, gate = (part.contiguous() for part in x.chunk(2, dim=-1))
+        return lambda: function.apply(a, gate)
+
     def actbench_op(self, v: CVariant, x: Any, b: Any, y: Any) -> Callable[[], None]:
-        rows, cols = x.shape
+        rows, cols = y.shape
         ws_bytes = self.lib.actbench_workspace_bytes(v.index, rows, cols)
         ws = self.torch.empty(max(ws_bytes, 1), dtype=self.torch.uint8, device=self.device)
         stream = self.torch.cuda.current_stream().cuda_stream
@@ -309,22 +365,38 @@ def torch_entry(torch: Any, first: CVariant) -> dict:
     tolerance: its error is reported, not judged)."""
     op = {"identity": "Tensor.copy_", "softmax": "torch.softmax(dim=-1)"}.get(
         first.activation, f"torch.{first.activation}" + ("(x + b)" if first.has_bias else ""))
+    if first.gated:
+        op = f"F.{first.activation}(a) * b of a, b = x.chunk(2, dim=-1)"
     return {"id": f"{first.family}/torch/{first.dtype}", "family": first.family,
             "variant": "torch", "step": TORCH_STEP, "device": "gpu", "dtype": first.dtype,
             "summary": f"PyTorch {torch.__version__} eager {op} on torch.{TORCH_DTYPES[first.dtype]}",
             "atol": None, "rtol": None}
 
 
+def liger_entry(first: CVariant, version: str, function: Any) -> dict:
+    """Liger-Kernel as a peer of a gated family in actbench_variants, like PyTorch's: its
+    error is reported, not judged (its GeGLU is the tanh form)."""
+    tanh = " (GELU's tanh form)" if first.activation == "gelu" else ""
+    return {"id": f"{first.family}/liger/{first.dtype}", "family": first.family,
+            "variant": "liger", "step": LIGER_STEP, "device": "gpu", "dtype": first.dtype,
+            "summary": f"Liger-Kernel {version} {function.__name__}{tanh} on contiguous a and b, "
+                       f"torch.{TORCH_DTYPES[first.dtype]}",
+            "atol": None, "rtol": None}
+
+
 def measure_shape(bench: Bench, members: list[CVariant], rows: int, cols: int) -> list[dict]:
-    """PyTorch and every variant of one family in one type that supports the shape, on the
-    same inputs of that type."""
+    """The peers (PyTorch; Liger-Kernel for a gated family) and every variant of one family in
+    one type that supports the shape, on the same inputs of that type."""
     first = members[0]
     x, b = bench.inputs(first, rows, cols)
     ref = bench.reference(first, x, b)
-    y = bench.torch.empty_like(x)
-    # (variant name, the call, whose tolerance judges it: None for PyTorch)
+    y = bench.torch.empty(rows, cols, dtype=x.dtype, device=x.device)
+    # (variant name, the call, whose tolerance judges it: None for the peers)
     runs: list[tuple[str, Callable[[], Any], CVariant | None]] = [
         ("torch", bench.torch_op(first, x, b, y), None)]
+    liger = liger_function(first)
+    if liger:
+        runs.append(("liger", bench.liger_op(liger[1], x), None))
     runs += [(v.name, bench.actbench_op(v, x, b, y), v) for v in members
              if bench.lib.actbench_variant_supports(v.index, cols) == 1]
     out = []
@@ -353,12 +425,16 @@ def measure_shape(bench: Bench, members: list[CVariant], rows: int, cols: int) -
 
 def measure(bench: Bench, gpu: list[CVariant], quick: bool) -> tuple[list[dict], list[dict]]:
     """Every family in every type the registry lists for it, at its shapes: the benchmark
-    rows and PyTorch's actbench_variants entries (one per family and type)."""
+    rows and the peers' actbench_variants entries (PyTorch's for each family and type,
+    Liger-Kernel's for the gated ones where it is importable)."""
     rows: list[dict] = []
     entries: list[dict] = []
     for family, dtype in dict.fromkeys((v.family, v.dtype) for v in gpu):
         members = [v for v in gpu if v.family == family and v.dtype == dtype]
         entries.append(torch_entry(bench.torch, members[0]))
+        liger = liger_function(members[0])
+        if liger:
+            entries.append(liger_entry(members[0], *liger))
         for r, c in shapes(members[0], quick):
             rows += measure_shape(bench, members, r, c)
             bench.torch.cuda.empty_cache()  # the next shape may be 16x larger

@@ -84,6 +84,9 @@ class BenchSmoke(unittest.TestCase):
                 self.assertIn(f"{family}/cpu_omp/{dtype}", listed)
         self.assertIn("softmax/auto/bf16", listed)
         self.assertIn("bias_relu/fused_warp/f16", listed)
+        for family in ("swiglu", "geglu"):  # the gated families: the ladder and the CPU baselines
+            for variant in ("unfused", "fused", "fused_warp", "cpu_scalar", "cpu_omp"):
+                self.assertIn(f"{family}/{variant}/bf16", listed)
         self.assertTrue(all(v["dtype"] == v["id"].rsplit("/", 1)[1] for v in registry), registry)
 
     def test_mismatch_is_logged_and_fails(self):

@@ -5,9 +5,11 @@
 // cache up to 512 MiB), misalignments of x and y (0..3 floats, 0..7 16-bit elements), special
 // values, each type's own edges (f16's overflow at 65504, subnormal results, bf16 values beyond
 // f16's range), and a sweep of the whole range of the type (every bit pattern of a 16-bit
-// type). Then softmax properties in every type, on the CPU variants and on the reference
-// itself: rows sum to 1, exact shift invariance, outlier rows, single-element rows, and rows
-// with +-inf or NaN behaving as torch.softmax does.
+// type); for the gated families, rows of one column, odd row counts and rows split across
+// threads, with the type's edges and range as a (b as drawn). Then softmax properties in every
+// type, on the CPU variants and on the reference itself: rows sum to 1, exact shift
+// invariance, outlier rows, single-element rows, and rows with +-inf or NaN behaving as
+// torch.softmax does.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -150,12 +152,17 @@ std::string trial_name(const Trial& r) {
 }
 
 // Inputs for one trial; `needs_rules` is set when they hold NaN or inf (in the variant's type).
+// A gated family's edges and range go to a, the activation's argument, by output index; b stays
+// make_case's bounded draw, as the tolerances assume (registry.cu). Special values go to both.
 Case input_for(const Variant& v, const Trial& r, bool& needs_rules) {
   const uint64_t seed = 77 + static_cast<uint64_t>(r.rows * 131 + r.cols);
   const bool softmax = v.family->act == Activation::Softmax;
   const DType t = v.dtype;
   Case in = make_case(*v.family, t, r.rows, r.cols, seed);
   const int64_t count = r.rows * r.cols;
+  auto arg = [&](int64_t i) -> float& {
+    return v.family->gated ? in.x[i / r.cols * 2 * r.cols + i % r.cols] : in.x[i];
+  };
   switch (r.input) {
     case Input::Generated:
       break;
@@ -175,17 +182,18 @@ Case input_for(const Variant& v, const Trial& r, bool& needs_rules) {
         }
       } else {
         // Tiled over the whole length: the vector body, the tails and the threads all see them.
-        for (int64_t i = 0; i < count; ++i) in.x[i] = edges[i % edges.size()];
+        for (int64_t i = 0; i < count; ++i) arg(i) = edges[i % edges.size()];
       }
       break;
     }
     case Input::Range:
       // Softmax rows get finite values only: otherwise nearly every row would be NaN.
       if (t == DType::F32) {
-        in.x = float_range(count, softmax);
+        const std::vector<float> range = float_range(count, softmax);
+        for (int64_t i = 0; i < count; ++i) arg(i) = range[i];
       } else {
         const std::vector<float> all = all_patterns(t, softmax);
-        for (int64_t i = 0; i < count; ++i) in.x[i] = all[i % all.size()];
+        for (int64_t i = 0; i < count; ++i) arg(i) = all[i % all.size()];
       }
       break;
   }
@@ -198,6 +206,34 @@ std::vector<CpuCase> all_cases() {
   for (const Variant* v : cpu_variants(false)) {
     const DType t = v->dtype;
     const int last = last_offset(t);
+    if (v->family->gated) {
+      // Rows of one column, odd row counts, rows no SIMD vector or conversion block divides, a
+      // row longer than a thread's share (1 x 65537) and many short rows per thread (4096 x
+      // 33): cpu_omp walks each thread's share row by row.
+      std::vector<Trial> shapes;
+      for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{
+               {1, 1}, {7, 1}, {3, 7}, {1, 33}, {17, 33}, {5, 256}, {3, 257}, {1000, 1}, {1, 65537}, {4096, 33}}) {
+        shapes.push_back({rows, cols});
+      }
+      cases.push_back({v, "shapes", shapes});
+      std::vector<Trial> misaligned;
+      for (int off = 1; off <= last; ++off) misaligned.push_back({5, 4099, off, last + 1 - off});
+      misaligned.push_back({33, 257, 0, 1});
+      misaligned.push_back({33, 257, last, 0});
+      cases.push_back({v, "misaligned", misaligned});
+      // Streamed rows, each with its own unaligned head, in one case: map_body's streaming loop
+      // is sigmoid's and relu's (their streamed cases), the row walk around it the same for both
+      // families and every type. 4097 x 4099 streams on last-level caches up to 768 MiB.
+      if (streams(*v) && std::string(v->family->name) == "swiglu" && t == DType::F32) {
+        cases.push_back({v, "streamed", {{4097, 4099, 1, 3}}});
+      }
+      cases.push_back({v, "specials", {{37, 129, 0, 0, Input::Specials}, {3, 40001, 1, 2, Input::Specials}}});
+      cases.push_back({v, "edges", {{1, 4099, 0, 0, Input::Edges}, {65, 1025, last, 1, Input::Edges}}});
+      // Every 16-bit pattern as a, twice over and more; f32: 2^20 floats across the range.
+      cases.push_back({v, "range", {t == DType::F32 ? Trial{256, 4096, 0, 0, Input::Range}
+                                                    : Trial{5, 26215, 0, 0, Input::Range}}});
+      continue;
+    }
     const int64_t streamed = streamed_length(t);
     // Around 16-float and 32-element vectors, the 16-bit conversion blocks of 256, the 128-float
     // store blocks, the 2^13 threading threshold.

@@ -1,7 +1,7 @@
-// GPU tests specific to the elementwise and bias + activation variants, over every GPU variant
-// the registry lists for sigmoid, tanh, relu and bias_* (naive, warp, warp_approx, thrust,
-// cudnn, unfused, fused, fused_warp): what the generic sweep of test_variants.cpp does not
-// stress.
+// GPU tests specific to the elementwise, bias + activation and gated variants, over every GPU
+// variant the registry lists for the elementwise activations, bias_* and the gated swiglu and
+// geglu (naive, warp, warp_approx, thrust, cudnn, unfused, fused, fused_warp): what the generic
+// sweep of test_variants.cpp does not stress.
 //
 //   ElementwiseGpu.Sizes            n in {1, 3, 31, 32, 33, 1023, 4099, 2^20, 2^24 + 3}: every
 //                                   head/vector/tail split, several grid-stride rounds.
@@ -23,6 +23,16 @@
 //   BiasGpu.SpecialValues           special values in x and in the bias.
 //   BiasGpu.TypeEdges               x + b past f16's range in f32, sums cancelling to subnormals.
 //   BiasGpu.EmptyProblem            0 rows: nothing enqueued.
+//   GatedGpu.OddShapes              rows x cols with one column, odd rows, cols no vector divides
+//                                   (rows start misaligned) and cols of whole vectors (the
+//                                   16-byte loads of both halves), x 0-7 elements past
+//                                   alignment.
+//   GatedGpu.OffsetPairs            x and y offsets combined, guards around y: the vector path
+//                                   only where both are aligned.
+//   GatedGpu.SpecialValues          special values in both halves (silu(inf) * 0, gelu(-inf) *
+//                                   inf: NaN), and b = 0 throughout.
+//   GatedGpu.TypeEdges              the type's edges as a (b as drawn).
+//   GatedGpu.EmptyProblem           0 rows: nothing enqueued.
 //
 // Every test starts with ACT_REQUIRE_GPU(); no CUDA call happens outside a test body.
 #include <gtest/gtest.h>
@@ -30,6 +40,7 @@
 #include <cctype>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -48,11 +59,15 @@ bool is_elementwise_activation(const Family& f) {
   return f.act != Activation::Softmax && f.act != Activation::Identity;
 }
 
-// The registry's GPU variants of sigmoid/tanh/relu (bias = false) or bias_* (bias = true).
-std::vector<const Variant*> gpu_variants(bool bias) {
+enum class Kind { Elementwise, Bias, Gated };
+
+Kind kind_of(const Family& f) { return f.gated ? Kind::Gated : f.bias ? Kind::Bias : Kind::Elementwise; }
+
+// The registry's GPU variants of the elementwise activations, bias_* or the gated families.
+std::vector<const Variant*> gpu_variants(Kind kind) {
   std::vector<const Variant*> out;
   for (const Variant& v : variants()) {
-    if (v.device == Device::Gpu && is_elementwise_activation(*v.family) && v.family->bias == bias) {
+    if (v.device == Device::Gpu && is_elementwise_activation(*v.family) && kind_of(*v.family) == kind) {
       out.push_back(&v);
     }
   }
@@ -204,7 +219,7 @@ TEST_P(ElementwiseGpu, EmptyProblem) {
   expect_empty_problem_is_noop(*GetParam(), 1, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Registry, ElementwiseGpu, ::testing::ValuesIn(gpu_variants(false)),
+INSTANTIATE_TEST_SUITE_P(Registry, ElementwiseGpu, ::testing::ValuesIn(gpu_variants(Kind::Elementwise)),
                          param_name);
 
 // ---- bias + activation ----------------------------------------------------------------------
@@ -277,7 +292,85 @@ TEST_P(BiasGpu, EmptyProblem) {
   expect_empty_problem_is_noop(*GetParam(), 0, 5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Registry, BiasGpu, ::testing::ValuesIn(gpu_variants(true)), param_name);
+INSTANTIATE_TEST_SUITE_P(Registry, BiasGpu, ::testing::ValuesIn(gpu_variants(Kind::Bias)), param_name);
+
+// ---- gated: y = act(a) * b over the two halves of each row -----------------------------------
+
+class GatedGpu : public ::testing::TestWithParam<const Variant*> {};
+
+// a (the first half of each row of x) at output index i.
+float& a_of(Case& c, int64_t i) { return c.x[i / c.cols * 2 * c.cols + i % c.cols]; }
+float& b_of(Case& c, int64_t i) { return c.x[i / c.cols * 2 * c.cols + c.cols + i % c.cols]; }
+
+TEST_P(GatedGpu, OddShapes) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  const Shape shapes[] = {{1, 1},    {7, 1},    {1, 3},     {3, 7},      {5, 33},    {2, 8},   {9, 64},
+                          {4, 1024}, {3, 4099}, {64, 1023}, {1000, 1025}, {17, 65537}, {2049, 8192}};
+  for (const Shape& s : shapes) {
+    const Case c = make_case(*v.family, v.dtype, s.rows, s.cols, 900 + s.rows * 7 + s.cols);
+    const std::vector<double> ref = reference_of(v, c);
+    // 2049 x 8192 (several grid-stride rounds of fused_warp in every type): aligned (16-byte
+    // loads of both halves) and one element off (element loads) only.
+    const int offsets = s.rows * s.cols > (int64_t{1} << 24) ? 2 : per_vector(v);
+    for (int offset = 0; offset < offsets; ++offset) {
+      testing::run_and_expect(v, c, ref, shape(c) + " offset=" + std::to_string(offset), {offset});
+    }
+  }
+}
+
+TEST_P(GatedGpu, OffsetPairs) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  const Shape shapes[] = {{1, 1}, {3, 5}, {7, 3}, {2, 8}, {5, 33}, {4, 1024}, {33, 257}, {65, 4096}};
+  for (const Shape& s : shapes) {
+    const Case c = make_case(*v.family, v.dtype, s.rows, s.cols, 950 + s.rows * 7 + s.cols);
+    const std::vector<double> ref = reference_of(v, c);
+    for (int ox = 0; ox < per_vector(v); ++ox) {
+      for (int oy = 0; oy < per_vector(v); ++oy) {
+        const Placement off{ox, oy, 0};
+        testing::run_and_expect(v, c, ref, shape(c) + " " + describe(off), off);
+      }
+    }
+  }
+}
+
+TEST_P(GatedGpu, SpecialValues) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
+  Case c = make_case(*v.family, v.dtype, 37, 136, 1000);
+  sprinkle_specials(c.x, 0.25, 1001);
+  expect_matches_placed(v, c, {3, 1, 0}, "25% special values in a and b");
+  // Only special values as a, with b = 0 (inf * 0 is NaN, -0 * 0 a zero) and with b = -inf.
+  Case only = make_case(*v.family, v.dtype, 9, 128, 1002);
+  const std::vector<float>& specials = special_values();
+  for (int64_t i = 0; i < only.rows * only.cols; ++i) {
+    a_of(only, i) = specials[i % specials.size()];
+    b_of(only, i) = i % 2 ? 0.0f : -std::numeric_limits<float>::infinity();
+  }
+  expect_matches_placed(v, only, {0, 0, 0}, "special values as a, b 0 or -inf");
+}
+
+// The type's edges as a (f16's overflow at 65504, subnormal activations), b as drawn (the
+// tolerances take |b| < 4), each in a sea of ordinary inputs at every vector position.
+TEST_P(GatedGpu, TypeEdges) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
+  Case c = make_case(*v.family, v.dtype, 11, 96, 1010);
+  const std::vector<float> edges = testing::type_edge_inputs(v.dtype);
+  for (int64_t i = 0; i < c.rows * c.cols; i += 3) a_of(c, i) = edges[(i / 3) % edges.size()];
+  round_to_type(v.dtype, c.x);
+  expect_matches_placed(v, c, {1, 0, 0}, "edges of " + std::string(dtype_name(v.dtype)) + " as a");
+}
+
+TEST_P(GatedGpu, EmptyProblem) {
+  ACT_REQUIRE_GPU();
+  expect_empty_problem_is_noop(*GetParam(), 0, 5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, GatedGpu, ::testing::ValuesIn(gpu_variants(Kind::Gated)), param_name);
 
 }  // namespace
 }  // namespace actbench

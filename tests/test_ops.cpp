@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "host/reference.h"
+#include "kernels/common/dtype.h"
 #include "kernels/common/ops.h"
 
 namespace actbench {
@@ -171,6 +172,57 @@ TEST(Gelu, TanhFormulaIsWithinItsStatedDistance) {
   }
   EXPECT_GT(worst, 4.6e-4);
   EXPECT_LT(worst, 4.8e-4);
+}
+
+// ---- gated forms ------------------------------------------------------------------------------
+
+// Gated<Op>(a, b) against the reference's act(a) * b: NaN where it is NaN, an exact zero with
+// its sign, +-inf where its float rounding overflows, else within the activation's accuracy.
+template <class Op>
+void expect_gated_matches(Activation act, float a, float b) {
+  const double exact = reference_gated(act, a, b), want = round_to(DType::F32, exact);
+  const float got = Gated<Op>{}(a, b);
+  if (std::isnan(exact)) {
+    ASSERT_TRUE(std::isnan(got)) << "a=" << a << " b=" << b << ": " << got;
+  } else if (exact == 0.0 || std::isinf(want)) {
+    ASSERT_EQ(got, want) << "a=" << a << " b=" << b;
+    ASSERT_EQ(std::signbit(got), std::signbit(want)) << "a=" << a << " b=" << b << ": the sign of zero";
+  } else {
+    ASSERT_NEAR(got, want, kAtol + kRtol * std::fabs(want)) << "a=" << a << " b=" << b;
+  }
+}
+
+// The products where the rules bite: a at +-inf, NaN, +-0, large |a| (gelu's erf saturated,
+// silu's sigmoid underflowed: -0 at -1e4, x at +1e4), -88.7 (silu's tiny tail), -13 (gelu's,
+// near f32's subnormals), against b = +-0, +-inf, NaN and ordinary or tiny values.
+template <class Op>
+void expect_gated_special_values(Activation act) {
+  for (float a : {-kInf, kInf, kNaN, -0.0f, 0.0f, 1.0f, -1.0f, 88.7f, -88.7f, 1e4f, -1e4f, -13.0f, 30.0f, kDenorm}) {
+    for (float b : {0.0f, -0.0f, 1.0f, -3.5f, kInf, -kInf, kNaN, 1e-30f}) expect_gated_matches<Op>(act, a, b);
+  }
+}
+
+TEST(Gated, SpecialValuesFollowIeeeOnTheProduct) {
+  expect_gated_special_values<Silu>(Activation::Silu);
+  expect_gated_special_values<Gelu>(Activation::Gelu);
+  // No limit is taken: silu(+inf) * 0 and gelu(-inf) * inf are NaN; gelu(-inf) * 3 is -0.
+  EXPECT_TRUE(std::isnan(Gated<Silu>{}(kInf, 0.0f)));
+  EXPECT_TRUE(std::isnan(Gated<Gelu>{}(-kInf, kInf)));
+  EXPECT_EQ(Gated<Gelu>{}(-kInf, 3.0f), 0.0f);
+  EXPECT_TRUE(std::signbit(Gated<Gelu>{}(-kInf, 3.0f)));
+  EXPECT_EQ(Gated<Gelu>{}(1e4f, 2.0f), 2e4f);
+  EXPECT_EQ(Gated<Silu>{}(-1e4f, 2.0f), 0.0f);
+  // Gated<Identity> is unfused's multiply pass: the plain product.
+  EXPECT_EQ(Gated<Identity>{}(3.0f, -0.5f), -1.5f);
+}
+
+// Over every exponent of a, with b a fixed gate: the product adds its rounding to the
+// activation's (a few ulp: kRtol holds), and overflows where the reference's float does.
+TEST(Gated, MatchesDoubleOverTheFloatRange) {
+  for (float a : float_sweep()) {
+    expect_gated_matches<Silu>(Activation::Silu, a, -2.5f);
+    expect_gated_matches<Gelu>(Activation::Gelu, a, 3.75f);
+  }
 }
 
 TEST(Relu, PropagatesNaNAndClampsNegatives) {

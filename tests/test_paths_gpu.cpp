@@ -7,7 +7,8 @@
 //   Elementwise/RiskyPaths.*  n = 2^23 + 3: past one grid-stride round of the warp kernels
 //                             (resident blocks x threads x vector x loads in flight is ~2^22
 //                             on an H100/H200), with a misaligned head and a ragged tail;
-//                             bias families 2049 x 4097: odd rows that start misaligned.
+//                             bias and gated families 2049 x 4097: odd rows that start
+//                             misaligned.
 //   Rows/RiskyPaths.*         softmax 300 x 16385: `block` at 1024 threads, `online` in
 //                             several waves of rows split in two parts (the double buffer and
 //                             the alternating partial-state halves); 1000 x 4096: `warp` at
@@ -48,12 +49,12 @@ struct PathCase {
 
 const std::vector<Shape>& risky_shapes(const Family& f) {
   static const std::vector<Shape> flat = {{1, (int64_t{1} << 23) + 3, kMemcheckOnly}};
-  static const std::vector<Shape> bias = {{2049, 4097, kMemcheckOnly}};
+  static const std::vector<Shape> odd_rows = {{2049, 4097, kMemcheckOnly}};
   static const std::vector<Shape> rows = {{300, 16385, kBarriers},     {1000, 4096, kBarriers},
                                           {1, int64_t{1} << 22, kBarriers}, {8, int64_t{1} << 20, kMemcheckOnly},
                                           {2, int64_t{1} << 22, kMemcheckOnly}};
   if (f.act == Activation::Softmax) return rows;
-  return f.bias ? bias : flat;
+  return f.row_shaped ? odd_rows : flat;
 }
 
 // The softmax kernels that share rows through shared memory and barriers: what racecheck and

@@ -50,6 +50,33 @@ TEST(Reference, BiasIsAddedInFloatBeforeTheActivation) {
   EXPECT_EQ(y[0], round_to(DType::F32, reference_activation(Activation::Sigmoid, 1.0)));
 }
 
+// A gated family's output (r, c) is act(a) * b of x's row r, a at column c and b at cols + c,
+// in double from the inputs as the type holds them, rounded once; the product is IEEE's.
+TEST(Reference, GatedIsTheActivationOfTheFirstHalfTimesTheSecond) {
+  // Two rows of three outputs: each row of x is a0 a1 a2 b0 b1 b2.
+  const std::vector<float> x = {1.0f, -2.0f, 0.5f, 3.0f, -1.5f, 2.0f,  //
+                                kInf, -kInf, 7.0f, 0.0f, kInf, 0.0f};
+  const std::vector<double> y = reference(family_named("swiglu"), DType::F32, x, {}, 2, 3);
+  ASSERT_EQ(y.size(), 6u);
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_EQ(y[c], round_to(DType::F32, reference_activation(Activation::Silu, x[c]) * x[3 + c])) << c;
+  }
+  EXPECT_TRUE(std::isnan(y[3]));  // silu(+inf) * 0
+  EXPECT_TRUE(std::isnan(y[4]));  // silu(-inf) = -0, times +inf
+  EXPECT_EQ(y[5], 0.0);           // silu(7) * 0
+  EXPECT_EQ(reference_gated(Activation::Gelu, -kInf, 2.0), 0.0);
+  EXPECT_TRUE(std::signbit(reference_gated(Activation::Gelu, -kInf, 2.0)));  // the limit -0, times 2
+  EXPECT_TRUE(std::isnan(reference_gated(Activation::Gelu, kNaN, 0.0)));
+  // In f16 from the values the type holds, rounded once from double: 0.1 and 3.3 are not f16
+  // values, and gelu(0.1) * 3.3 is no f16 value either.
+  const std::vector<float> g = {0.1f, 3.3f};
+  const double a16 = round_float_to(DType::F16, 0.1f), b16 = round_float_to(DType::F16, 3.3f);
+  EXPECT_EQ(reference(family_named("geglu"), DType::F16, g, {}, 1, 1)[0],
+            round_to(DType::F16, reference_gated(Activation::Gelu, a16, b16)));
+  // x must hold rows x 2 cols.
+  EXPECT_THROW(reference(family_named("geglu"), DType::F32, std::vector<float>(6), {}, 2, 2), std::invalid_argument);
+}
+
 // In a 16-bit type the inputs are taken as the type holds them, and each result is rounded once
 // from double to the type (never through float, which would round twice).
 TEST(Reference, RoundsOnceToTheType) {
@@ -180,7 +207,7 @@ TEST(Compare, ToleranceUsedIsTheSameWhicheverChunkHoldsTheWorst) {
 }
 
 // The runner is what makes a wrong kernel fail: broken CPU launchers prove it does.
-const Family kCopyFamily{"copy", Activation::Identity, false, false};
+const Family kCopyFamily{"copy", Activation::Identity, false, false, false};
 
 Variant cpu_variant(const char* name, Launcher launch, DType t = DType::F32) {
   return Variant{&kCopyFamily, name, t, 0, Device::Cpu, launch, Tolerance{0, 0}, "a deliberately broken copy"};
@@ -212,6 +239,20 @@ TEST(Runner, ConvertsToTheVariantsTypeAndBack) {
                                    0.0f, -0x1p-24f};
   for (Placement at : {Placement{}, Placement{7, 5, 0}}) EXPECT_EQ(run_once(good, c, at), want);
   EXPECT_THROW(run_once(good, c, {8, 0, 0}), std::invalid_argument);
+}
+
+// A case whose x does not hold rows x input_cols values is refused before anything runs: a
+// gated family's x holds two halves per row.
+TEST(Runner, AnInputOfTheWrongSizeThrows) {
+  const Variant* swiglu = find_variant("swiglu/cpu_scalar/f32");
+  ASSERT_NE(swiglu, nullptr);
+  Case c;
+  c.x = std::vector<float>(8, 1.0f);
+  c.rows = 2;
+  c.cols = 4;  // 8 outputs need 16 inputs
+  EXPECT_THROW(run_once(*swiglu, c), std::invalid_argument);
+  c.cols = 2;
+  EXPECT_EQ(run_once(*swiglu, c).size(), 4u);
 }
 
 TEST(Runner, AnUnwrittenElementThrows) {
@@ -261,6 +302,24 @@ TEST(Inputs, ActivationInputCoversTheRangeWithOutliersAndNoZeros) {
   EXPECT_GT(outliers, 10);
   EXPECT_LT(outliers, 200);
   EXPECT_EQ(zeros, 0);
+}
+
+// make_case's gated input: rows x 2 cols, a as activation_input by output index, b in [-4, 4)
+// (the bound the tolerances take), both the same for every thread count.
+TEST(Inputs, GatedInputIsActivationsThenBoundedGates) {
+  const int64_t rows = 33, cols = 257;
+  const Case c = make_case(family_named("swiglu"), DType::F32, rows, cols, 5);
+  ASSERT_EQ(static_cast<int64_t>(c.x.size()), rows * 2 * cols);
+  const std::vector<float> a = activation_input(rows * cols, 5);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t col = 0; col < cols; ++col) {
+      ASSERT_EQ(c.x[r * 2 * cols + col], a[r * cols + col]) << r << "," << col;
+      const float b = c.x[r * 2 * cols + cols + col];
+      ASSERT_TRUE(b >= -4.0f && b < 4.0f) << b;
+    }
+  }
+  EXPECT_EQ(gated_input(rows, cols, 5), c.x);
+  EXPECT_NE(gated_input(rows, cols, 6), c.x);
 }
 
 TEST(Inputs, SoftmaxInputHasOutlierRows) {

@@ -28,10 +28,14 @@ const std::vector<Shape>& shapes_for(const Family& f) {
   static const std::vector<Shape> flat = {{1, 1},  {1, 3},    {1, 31},   {1, 32},
                                           {1, 33}, {1, 1023}, {1, 4099}, {1, 1 << 20}};
   static const std::vector<Shape> bias = {{1, 1}, {3, 7}, {17, 33}, {64, 1000}, {1000, 1025}};
+  // Gated: one column, odd row counts, rows no 16-byte vector fits (7, 33, 1025), rows of whole
+  // vectors in every type (64, 1000: fused_warp's 16-byte loads of both halves).
+  static const std::vector<Shape> gated = {{1, 1}, {7, 1}, {3, 7}, {17, 33}, {9, 64}, {64, 1000}, {1000, 1025}};
   static const std::vector<Shape> softmax = {{1, 1},    {3, 7},     {64, 32},   {5, 33},
                                              {16, 1000}, {16, 1024}, {16, 1025}, {4, 4096},
                                              {2, 50257}};
   if (f.act == Activation::Softmax) return softmax;
+  if (f.gated) return gated;
   return f.bias ? bias : flat;
 }
 
@@ -109,8 +113,12 @@ TEST(Registry, IdsAreUniqueAndComplete) {
 }
 
 // Every family in every type: GPU variants, and CPU baselines for all but the bias families.
+// Every gated family is row-shaped, without a bias.
 TEST(Registry, EveryFamilyHasGpuAndCpuVariantsInEveryType) {
   for (const Family& f : families()) {
+    if (f.gated) {
+      EXPECT_TRUE(f.row_shaped && !f.bias) << f.name;
+    }
     for (DType t : kDTypes) {
       int gpu = 0, cpu = 0;
       for (const Variant& v : variants()) {

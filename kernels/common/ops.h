@@ -17,6 +17,10 @@
 //   Silu      x * sigmoid(x) with the Sigmoid above: no overflow for any finite x.
 //             gelu, gelu_tanh and silu of -inf are -0, their limit (-inf * 0 would be NaN);
 //             of +inf, +inf; of NaN, NaN.
+//   Gated     swiglu(a, b) = silu(a) * b and geglu(a, b) = gelu(a) * b: the activation and
+//             the product in f32 (16-bit inputs widened), rounded once on store. The product
+//             is IEEE's, not a limit: silu(+inf) * 0 and gelu(-inf) * inf are NaN, as the
+//             double reference and PyTorch's F.silu(a) * b give.
 //   *Approx   hardware-approximate twins for the `warp_approx` variants; on the host they are
 //             the precise functions, since the intrinsics only exist on the device.
 //   Softmax   the online normalizer state (running max m, running sum s of exp(x - m)) and
@@ -85,6 +89,13 @@ struct GeluTanh {
 
 struct Silu {
   ACT_HD float operator()(float x) const { return x == -INFINITY ? -0.0f : x * Sigmoid{}(x); }
+};
+
+// The gated forms over the two halves of a row: Op(a) * b. Gated<Identity> is the multiply
+// pass of the unfused pipeline (t * b, t the activation already rounded to the type).
+template <class Op>
+struct Gated {
+  ACT_HD float operator()(float a, float b) const { return Op{}(a) * b; }
 };
 
 // Approximate twins: MUFU.EX2 + approximate division for sigmoid, MUFU.TANH for tanh.

@@ -7,8 +7,8 @@ them on a GPU machine).
 
 The library comes from the ACTBENCH_CAPI environment variable (CTest sets it to the built
 libactbench_capi); without it those tests skip. Some tests need no library: the conversions
-the checks use, torch_compare.py's names, bytes and % of copy per type, and torch_compare.py
-without PyTorch, which says so and writes nothing."""
+the checks use, torch_compare.py's names, bytes and % of copy per type (the gated families'
+three tensors too), and torch_compare.py without PyTorch, which says so and writes nothing."""
 from __future__ import annotations
 
 import ctypes
@@ -77,10 +77,13 @@ def decode(array: ctypes.Array, dtype: str) -> list[float]:
 
 
 def reference(activation: str, dtype: str, x: list[float], bias: list[float] | None,
-              rows: int, cols: int) -> list[float]:
+              rows: int, cols: int, gated: bool = False) -> list[float]:
     """As host/reference.h: in double from inputs of the type (exact), the bias added in
-    float first (16-bit types widen both to f32 and add there), the result rounded once to the
-    type."""
+    float first (16-bit types widen both to f32 and add there), a gated family's act(a) * b
+    over the two halves of each row of x, the result rounded once to the type."""
+    if gated:
+        return [round_to(ACTIVATIONS[activation](x[2 * cols * r + c]) * x[2 * cols * r + cols + c],
+                         dtype) for r in range(rows) for c in range(cols)]
     if bias:
         x = [ctypes.c_float(v + bias[i % cols]).value for i, v in enumerate(x)]
     if activation != "softmax":
@@ -145,6 +148,8 @@ class CApi(unittest.TestCase):
                 self.assertTrue(v.summary)
                 self.assertTrue(all(math.isfinite(t) and t >= 0 for t in (v.atol, v.rtol)))
                 self.assertIn(self.lib.actbench_variant_supports(v.index, 1), (0, 1))
+                self.assertEqual(self.lib.actbench_variant_is_gated(v.index), int(v.gated))
+                self.assertEqual(v.gated, v.family in ("swiglu", "geglu"))
                 self.assertGreaterEqual(self.lib.actbench_workspace_bytes(v.index, 4, 1000), 0)
         for family in dict.fromkeys(v.family for v in self.variants):
             with self.subTest(family=family):
@@ -160,6 +165,7 @@ class CApi(unittest.TestCase):
                 self.assertIn(b"out of range", self.lib.actbench_last_error())
                 self.assertEqual(self.lib.actbench_variant_step(i), -1)
                 self.assertEqual(self.lib.actbench_variant_has_bias(i), -1)
+                self.assertEqual(self.lib.actbench_variant_is_gated(i), -1)
                 self.assertTrue(math.isnan(self.lib.actbench_variant_atol(i)))
                 self.assertEqual(self.lib.actbench_workspace_bytes(i, 1, 1), -1)
                 self.assertEqual(self.lib.actbench_run(i, DTYPE_CODES["f32"], None, None, None,
@@ -170,6 +176,10 @@ class CApi(unittest.TestCase):
         rng = random.Random(7)
         drawn_x = [rng.uniform(-12, 12) for _ in range(rows * cols)]
         drawn_bias = [rng.uniform(-2, 2) for _ in range(cols)]
+        # A gated family's x: each row's a (drawn_x's row), then its b in [-4, 4).
+        drawn_b = [rng.uniform(-4, 4) for _ in range(rows * cols)]
+        drawn_gated = [v for r in range(rows) for half in (drawn_x, drawn_b)
+                       for v in half[r * cols:(r + 1) * cols]]
         cpu = [v for v in self.variants if v.device == "cpu"]
         self.assertTrue(cpu, "the registry has CPU baselines")
         self.assertEqual({v.dtype for v in cpu}, set(DTYPE_CODES), "CPU baselines in every type")
@@ -177,7 +187,7 @@ class CApi(unittest.TestCase):
             if not self.lib.actbench_variant_supports(v.index, cols):
                 continue
             with self.subTest(variant=v.id):
-                x = [round_to(value, v.dtype) for value in drawn_x]
+                x = [round_to(value, v.dtype) for value in (drawn_gated if v.gated else drawn_x)]
                 bias = [round_to(value, v.dtype) for value in drawn_bias]
                 y = (STORAGE[v.dtype] * (rows * cols))()
                 workspace = ctypes.create_string_buffer(
@@ -187,7 +197,7 @@ class CApi(unittest.TestCase):
                                            rows, cols, workspace, None)
                 self.assertEqual(rc, 0, self.lib.actbench_last_error())
                 want = reference(v.activation, v.dtype, x, bias if v.has_bias else None,
-                                 rows, cols)
+                                 rows, cols, v.gated)
                 for k, (got, ref) in enumerate(zip(decode(y, v.dtype), want)):
                     self.assertLessEqual(abs(got - ref), v.atol + v.rtol * abs(ref),
                                          f"element {k}: got {got}, want {ref}")
@@ -228,9 +238,9 @@ class CApi(unittest.TestCase):
 
 class TorchCompare(unittest.TestCase):
     def variant(self, family: str, name: str, dtype: str, activation: str = "sigmoid",
-                has_bias: bool = False) -> torch_compare.CVariant:
+                has_bias: bool = False, gated: bool = False) -> torch_compare.CVariant:
         return torch_compare.CVariant(0, family, name, "gpu", activation, has_bias, 1, 0.0, 0.0,
-                                      "", dtype)
+                                      "", dtype, gated)
 
     def test_names_and_bytes_carry_the_type(self):
         v = self.variant("bias_relu", "fused_warp", "bf16", "relu", has_bias=True)
@@ -242,6 +252,17 @@ class TorchCompare(unittest.TestCase):
         self.assertEqual(torch_compare.ideal_bytes(v, 4, 8), 2 * (2 * 32 + 8))
         self.assertEqual(torch_compare.ideal_bytes(self.variant("sigmoid", "warp", "f32"), 1, 8),
                          4 * 16)
+
+    def test_gated_families_are_row_shaped_and_move_three_tensors(self):
+        v = self.variant("swiglu", "fused_warp", "bf16", "silu", gated=True)
+        self.assertTrue(v.row_shaped)
+        self.assertEqual(torch_compare.bench_name(v.family, "liger", v.dtype, v.row_shaped, 4, 8),
+                         "swiglu/liger/bf16/rows:4/cols:8")
+        # a and b (x: 4 x 16) read once, y (4 x 8) written once
+        self.assertEqual(torch_compare.ideal_bytes(v, 4, 8), 2 * 3 * 32)
+        self.assertEqual([c for _, c in torch_compare.shapes(v, quick=True)], [1024])
+        # Liger-Kernel is a peer of the gated families only
+        self.assertIsNone(torch_compare.liger_function(self.variant("silu", "warp", "f32", "silu")))
 
     def test_percent_of_copy_is_against_the_same_types_copy(self):
         def timed(name: str, gbs: float) -> dict:

@@ -407,6 +407,27 @@ class ReportTest(unittest.TestCase):
         self.assertIn(2010, ys)
         self.assertNotIn(2412, ys)
 
+    def test_a_gated_family_is_row_shaped_and_moves_what_ideal_bytes_says(self):
+        """swiglu as the bench logs it: rows:R/cols:C with C the output's row length, plotted
+        against it, each GPU variant against unfused, and its working set taken from
+        ideal_bytes (three tensors of R x C: x's halves read, y written) when judging what
+        fits in the L2."""
+        log = json.loads(json.dumps(fixture("gpu_single.json")).replace("bias_relu", "swiglu"))
+        for b in log["benchmarks"]:
+            name = gbjson.parse_name(b["name"])
+            if name.family == "swiglu":
+                b["ideal_bytes"] = 3 * 4 * name.param("rows") * name.param("cols")
+        runs, fam = self.family(log, "swiglu")
+        self.assertTrue(fam.row_shaped)
+        self.assertEqual(fam.x_label, "row length (cols)")
+        self.assertEqual(fam.first.variant, "unfused")
+        cache = {r.name.shape: r.cache for r in fam.rows if r.variant.variant == "fused_warp"}
+        self.assertEqual(cache["rows:1024/cols:1024"], "the GPU's 50 MiB L2")  # 12 MiB
+        self.assertIsNone(cache["rows:16384/cols:1024"])  # 192 MiB
+        self.assertTrue(all(r.x_first for r in fam.rows if r.variant.variant == "fused_warp"))
+        md, _ = self.render_tables_only(write_log(self.dir, "gated.json", log))
+        self.assertIn("## swiglu (f32)", md)
+
     def test_unusable_logs_exit_2_and_write_nothing(self):
         text = (FIXTURES / "gpu_single.json").read_text()
         (self.dir / "truncated.json").write_text(text[:-200])
