@@ -32,15 +32,17 @@ template <class T> void softmax_naive(const Problem& p);
 template <class T> void softmax_fused(const Problem& p);
 template <class T> void softmax_warp(const Problem& p);
 template <class T> void softmax_block(const Problem& p);
+template <class T> void softmax_cluster(const Problem& p);
 template <class T> void softmax_online(const Problem& p);
 template <class T> void softmax_auto(const Problem& p);
 size_t softmax_naive_workspace(int64_t rows, int64_t cols);
 template <class T> size_t softmax_online_workspace(int64_t rows, int64_t cols);
 template <class T> size_t softmax_auto_workspace(int64_t rows, int64_t cols);
-// The longest rows `warp` holds in registers and `block` keeps on chip: the same in every
-// type, since the registers hold the row's exponentials in f32.
+// The longest rows `warp` holds in registers and `block` and `cluster` keep on chip: the same
+// in every type, since the registers hold the row's exponentials in f32.
 extern const int64_t kSoftmaxWarpMaxCols;
 extern const int64_t kSoftmaxBlockMaxCols;
+extern const int64_t kSoftmaxClusterMaxCols;
 
 // kernels/cub.cu
 template <class T> void softmax_cub(const Problem& p);

@@ -301,11 +301,14 @@ const Expanded& expanded() {
          "one warp per row held in registers, shuffle reductions, one read and one write", {}, kSoftmaxWarpMaxCols},
         {kSoftmax, "block", 3, G, per_type([](auto t) { return &softmax_block<decltype(t)>; }), kSoftmaxTol,
          "one block per row kept on chip, shuffle + shared-memory reductions", {}, kSoftmaxBlockMaxCols},
-        {kSoftmax, "online", 4, G, per_type([](auto t) { return &softmax_online<decltype(t)>; }), kSoftmaxTol,
+        {kSoftmax, "cluster", 4, G, per_type([](auto t) { return &softmax_cluster<decltype(t)>; }), kSoftmaxTol,
+         "sm_90: one thread-block cluster per row held on chip, distributed-shared-memory reductions, one read "
+         "and one write", {}, kSoftmaxClusterMaxCols},
+        {kSoftmax, "online", 5, G, per_type([](auto t) { return &softmax_online<decltype(t)>; }), kSoftmaxTol,
          "single-pass (max, sum) online normalizer, long rows split across blocks",
          per_type([](auto t) { return &softmax_online_workspace<decltype(t)>; })},
-        {kSoftmax, "auto", 5, G, per_type([](auto t) { return &softmax_auto<decltype(t)>; }), kSoftmaxTol,
-         "picks warp, block or online by shape", per_type([](auto t) { return &softmax_auto_workspace<decltype(t)>; })},
+        {kSoftmax, "auto", 6, G, per_type([](auto t) { return &softmax_auto<decltype(t)>; }), kSoftmaxTol,
+         "picks warp, block, cluster (sm_90) or online by shape", per_type([](auto t) { return &softmax_auto_workspace<decltype(t)>; })},
         {kSoftmax, "cub", kLibraryStep, G, per_type([](auto t) { return &softmax_cub<decltype(t)>; }), kSoftmaxTol,
          "cub::BlockReduce, one block per row"},
 #if ACTBENCH_HAVE_CUDNN

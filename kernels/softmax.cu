@@ -5,6 +5,8 @@
 //   fused    one block of 256 threads per row, shared-memory trees
 //   warp     rows up to kSoftmaxWarpMaxCols: a lane group per row, the row in registers
 //   block    rows up to kSoftmaxBlockMaxCols: a block per row, the row in registers
+//   cluster  rows up to kSoftmaxClusterMaxCols (sm_90): a thread-block cluster per row, the
+//            row in the cluster's registers, exchanges through distributed shared memory
 //   online   any row: parts of rows over a cooperative grid; workspace: the parts' states
 //   auto     warp, block or online by shape (thresholds below)
 //
@@ -98,10 +100,11 @@ constexpr int kFusedThreads = 256;
 // occupancy to 256 columns, but 48 warps for the scalar kernel of rows of 5-8 columns that are
 // no multiple of 4; 36 warps per SM at 1024, 12 at 4096, where 128 floats a lane
 // still keep ~190 KB per SM in flight); up to kAutoBlockMaxCols a block holds it with two or
-// more blocks per SM, when there are rows enough for every SM; beyond,
-// or with fewer rows than SMs, online splits rows across the GPU and streams parts through
-// shared memory. Both numbers are a design estimate until the benchmark sweep measures the
-// crossings; neither sits next to the 1024 / 2048 boundaries checked for cliffs.
+// more blocks per SM, when there are rows enough for every SM; beyond, on sm_90, a cluster holds
+// it (one read, one write, no grid barrier) when the rows' clusters give every SM a block;
+// otherwise online splits rows across the GPU and streams parts through shared memory. All
+// three numbers are a design estimate until the benchmark sweep measures the crossings; none
+// sits next to the 1024 / 2048 boundaries checked for cliffs.
 constexpr int64_t kAutoWarpMaxCols = 4096;
 constexpr int64_t kAutoBlockMaxCols = 16384;
 
@@ -221,6 +224,74 @@ void launch_block_for(const Problem& p, std::index_sequence<I...>) {
            true)) || ...);
 }
 
+// ---- cluster ------------------------------------------------------------------------------
+
+// A cluster of n blocks holds the row, each block ceil(cols / n) columns (a whole number of
+// vectors) in registers at kClusterPerThread[i] values a thread. Up to kClusterSmallMaxCols:
+// 512-thread blocks, about 8192 columns a block (n = cols / 8192 within 2..8 portable blocks;
+// 16 values a thread, 32 past 8192), which leaves room for two or three blocks per SM. Longer
+// rows: 1024-thread blocks of up to 32768 columns, 8 blocks, then up to 16 with the
+// non-portable cluster size. A design estimate until the benchmark sweep measures it.
+constexpr int kClusterPerThread[] = {16, 32};
+constexpr int kClusterSmallThreads = 512;
+constexpr int kClusterLargeThreads = 1024;
+constexpr int kClusterPortable = 8;
+constexpr int kClusterMax = 16;
+constexpr int64_t kClusterSmallTarget = 8192;
+constexpr int64_t kClusterSmallMaxCols = int64_t{kClusterPortable} * kClusterSmallThreads * 32;
+constexpr int64_t kClusterLargeBlockCols = int64_t{kClusterLargeThreads} * 32;
+
+template <class T, int kVec, int kThreads, int kPerThread>
+void launch_cluster(const Problem& p, int blocks, int slice) {
+  const auto kernel = softmax_cluster_kernel<T, kVec, kThreads, kPerThread>;
+  const int64_t clusters = std::min<int64_t>(p.rows, resident_clusters(kernel, kThreads, blocks));
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(static_cast<unsigned>(clusters * blocks));
+  config.blockDim = dim3(kThreads);
+  config.stream = p.stream;
+  cudaLaunchAttribute cluster{};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = static_cast<unsigned>(blocks);
+  cluster.val.clusterDim.y = cluster.val.clusterDim.z = 1;
+  config.attrs = &cluster;
+  config.numAttrs = 1;
+  ACT_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, in<T>(p), out<T>(p), p.rows, static_cast<int>(p.cols), slice));
+  ACT_CHECK_LAUNCH();
+}
+
+template <class T, int kVec, int kThreads>
+void launch_cluster_per_thread(const Problem& p, int blocks) {
+  const int64_t slice = ceil_div(ceil_div(p.cols, blocks), kVec) * kVec;
+  if (slice <= int64_t{kThreads} * kClusterPerThread[0]) {
+    launch_cluster<T, kVec, kThreads, kClusterPerThread[0]>(p, blocks, static_cast<int>(slice));
+  } else {
+    launch_cluster<T, kVec, kThreads, kClusterPerThread[1]>(p, blocks, static_cast<int>(slice));
+  }
+}
+
+// Blocks of the cluster that holds a row of `cols` columns, and their threads.
+struct ClusterShape {
+  int blocks;
+  int threads;
+};
+constexpr ClusterShape cluster_shape(int64_t cols) {
+  return cols <= kClusterSmallMaxCols
+             ? ClusterShape{static_cast<int>(std::clamp<int64_t>(ceil_div(cols, kClusterSmallTarget), 2, kClusterPortable)),
+                            kClusterSmallThreads}
+             : ClusterShape{static_cast<int>(std::max<int64_t>(kClusterPortable, ceil_div(cols, kClusterLargeBlockCols))),
+                            kClusterLargeThreads};
+}
+
+template <class T, int kVec>
+void launch_cluster_for(const Problem& p) {
+  const ClusterShape shape = cluster_shape(p.cols);
+  if (shape.threads == kClusterSmallThreads) {
+    launch_cluster_per_thread<T, kVec, kClusterSmallThreads>(p, shape.blocks);
+  } else {
+    launch_cluster_per_thread<T, kVec, kClusterLargeThreads>(p, shape.blocks);
+  }
+}
+
 // ---- online -------------------------------------------------------------------------------
 
 // grid = rows_per_wave * splits blocks; each row in `splits` parts of at most `chunk` elements;
@@ -314,6 +385,7 @@ void by_alignment(const Problem& p, Launch launch) {
 const int64_t kSoftmaxWarpMaxCols = int64_t{kWarpSize} * kWarpMaxPerLane;
 const int64_t kSoftmaxBlockMaxCols =
     int64_t{kBlockThreads[std::size(kBlockThreads) - 1]} * kBlockPerThread[std::size(kBlockPerThread) - 1];
+const int64_t kSoftmaxClusterMaxCols = int64_t{kClusterMax} * kClusterLargeBlockCols;
 
 size_t softmax_naive_workspace(int64_t rows, int64_t) { return 2 * static_cast<size_t>(rows) * sizeof(float); }
 
@@ -369,6 +441,17 @@ void softmax_block(const Problem& p) {
 }
 
 template <class T>
+void softmax_cluster(const Problem& p) {
+  if (p.rows == 0 || p.cols == 0) return;
+  require_cols(p, kSoftmaxClusterMaxCols, "cluster");
+  if (compute_capability() < 90) {
+    throw std::invalid_argument("softmax/cluster: thread-block clusters need sm_90 or newer; this GPU is sm_" +
+                                std::to_string(compute_capability()));
+  }
+  by_alignment<T>(p, [&](auto vec) { launch_cluster_for<T, decltype(vec)::value>(p); });
+}
+
+template <class T>
 void softmax_online(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
   by_alignment<T>(p, [&](auto vec) { launch_online_for<T, decltype(vec)::value>(p); });
@@ -380,6 +463,9 @@ void softmax_auto(const Problem& p) {
     softmax_warp<T>(p);
   } else if (p.cols <= kAutoBlockMaxCols && p.rows >= sm_count()) {
     softmax_block<T>(p);
+  } else if (p.cols <= kSoftmaxClusterMaxCols && compute_capability() >= 90 &&
+             p.rows * cluster_shape(p.cols).blocks >= sm_count()) {
+    softmax_cluster<T>(p);
   } else {
     softmax_online<T>(p);
   }
@@ -392,8 +478,9 @@ struct SoftmaxLaunchers {
   static const WorkspaceBytes kWorkspace[];
 };
 template <class T>
-const Launcher SoftmaxLaunchers<T>::kAll[] = {softmax_naive<T>,  softmax_fused<T>,  softmax_warp<T>,
-                                              softmax_block<T>,  softmax_online<T>, softmax_auto<T>};
+const Launcher SoftmaxLaunchers<T>::kAll[] = {softmax_naive<T>,  softmax_fused<T>,   softmax_warp<T>,
+                                              softmax_block<T>,  softmax_cluster<T>, softmax_online<T>,
+                                              softmax_auto<T>};
 template <class T>
 const WorkspaceBytes SoftmaxLaunchers<T>::kWorkspace[] = {softmax_online_workspace<T>, softmax_auto_workspace<T>};
 template struct SoftmaxLaunchers<float>;

@@ -11,6 +11,9 @@
 //            for short rows), the row in registers, shuffle reductions, one read, one write
 //   block    softmax_block_kernel: one block per row, the row in registers, shuffle +
 //            shared-memory reductions, one read, one write
+//   cluster  softmax_cluster_kernel (sm_90): one thread-block cluster per row, each block's
+//            slice in its registers, the blocks' maxima and sums exchanged through distributed
+//            shared memory at cluster barriers: one read, one write, no grid barrier
 //   online   softmax_online_kernel: a cooperative persistent grid; each row is split into
 //            parts, one per block, each block folds its part into one (max, sum) state in a
 //            single pass and the row's states are merged through the workspace after a grid
@@ -235,6 +238,53 @@ __global__ void __launch_bounds__(kThreads)
     const float s = block_reduce<kThreads>(slice.exp_sum(m), SumOp{}, storage);
     slice.store(y + row * cols, cols, threadIdx.x, kThreads, 1.0f / s);
   }
+}
+
+// ---- cluster: one thread-block cluster per row, the row in the cluster's registers ------------
+
+// Block r of a cluster of n holds columns [r * slice, (r + 1) * slice) of the row (slice a
+// multiple of kVec, so every slice of an aligned row starts aligned; the last may be short or
+// empty: its values are -inf, neutral). Each block reduces its slice as `block` reduces a row,
+// publishes the result in its own shared memory, and after a cluster barrier reads every
+// block's through distributed shared memory in rank order, so every block combines the same
+// values in the same order and gets the row's maximum, then its sum, bit for bit alike: the
+// output is the same whichever block writes which slice. The maxima and the sums have separate
+// slots, so two barriers per row suffice: a block writes the next row's maximum only after the
+// barrier at which every block has finished reading this row's maxima, and its next sum only
+// after everyone has read this row's sums. The last barrier keeps every block's shared memory
+// alive until the others have read it. Compiled for sm_90 only (clusters); the launcher checks
+// the device.
+template <class T, int kVec, int kThreads, int kPerThread>
+__global__ void __launch_bounds__(kThreads)
+    softmax_cluster_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int cols, int slice) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  static_assert(kPerThread % kVec == 0, "softmax_cluster_kernel: kPerThread must be a multiple of kVec");
+  namespace cg = cooperative_groups;
+  __shared__ BlockReduceStorage<float, kThreads> storage;
+  __shared__ float block_max, block_sum;
+  const cg::cluster_group cluster = cg::this_cluster();
+  const int blocks = static_cast<int>(cluster.num_blocks());
+  const int rank = static_cast<int>(cluster.block_rank());
+  const int begin = rank * slice;
+  const int len = begin < cols ? min(slice, cols - begin) : 0;
+  const int64_t clusters = gridDim.x / blocks;
+  for (int64_t row = blockIdx.x / blocks; row < rows; row += clusters) {
+    RowSlice<T, kVec, kPerThread / kVec> part;
+    part.load(x + row * cols + begin, len, threadIdx.x, kThreads, true);
+    const float m_part = block_reduce<kThreads>(part.max(), MaxOp{}, storage);
+    if (threadIdx.x == 0) block_max = m_part;
+    cluster.sync();
+    float m = MaxOp{}.identity();
+    for (int r = 0; r < blocks; ++r) m = MaxOp{}(m, *cluster.map_shared_rank(&block_max, r));
+    const float s_part = block_reduce<kThreads>(part.exp_sum(m), SumOp{}, storage);
+    if (threadIdx.x == 0) block_sum = s_part;
+    cluster.sync();
+    float s = SumOp{}.identity();
+    for (int r = 0; r < blocks; ++r) s += *cluster.map_shared_rank(&block_sum, r);
+    part.store(y + row * cols + begin, len, threadIdx.x, kThreads, 1.0f / s);
+  }
+  cluster.sync();
+#endif
 }
 
 // ---- online: rows split across a cooperative grid -----------------------------------------

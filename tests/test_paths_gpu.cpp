@@ -61,7 +61,7 @@ const std::vector<Shape>& risky_shapes(const Family& f) {
 // synccheck can say anything about (naive and warp have neither; auto runs these kernels).
 bool uses_barriers(const Variant& v) {
   const std::string name = v.name;
-  return name == "fused" || name == "block" || name == "online";
+  return name == "fused" || name == "block" || name == "cluster" || name == "online";
 }
 
 std::vector<PathCase> cases(bool row_reductions) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <tuple>
 
 #include "cuda_check.h"
@@ -52,6 +53,52 @@ inline int resident_blocks(const void* kernel, int threads, size_t dynamic_smem 
 template <class... Params>
 int resident_blocks(void (*kernel)(Params...), int threads, size_t dynamic_smem = 0) {
   return resident_blocks(reinterpret_cast<const void*>(kernel), threads, dynamic_smem);
+}
+
+// The current device's compute capability as major * 10 + minor (90 for sm_90), queried once.
+inline int compute_capability() {
+  static std::mutex mutex;
+  static std::map<int, int> cache;
+  int device = 0;
+  ACT_CUDA_CHECK(cudaGetDevice(&device));
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (const auto it = cache.find(device); it != cache.end()) return it->second;
+  int major = 0, minor = 0;
+  ACT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  ACT_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  return cache[device] = major * 10 + minor;
+}
+
+// Clusters of `blocks` blocks of `threads` threads the current device runs at once
+// (cudaOccupancyMaxActiveClusters), queried once per (device, kernel, shape). Above the portable
+// 8 blocks, the first call also allows the kernel the non-portable cluster size. Throws when
+// not one such cluster fits.
+template <class... Params>
+int resident_clusters(void (*kernel)(Params...), int threads, int blocks) {
+  static std::mutex mutex;
+  static std::map<std::tuple<int, const void*, int, int>, int> cache;
+  int device = 0;
+  ACT_CUDA_CHECK(cudaGetDevice(&device));
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto key = std::make_tuple(device, reinterpret_cast<const void*>(kernel), threads, blocks);
+  if (const auto it = cache.find(key); it != cache.end()) return it->second;
+  if (blocks > 8) ACT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(static_cast<unsigned>(blocks));
+  config.blockDim = dim3(static_cast<unsigned>(threads));
+  cudaLaunchAttribute cluster{};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = static_cast<unsigned>(blocks);
+  cluster.val.clusterDim.y = cluster.val.clusterDim.z = 1;
+  config.attrs = &cluster;
+  config.numAttrs = 1;
+  int clusters = 0;
+  ACT_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, kernel, &config));
+  if (clusters < 1) {
+    throw std::runtime_error("a cluster of " + std::to_string(blocks) + " blocks of " + std::to_string(threads) +
+                             " threads does not fit this device");
+  }
+  return cache[key] = clusters;
 }
 
 }  // namespace actbench

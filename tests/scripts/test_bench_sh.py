@@ -123,7 +123,7 @@ class Runs(unittest.TestCase):
             self.assertIn(log.replace(".json", ".md"), reports)
 
     def test_processes_share_the_repetitions_in_one_log(self):
-        r = bench_sh("--processes", "2", "--filter", "^relu/cpu_scalar/f32/n:1024$", "--",
+        r = bench_sh("--quick", "--processes", "2", "--filter", "^relu/cpu_scalar/f32/n:1024$", "--",
                      "--benchmark_min_time=0.001", "--benchmark_repetitions=5", results=self.results)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("process 2 of 2 (3 repetitions of each benchmark)", r.stdout)
