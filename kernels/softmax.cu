@@ -245,17 +245,8 @@ template <class T, int kVec, int kThreads, int kPerThread>
 void launch_cluster(const Problem& p, int blocks, int slice) {
   const auto kernel = softmax_cluster_kernel<T, kVec, kThreads, kPerThread>;
   const int64_t clusters = std::min<int64_t>(p.rows, resident_clusters(kernel, kThreads, blocks));
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned>(clusters * blocks));
-  config.blockDim = dim3(kThreads);
-  config.stream = p.stream;
-  cudaLaunchAttribute cluster{};
-  cluster.id = cudaLaunchAttributeClusterDimension;
-  cluster.val.clusterDim.x = static_cast<unsigned>(blocks);
-  cluster.val.clusterDim.y = cluster.val.clusterDim.z = 1;
-  config.attrs = &cluster;
-  config.numAttrs = 1;
-  ACT_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, in<T>(p), out<T>(p), p.rows, static_cast<int>(p.cols), slice));
+  const ClusterLaunch launch(clusters * blocks, kThreads, blocks, p.stream);
+  ACT_CUDA_CHECK(cudaLaunchKernelEx(&launch.config, kernel, in<T>(p), out<T>(p), p.rows, static_cast<int>(p.cols), slice));
   ACT_CHECK_LAUNCH();
 }
 

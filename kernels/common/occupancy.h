@@ -12,22 +12,31 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "cuda_check.h"
 
 namespace actbench {
 
-// The current device's SM count, queried once per device.
-inline int sm_count() {
+// An attribute of the current device, queried once per (device, attribute).
+inline int device_attribute(cudaDeviceAttr attribute) {
   static std::mutex mutex;
-  static std::map<int, int> cache;
+  static std::map<std::pair<int, cudaDeviceAttr>, int> cache;
   int device = 0;
   ACT_CUDA_CHECK(cudaGetDevice(&device));
   const std::lock_guard<std::mutex> lock(mutex);
-  if (const auto it = cache.find(device); it != cache.end()) return it->second;
-  int sms = 0;
-  ACT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  return cache[device] = sms;
+  const auto key = std::make_pair(device, attribute);
+  if (const auto it = cache.find(key); it != cache.end()) return it->second;
+  int value = 0;
+  ACT_CUDA_CHECK(cudaDeviceGetAttribute(&value, attribute, device));
+  return cache[key] = value;
+}
+
+inline int sm_count() { return device_attribute(cudaDevAttrMultiProcessorCount); }
+
+// The current device's compute capability as major * 10 + minor (90 for sm_90).
+inline int compute_capability() {
+  return 10 * device_attribute(cudaDevAttrComputeCapabilityMajor) + device_attribute(cudaDevAttrComputeCapabilityMinor);
 }
 
 // SMs x blocks per SM at `threads` threads and `dynamic_smem` bytes of dynamic shared memory.
@@ -55,19 +64,24 @@ int resident_blocks(void (*kernel)(Params...), int threads, size_t dynamic_smem 
   return resident_blocks(reinterpret_cast<const void*>(kernel), threads, dynamic_smem);
 }
 
-// The current device's compute capability as major * 10 + minor (90 for sm_90), queried once.
-inline int compute_capability() {
-  static std::mutex mutex;
-  static std::map<int, int> cache;
-  int device = 0;
-  ACT_CUDA_CHECK(cudaGetDevice(&device));
-  const std::lock_guard<std::mutex> lock(mutex);
-  if (const auto it = cache.find(device); it != cache.end()) return it->second;
-  int major = 0, minor = 0;
-  ACT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  ACT_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
-  return cache[device] = major * 10 + minor;
-}
+// The launch configuration of `grid` blocks of `threads` threads in clusters of `blocks`
+// along x, on `stream`. Not copyable: the configuration points at its own attribute.
+struct ClusterLaunch {
+  cudaLaunchAttribute cluster{};
+  cudaLaunchConfig_t config{};
+  ClusterLaunch(int64_t grid, int threads, int blocks, cudaStream_t stream) {
+    cluster.id = cudaLaunchAttributeClusterDimension;
+    cluster.val.clusterDim.x = static_cast<unsigned>(blocks);
+    cluster.val.clusterDim.y = cluster.val.clusterDim.z = 1;
+    config.gridDim = dim3(static_cast<unsigned>(grid));
+    config.blockDim = dim3(static_cast<unsigned>(threads));
+    config.stream = stream;
+    config.attrs = &cluster;
+    config.numAttrs = 1;
+  }
+  ClusterLaunch(const ClusterLaunch&) = delete;
+  ClusterLaunch& operator=(const ClusterLaunch&) = delete;
+};
 
 // Clusters of `blocks` blocks of `threads` threads the current device runs at once
 // (cudaOccupancyMaxActiveClusters), queried once per (device, kernel, shape). Above the portable
@@ -83,17 +97,9 @@ int resident_clusters(void (*kernel)(Params...), int threads, int blocks) {
   const auto key = std::make_tuple(device, reinterpret_cast<const void*>(kernel), threads, blocks);
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   if (blocks > 8) ACT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned>(blocks));
-  config.blockDim = dim3(static_cast<unsigned>(threads));
-  cudaLaunchAttribute cluster{};
-  cluster.id = cudaLaunchAttributeClusterDimension;
-  cluster.val.clusterDim.x = static_cast<unsigned>(blocks);
-  cluster.val.clusterDim.y = cluster.val.clusterDim.z = 1;
-  config.attrs = &cluster;
-  config.numAttrs = 1;
+  const ClusterLaunch one(blocks, threads, blocks, nullptr);
   int clusters = 0;
-  ACT_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, kernel, &config));
+  ACT_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, kernel, &one.config));
   if (clusters < 1) {
     throw std::runtime_error("a cluster of " + std::to_string(blocks) + " blocks of " + std::to_string(threads) +
                              " threads does not fit this device");
