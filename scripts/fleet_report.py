@@ -57,6 +57,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gbjson  # noqa: E402  (the scripts folder is not a package)
+from report import import_pyplot  # noqa: E402  (matplotlib on Agg, or None: one way for every report)
 
 FLOOR = 0.05
 NOISE_FACTOR = 3.0
@@ -568,16 +569,6 @@ def summary(fleet: Fleet) -> dict[str, Any]:
 
 
 # ---- plots ---------------------------------------------------------------------------------------
-
-def import_pyplot() -> Any:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    return plt
-
 
 def plot_group(plt: Any, fleet: Fleet, g: Group, path: Path) -> None:
     """Top: each GPU's copy bandwidth, the median dashed. Below: every benchmark's time on each
