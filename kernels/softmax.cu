@@ -101,8 +101,8 @@ constexpr int kFusedThreads = 256;
 // no multiple of 4; 36 warps per SM at 1024, 12 at 4096, where 128 floats a lane
 // still keep ~190 KB per SM in flight); up to kAutoBlockMaxCols a block holds it with two or
 // more blocks per SM, when there are rows enough for every SM; beyond, on sm_90, a cluster holds
-// it (one read, one write, no grid barrier) when the rows' clusters give every SM a block;
-// otherwise online splits rows across the GPU and streams parts through shared memory. All
+// it (one read, one write, no grid barrier) when the rows' clusters give every SM a block in
+// waves that keep most clusters busy (cluster_suits); otherwise online splits rows across the GPU and streams parts through shared memory. All
 // three numbers are a design estimate until the benchmark sweep measures the crossings; none
 // sits next to the 1024 / 2048 boundaries checked for cliffs.
 constexpr int64_t kAutoWarpMaxCols = 4096;
@@ -230,35 +230,20 @@ void launch_block_for(const Problem& p, std::index_sequence<I...>) {
 // vectors) in registers at kClusterPerThread[i] values a thread. Up to kClusterSmallMaxCols:
 // 512-thread blocks, about 8192 columns a block (n = cols / 8192 within 2..8 portable blocks;
 // 16 values a thread, 32 past 8192), which leaves room for two or three blocks per SM. Longer
-// rows: 1024-thread blocks of up to 32768 columns, 8 blocks, then up to 16 with the
-// non-portable cluster size. A design estimate until the benchmark sweep measures it.
+// rows: 1024-thread blocks (one an SM) of up to 32768 columns, 8 of them, or 16 with the
+// non-portable cluster size: a cluster lives in one GPC, and sizes between would leave a GPC's
+// SMs idle beside one cluster. A design estimate until the benchmark sweep measures it.
 constexpr int kClusterPerThread[] = {16, 32};
 constexpr int kClusterSmallThreads = 512;
 constexpr int kClusterLargeThreads = 1024;
 constexpr int kClusterPortable = 8;
 constexpr int kClusterMax = 16;
 constexpr int64_t kClusterSmallTarget = 8192;
-constexpr int64_t kClusterSmallMaxCols = int64_t{kClusterPortable} * kClusterSmallThreads * 32;
-constexpr int64_t kClusterLargeBlockCols = int64_t{kClusterLargeThreads} * 32;
-
-template <class T, int kVec, int kThreads, int kPerThread>
-void launch_cluster(const Problem& p, int blocks, int slice) {
-  const auto kernel = softmax_cluster_kernel<T, kVec, kThreads, kPerThread>;
-  const int64_t clusters = std::min<int64_t>(p.rows, resident_clusters(kernel, kThreads, blocks));
-  const ClusterLaunch launch(clusters * blocks, kThreads, blocks, p.stream);
-  ACT_CUDA_CHECK(cudaLaunchKernelEx(&launch.config, kernel, in<T>(p), out<T>(p), p.rows, static_cast<int>(p.cols), slice));
-  ACT_CHECK_LAUNCH();
-}
-
-template <class T, int kVec, int kThreads>
-void launch_cluster_per_thread(const Problem& p, int blocks) {
-  const int64_t slice = ceil_div(ceil_div(p.cols, blocks), kVec) * kVec;
-  if (slice <= int64_t{kThreads} * kClusterPerThread[0]) {
-    launch_cluster<T, kVec, kThreads, kClusterPerThread[0]>(p, blocks, static_cast<int>(slice));
-  } else {
-    launch_cluster<T, kVec, kThreads, kClusterPerThread[1]>(p, blocks, static_cast<int>(slice));
-  }
-}
+constexpr int64_t kClusterSmallMaxCols = int64_t{kClusterPortable} * kClusterSmallThreads * kClusterPerThread[1];
+constexpr int64_t kClusterLargeBlockCols = int64_t{kClusterLargeThreads} * kClusterPerThread[1];
+// Rows for which auto takes a cluster only when its clusters come in waves that keep this share
+// of the resident clusters busy (9 rows of 8 resident clusters: 56%, online instead).
+constexpr double kClusterMinWaveUse = 0.8;
 
 // Blocks of the cluster that holds a row of `cols` columns, and their threads.
 struct ClusterShape {
@@ -269,18 +254,50 @@ constexpr ClusterShape cluster_shape(int64_t cols) {
   return cols <= kClusterSmallMaxCols
              ? ClusterShape{static_cast<int>(std::clamp<int64_t>(ceil_div(cols, kClusterSmallTarget), 2, kClusterPortable)),
                             kClusterSmallThreads}
-             : ClusterShape{static_cast<int>(std::max<int64_t>(kClusterPortable, ceil_div(cols, kClusterLargeBlockCols))),
+             : ClusterShape{cols <= kClusterPortable * kClusterLargeBlockCols ? kClusterPortable : kClusterMax,
                             kClusterLargeThreads};
 }
 
-template <class T, int kVec>
-void launch_cluster_for(const Problem& p) {
-  const ClusterShape shape = cluster_shape(p.cols);
-  if (shape.threads == kClusterSmallThreads) {
-    launch_cluster_per_thread<T, kVec, kClusterSmallThreads>(p, shape.blocks);
-  } else {
-    launch_cluster_per_thread<T, kVec, kClusterLargeThreads>(p, shape.blocks);
+// Resident clusters of the kernel that holds p's rows (0: none fits this device), and with
+// `launch` the launch itself, which needs at least one.
+template <class T, int kVec, int kThreads, int kPerThread>
+int launch_cluster(const Problem& p, int blocks, int slice, bool launch) {
+  static_assert(kThreads == kClusterSmallThreads || kPerThread == kClusterPerThread[1],
+                "cluster: 1024-thread blocks always hold slices over 16384 columns");
+  const auto kernel = softmax_cluster_kernel<T, kVec, kThreads, kPerThread>;
+  const int resident = resident_clusters(kernel, kThreads, blocks);
+  if (!launch) return resident;
+  if (resident < 1) {
+    throw std::runtime_error("softmax/cluster: a cluster of " + std::to_string(blocks) + " blocks of " +
+                             std::to_string(kThreads) + " threads does not fit this device");
   }
+  const int64_t clusters = std::min<int64_t>(p.rows, resident);
+  const ClusterLaunch config(clusters * blocks, kThreads, blocks, p.stream);
+  ACT_CUDA_CHECK(cudaLaunchKernelEx(&config.config, kernel, in<T>(p), out<T>(p), p.rows, static_cast<int>(p.cols), slice));
+  ACT_CHECK_LAUNCH();
+  return resident;
+}
+
+template <class T, int kVec, int kThreads>
+int launch_cluster_per_thread(const Problem& p, int blocks, bool launch) {
+  const int64_t slice = ceil_div(ceil_div(p.cols, blocks), kVec) * kVec;
+  if (slice > int64_t{kThreads} * kClusterPerThread[1]) {
+    throw std::logic_error("softmax/cluster: a slice of " + std::to_string(slice) + " columns exceeds its block");
+  }
+  if constexpr (kThreads == kClusterSmallThreads) {
+    if (slice <= int64_t{kThreads} * kClusterPerThread[0]) {
+      return launch_cluster<T, kVec, kThreads, kClusterPerThread[0]>(p, blocks, static_cast<int>(slice), launch);
+    }
+  }
+  return launch_cluster<T, kVec, kThreads, kClusterPerThread[1]>(p, blocks, static_cast<int>(slice), launch);
+}
+
+template <class T, int kVec>
+int launch_cluster_for(const Problem& p, bool launch) {
+  const ClusterShape shape = cluster_shape(p.cols);
+  return shape.threads == kClusterSmallThreads
+             ? launch_cluster_per_thread<T, kVec, kClusterSmallThreads>(p, shape.blocks, launch)
+             : launch_cluster_per_thread<T, kVec, kClusterLargeThreads>(p, shape.blocks, launch);
 }
 
 // ---- online -------------------------------------------------------------------------------
@@ -439,7 +456,19 @@ void softmax_cluster(const Problem& p) {
     throw std::invalid_argument("softmax/cluster: thread-block clusters need sm_90 or newer; this GPU is sm_" +
                                 std::to_string(compute_capability()));
   }
-  by_alignment<T>(p, [&](auto vec) { launch_cluster_for<T, decltype(vec)::value>(p); });
+  by_alignment<T>(p, [&](auto vec) { launch_cluster_for<T, decltype(vec)::value>(p, true); });
+}
+
+// Whether auto should take a cluster for p: sm_90, the row within reach, a cluster that fits
+// this device, and waves of clusters that keep kClusterMinWaveUse of them and every SM busy.
+template <class T>
+bool cluster_suits(const Problem& p) {
+  if (p.cols > kSoftmaxClusterMaxCols || compute_capability() < 90) return false;
+  int resident = 0;
+  by_alignment<T>(p, [&](auto vec) { resident = launch_cluster_for<T, decltype(vec)::value>(p, false); });
+  if (resident < 1 || p.rows * cluster_shape(p.cols).blocks < sm_count()) return false;
+  const int64_t waves = ceil_div(p.rows, resident);
+  return static_cast<double>(p.rows) >= kClusterMinWaveUse * static_cast<double>(waves * resident);
 }
 
 template <class T>
@@ -454,8 +483,7 @@ void softmax_auto(const Problem& p) {
     softmax_warp<T>(p);
   } else if (p.cols <= kAutoBlockMaxCols && p.rows >= sm_count()) {
     softmax_block<T>(p);
-  } else if (p.cols <= kSoftmaxClusterMaxCols && compute_capability() >= 90 &&
-             p.rows * cluster_shape(p.cols).blocks >= sm_count()) {
+  } else if (cluster_suits<T>(p)) {
     softmax_cluster<T>(p);
   } else {
     softmax_online<T>(p);

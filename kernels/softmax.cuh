@@ -252,8 +252,8 @@ __global__ void __launch_bounds__(kThreads)
 // slots, so two barriers per row suffice: a block writes the next row's maximum only after the
 // barrier at which every block has finished reading this row's maxima, and its next sum only
 // after everyone has read this row's sums. The last barrier keeps every block's shared memory
-// alive until the others have read it. Compiled for sm_90 only (clusters); the launcher checks
-// the device.
+// alive until the others have read it. Clusters need sm_90: the launcher checks the device, and
+// code compiled for an older architecture traps.
 template <class T, int kVec, int kThreads, int kPerThread>
 __global__ void __launch_bounds__(kThreads)
     softmax_cluster_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int cols, int slice) {
@@ -284,6 +284,8 @@ __global__ void __launch_bounds__(kThreads)
     part.store(y + row * cols + begin, len, threadIdx.x, kThreads, 1.0f / s);
   }
   cluster.sync();
+#else
+  __trap();  // a build without sm_90 code run on a newer GPU through PTX: fail loudly, never skip
 #endif
 }
 

@@ -84,9 +84,9 @@ struct ClusterLaunch {
 };
 
 // Clusters of `blocks` blocks of `threads` threads the current device runs at once
-// (cudaOccupancyMaxActiveClusters), queried once per (device, kernel, shape). Above the portable
-// 8 blocks, the first call also allows the kernel the non-portable cluster size. Throws when
-// not one such cluster fits.
+// (cudaOccupancyMaxActiveClusters), queried once per (device, kernel, shape): 0 when not one
+// fits (16 one-SM blocks on a part whose GPCs have fewer SMs). Above the portable 8 blocks, the
+// first call also allows the kernel the non-portable cluster size.
 template <class... Params>
 int resident_clusters(void (*kernel)(Params...), int threads, int blocks) {
   static std::mutex mutex;
@@ -100,10 +100,6 @@ int resident_clusters(void (*kernel)(Params...), int threads, int blocks) {
   const ClusterLaunch one(blocks, threads, blocks, nullptr);
   int clusters = 0;
   ACT_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, kernel, &one.config));
-  if (clusters < 1) {
-    throw std::runtime_error("a cluster of " + std::to_string(blocks) + " blocks of " + std::to_string(threads) +
-                             " threads does not fit this device");
-  }
   return cache[key] = clusters;
 }
 
