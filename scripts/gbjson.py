@@ -300,8 +300,10 @@ def format_time(ns: float | None) -> str:
     return f"{ns:.4g} ns"
 
 
-def load(path: str | Path) -> Run:
-    """Reads and validates one log. Raises LogError with a one-line reason."""
+def read_doc(path: str | Path) -> dict[str, Any]:
+    """One log's JSON document, checked to be a Google Benchmark log with at least one
+    benchmark row and a context object (empty when absent). Raises LogError with a one-line
+    reason."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -320,6 +322,15 @@ def load(path: str | Path) -> Run:
         raise LogError(f"{path}: 'context' is not an object")
     if not doc["benchmarks"]:
         raise LogError(f"{path}: the log holds no benchmarks")
+    doc.setdefault("context", {})
+    return doc
+
+
+def load(path: str | Path) -> Run:
+    """Reads and validates one log. Raises LogError with a one-line reason."""
+    path = Path(path)
+    doc = read_doc(path)
+    context = doc["context"]
     benchmarks = _fold(path, doc["benchmarks"])
     registry = _registry(path, context)
     variants = _add_inferred(dict(registry or {}), benchmarks.values())

@@ -50,19 +50,6 @@ class MergeError(Exception):
     pass
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise MergeError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-    except json.JSONDecodeError as e:
-        raise MergeError(f"{path}: not valid JSON (truncated?): {e.msg} at line {e.lineno}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list) \
-            or not isinstance(doc.get("context", {}), dict):
-        raise MergeError(f"{path}: not a Google Benchmark log")
-    return doc
-
-
 def _iterations(path: Path, doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """The part's iteration rows by run_name, in log order (error rows included)."""
     rows: dict[str, list[dict[str, Any]]] = {}
@@ -106,8 +93,11 @@ def _aggregate(name: str, rows: list[dict[str, Any]], statistic: str) -> dict[st
 
 
 def merge(paths: list[Path]) -> dict[str, Any]:
-    docs = [_read(p) for p in paths]
-    contexts = [d.get("context", {}) for d in docs]
+    try:
+        docs = [gbjson.read_doc(p) for p in paths]
+    except gbjson.LogError as e:
+        raise MergeError(str(e)) from None
+    contexts = [d["context"] for d in docs]
     for path, ctx in zip(paths[1:], contexts[1:]):
         for key in SAME_CONTEXT:
             if contexts[0].get(key) != ctx.get(key):
