@@ -311,13 +311,16 @@ double ideal_bytes(const Family& f, DType t, const Shape& s) {
 class HostBuffer {
  public:
   static constexpr size_t kPage = 4096;
+  // Zeroed (outputs and workspaces, as a std::vector's would be), or left as allocated for a
+  // buffer the caller fills at once.
+  enum class Fill { Zero, None };
   HostBuffer() = default;
-  explicit HostBuffer(size_t bytes)
+  explicit HostBuffer(size_t bytes, Fill fill = Fill::Zero)
       : data_(bytes ? static_cast<unsigned char*>(std::aligned_alloc(kPage, (bytes + kPage - 1) / kPage * kPage))
                     : nullptr),
         bytes_(bytes) {
     if (bytes && !data_) throw std::bad_alloc();
-    if (bytes) std::memset(data_.get(), 0, bytes);
+    if (bytes && fill == Fill::Zero) std::memset(data_.get(), 0, bytes);
   }
   unsigned char* data() const { return data_.get(); }
   size_t size() const { return bytes_; }
@@ -333,7 +336,7 @@ class HostBuffer {
 
 // The elements of type t of `values`, on pages of their own.
 HostBuffer host_elements(DType t, const std::vector<float>& values) {
-  HostBuffer b(values.size() * dtype_bytes(t));
+  HostBuffer b(values.size() * dtype_bytes(t), HostBuffer::Fill::None);  // encode writes every byte
   encode(t, values.data(), static_cast<int64_t>(values.size()), b.data());
   return b;
 }

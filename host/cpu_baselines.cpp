@@ -515,16 +515,22 @@ Range share(int64_t n, int t, int threads) {
   return {edge(t), edge(t + 1)};
 }
 
+// body(r) for each thread's share r of n elements of T, on all threads (one below
+// kParallelMin); with `stream` each thread then drains its streaming stores.
+template <class T, class Body>
+void omp_shares(int64_t n, bool stream, Body body) {
+#pragma omp parallel if (n >= kParallelMin)
+  {
+    body(share<T>(n, omp_get_thread_num(), omp_get_num_threads()));
+    if (stream) _mm_sfence();  // streaming stores are weakly ordered: drain before the barrier
+  }
+}
+
 // y = f(x) over n elements of T on all threads.
 template <class T, class F>
 void omp_map(F f, const T* x, T* y, int64_t n) {
   const bool stream = n >= stream_min(sizeof(T));
-#pragma omp parallel if (n >= kParallelMin)
-  {
-    const Range r = share<T>(n, omp_get_thread_num(), omp_get_num_threads());
-    map_range(f, y + r.lo, r.hi - r.lo, stream, x + r.lo);
-    if (stream) _mm_sfence();  // streaming stores are weakly ordered: drain before the barrier
-  }
+  omp_shares<T>(n, stream, [&](Range r) { map_range(f, y + r.lo, r.hi - r.lo, stream, x + r.lo); });
 }
 
 // Outputs [r.lo, r.hi) of a gated family's rows of `cols`: y[e] = f(a, b), a and b the
@@ -681,20 +687,17 @@ void cpu_omp_elementwise(const Problem& p) {
   omp_map(VecOp<A>{}, static_cast<const T*>(p.x), static_cast<T*>(p.y), p.rows * p.cols);
 }
 
-// The outputs split across the threads as omp_map splits them, each share walked row by row
-// (gated_range): a long row is shared by threads, short rows are many to a thread.
+// The outputs split across the threads as omp_map splits them (omp_shares), each share walked
+// row by row (gated_range): a long row is shared by threads, short rows are many to a thread.
 template <class T, Activation A>
 void cpu_omp_gated(const Problem& p) {
   const int64_t n = p.rows * p.cols;
   // Streaming pays once what is read and written exceeds a quarter of the last-level cache
   // (stream_min: 2 n elements of an elementwise map); a gated call moves 3 n.
   const bool stream = 3 * n >= 2 * stream_min(sizeof(T));
-#pragma omp parallel if (n >= kParallelMin)
-  {
-    const Range r = share<T>(n, omp_get_thread_num(), omp_get_num_threads());
+  omp_shares<T>(n, stream, [&](Range r) {
     gated_range(VecGated<A>{}, static_cast<const T*>(p.x), static_cast<T*>(p.y), p.cols, r, stream);
-    if (stream) _mm_sfence();
-  }
+  });
 }
 
 // Many rows: one thread per row, each row whole in one clone call (vec_softmax_row) with its
@@ -748,11 +751,9 @@ void cpu_memcpy(const Problem& p) {
   const int64_t n = p.rows * p.cols;
   const auto* x = static_cast<const unsigned char*>(p.x);
   auto* y = static_cast<unsigned char*>(p.y);
-#pragma omp parallel if (n >= kParallelMin)
-  {
-    const Range r = share<T>(n, omp_get_thread_num(), omp_get_num_threads());
+  omp_shares<T>(n, false, [&](Range r) {
     std::memcpy(y + r.lo * sizeof(T), x + r.lo * sizeof(T), static_cast<size_t>(r.hi - r.lo) * sizeof(T));
-  }
+  });
 }
 
 // ---- conversions, for their test ----------------------------------------------------------
