@@ -292,10 +292,12 @@ std::string benchmark_name(const Variant& v, const Shape& s) {
 }
 
 // Ideal traffic in elements of type t: every input read once, every output written once (a
-// gated family: x's two halves and y, three tensors of rows x cols).
+// gated family: x's two halves and y, three tensors of rows x cols; a backward family: the
+// saved tensor and dy read, dx written, three tensors, and a bias backward family's dbias).
 double ideal_bytes(const Family& f, DType t, const Shape& s) {
   const double rows = static_cast<double>(s.rows);
-  const double inputs = rows * static_cast<double>(input_cols(f, s.cols)), outputs = rows * static_cast<double>(s.cols);
+  const double outputs = rows * static_cast<double>(s.cols);
+  const double inputs = rows * static_cast<double>(input_cols(f, s.cols)) + (f.backward ? outputs : 0.0);
   return static_cast<double>(dtype_bytes(t)) * (inputs + outputs + (f.bias ? static_cast<double>(s.cols) : 0.0));
 }
 
@@ -350,24 +352,27 @@ struct Prepared {
   Shape shape{0, 0};
   bool on_gpu = false;
   Case input;
-  HostBuffer x_elements, bias_elements;
-  std::vector<double> reference;
-  DeviceBuffer x, bias;
+  HostBuffer x_elements, bias_elements, dy_elements;
+  Expected reference;
+  DeviceBuffer x, bias, dy;
 
   bool is(const Family& f, DType t, const Shape& s) const { return family == &f && type == t && shape == s; }
   size_t host_bytes() const {
-    return (input.x.size() + input.bias.size()) * sizeof(float) + x_elements.size() + bias_elements.size() +
-           reference.size() * sizeof(double);
+    return (input.x.size() + input.bias.size() + input.dy.size()) * sizeof(float) + x_elements.size() +
+           bias_elements.size() + dy_elements.size() +
+           (reference.value.size() + reference.bound.size()) * sizeof(double);
   }
-  size_t device_bytes() const { return x.bytes() + bias.bytes(); }
+  size_t device_bytes() const { return x.bytes() + bias.bytes() + dy.bytes(); }
 };
 
 // Host bytes of a (family, type, shape)'s inputs and reference, before it is built.
 size_t prepared_host_bytes(const Family& f, DType t, const Shape& s) {
+  const size_t outputs = static_cast<size_t>(s.rows) * static_cast<size_t>(s.cols);
   const size_t elements = static_cast<size_t>(s.rows) * static_cast<size_t>(input_cols(f, s.cols)) +
-                          (f.bias ? static_cast<size_t>(s.cols) : 0);
-  return elements * (sizeof(float) + dtype_bytes(t)) +
-         static_cast<size_t>(s.rows) * static_cast<size_t>(s.cols) * sizeof(double);
+                          (f.bias ? static_cast<size_t>(s.cols) : 0) + (f.backward ? outputs : 0);
+  // The reference's values, and its bounds where the outputs are sums (at most as many).
+  const size_t reference = static_cast<size_t>(output_count(f, s.rows, s.cols)) * (f.backward ? 2 : 1);
+  return elements * (sizeof(float) + dtype_bytes(t)) + reference * sizeof(double);
 }
 
 struct Session {
@@ -423,20 +428,23 @@ struct Session {
       p.input = make_case(f, t, s.rows, s.cols, 20261127);
       p.x_elements = host_elements(t, p.input.x);
       p.bias_elements = host_elements(t, p.input.bias);
-      p.reference = reference(f, t, p.input.x, p.input.bias, s.rows, s.cols);
+      p.dy_elements = host_elements(t, p.input.dy);
+      p.reference = reference(f, t, p.input);
     }
     Prepared& p = prepared.front();
     if (on_gpu && !p.on_gpu) {
-      make_room(0, p.x_elements.size() + p.bias_elements.size());
-      p.x = DeviceBuffer(p.x_elements.size());
-      p.bias = DeviceBuffer(p.bias_elements.size());
+      make_room(0, p.x_elements.size() + p.bias_elements.size() + p.dy_elements.size());
       // On the timing stream, then waited for: a pageable cudaMemcpy may return before its
       // DMA lands, and the non-blocking timing stream is not ordered after it.
-      ACT_CUDA_CHECK(cudaMemcpyAsync(p.x.get(), p.x_elements.data(), p.x.bytes(), cudaMemcpyHostToDevice, stream));
-      if (p.bias.bytes() > 0) {
-        ACT_CUDA_CHECK(cudaMemcpyAsync(p.bias.get(), p.bias_elements.data(), p.bias.bytes(),
-                                       cudaMemcpyHostToDevice, stream));
-      }
+      auto upload = [&](DeviceBuffer& to, const HostBuffer& from) {
+        to = DeviceBuffer(from.size());
+        if (!from.empty()) {
+          ACT_CUDA_CHECK(cudaMemcpyAsync(to.get(), from.data(), from.size(), cudaMemcpyHostToDevice, stream));
+        }
+      };
+      upload(p.x, p.x_elements);
+      upload(p.bias, p.bias_elements);
+      upload(p.dy, p.dy_elements);
       ACT_CUDA_CHECK(cudaStreamSynchronize(stream));
       p.on_gpu = true;
     }
@@ -460,7 +468,7 @@ struct Session {
     std::vector<float> got = run_once(v, in.input);
     if (v.id() == options.inject_mismatch) {  // NaN where the reference is a number, else 0
       const size_t mid = got.size() / 2;
-      got[mid] = std::isnan(in.reference[mid]) ? 0.0f : std::nanf("");
+      got[mid] = std::isnan(in.reference.value[mid]) ? 0.0f : std::nanf("");
     }
     return verified.emplace(key, compare(got, in.reference, v.tol, v.dtype)).first->second;
   }
@@ -482,19 +490,27 @@ void run_benchmark(benchmark::State& state, const Variant& v, Shape shape) {
     }
     const int64_t count = shape.rows * shape.cols;
     const size_t y_bytes = static_cast<size_t>(count) * dtype_bytes(v.dtype);
-    DeviceBuffer device_y, device_workspace;
-    HostBuffer host_y, host_workspace;
+    const size_t dbias_bytes = static_cast<size_t>(output_count(*v.family, shape.rows, shape.cols) - count) *
+                               dtype_bytes(v.dtype);
+    DeviceBuffer device_y, device_dbias, device_workspace;
+    HostBuffer host_y, host_dbias, host_workspace;
     Problem p;
     if (on_gpu) {
       device_y = DeviceBuffer(y_bytes);
+      device_dbias = DeviceBuffer(dbias_bytes);
       device_workspace = DeviceBuffer(v.workspace(shape.rows, shape.cols));
       p = {in.x.get(), in.bias.bytes() ? in.bias.get() : nullptr, device_y.get(),
            shape.rows, shape.cols, device_workspace.get(), s.stream};
+      p.dy = in.dy.bytes() ? in.dy.get() : nullptr;
+      p.dbias = dbias_bytes ? device_dbias.get() : nullptr;
     } else {
       host_y = HostBuffer(y_bytes);
+      host_dbias = HostBuffer(dbias_bytes);
       host_workspace = HostBuffer(v.workspace(shape.rows, shape.cols));
       p = {in.x_elements.data(), in.bias_elements.empty() ? nullptr : in.bias_elements.data(), host_y.data(),
            shape.rows, shape.cols, host_workspace.data(), nullptr};
+      p.dy = in.dy_elements.empty() ? nullptr : in.dy_elements.data();
+      p.dbias = dbias_bytes ? host_dbias.data() : nullptr;
     }
     s.seconds_of(v, p);  // warm-up: first-touch, lazy library initialization, instruction cache
     if (on_gpu) s.timer->take_late();

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 namespace actbench {
 
@@ -23,7 +25,7 @@ std::string format_number(double v) {
 
 // One contiguous range, in index order.
 Comparison compare_range(const float* got, const double* ref, int64_t begin, int64_t end,
-                         const Tolerance& tol, DType type) {
+                         const Tolerance& tol, DType type, const double* extra) {
   Comparison c;
   c.count = end - begin;
   for (int64_t i = begin; i < end; ++i) {
@@ -34,7 +36,7 @@ Comparison compare_range(const float* got, const double* ref, int64_t begin, int
     } else if (!std::isfinite(g)) {
       bad = true;
     } else {
-      const double err = std::fabs(g - r), bound = tol.atol + tol.rtol * std::fabs(r);
+      const double err = std::fabs(g - r), bound = tol.atol + tol.rtol * std::fabs(r) + (extra ? extra[i] : 0.0);
       bad = err > bound;
       c.max_abs_err = std::fmax(c.max_abs_err, err);
       if (r != 0.0) c.max_rel_err = std::fmax(c.max_rel_err, err / std::fabs(r));
@@ -55,13 +57,14 @@ Comparison compare_range(const float* got, const double* ref, int64_t begin, int
 
 // Chunks are compared in parallel (2^28-element outputs are checked in every full sweep) and
 // merged in index order, so the result is the same as one sequential pass.
-Comparison compare(const float* got, const double* ref, int64_t count, const Tolerance& tol, DType type) {
+Comparison compare(const float* got, const double* ref, int64_t count, const Tolerance& tol, DType type,
+                   const double* bound) {
   constexpr int64_t kChunk = int64_t{1} << 20;
   const int64_t chunks = std::max<int64_t>(1, (count + kChunk - 1) / kChunk);
   std::vector<Comparison> parts(static_cast<size_t>(chunks));
 #pragma omp parallel for schedule(dynamic, 1) if (chunks > 1)
   for (int64_t k = 0; k < chunks; ++k) {
-    parts[k] = compare_range(got, ref, k * kChunk, std::min(count, (k + 1) * kChunk), tol, type);
+    parts[k] = compare_range(got, ref, k * kChunk, std::min(count, (k + 1) * kChunk), tol, type, bound);
   }
   Comparison c;
   for (const Comparison& part : parts) {
@@ -76,6 +79,16 @@ Comparison compare(const float* got, const double* ref, int64_t count, const Tol
     }
   }
   return c;
+}
+
+Comparison compare(const std::vector<float>& got, const Expected& want, const Tolerance& tol, DType type) {
+  const size_t count = want.value.size();
+  if (got.size() != count || (!want.bound.empty() && want.bound.size() != count)) {
+    throw std::invalid_argument("compare: " + std::to_string(got.size()) + " outputs against " + std::to_string(count) +
+                                " reference values and " + std::to_string(want.bound.size()) + " bounds");
+  }
+  return compare(got.data(), want.value.data(), static_cast<int64_t>(count), tol, type,
+                 want.bound.empty() ? nullptr : want.bound.data());
 }
 
 std::string Comparison::describe(const Tolerance& tol) const {

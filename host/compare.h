@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "host/reference.h"
 #include "kernels/registry.h"
 
 namespace actbench {
@@ -37,10 +38,15 @@ struct Comparison {
 };
 
 // `type` sets the unit of max_ulp_err (the tolerance is the variant's own, already in its type).
-Comparison compare(const float* got, const double* ref, int64_t count, const Tolerance& tol, DType type);
+// `bound`, when not null, holds a further accepted absolute error per element (a sum's
+// summation bound, host/reference.h's Expected::bound).
+Comparison compare(const float* got, const double* ref, int64_t count, const Tolerance& tol, DType type,
+                   const double* bound = nullptr);
 inline Comparison compare(const std::vector<float>& got, const std::vector<double>& ref, const Tolerance& tol,
                           DType type) {
   return compare(got.data(), ref.data(), static_cast<int64_t>(got.size()), tol, type);
 }
+// Against a reference with its bounds; a size mismatch is every element mismatching.
+Comparison compare(const std::vector<float>& got, const Expected& want, const Tolerance& tol, DType type);
 
 }  // namespace actbench

@@ -4,9 +4,11 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "host/gpu.h"
 #include "host/inputs.h"
+#include "host/reference.h"
 #include "kernels/launchers.h"
 
 namespace actbench {
@@ -78,76 +80,134 @@ void check_written(const Elements& buffer, int64_t begin, int64_t count, const V
   }
 }
 
-// How many inputs and outputs there are, where y starts in its buffer, and how long that
-// buffer is (in elements).
-struct Layout {
-  int64_t count, x_count, y_begin, y_elements;
-  Layout(const Variant& v, const Case& c, const Placement& at)
-      : count(c.rows * c.cols),
-        x_count(c.rows * input_cols(*v.family, c.cols)),
-        y_begin(kGuard + at.y),
-        y_elements(kGuard + at.y + count + kGuard) {}
+// An output of `count` elements at `placement` past 16-byte alignment, between guard zones,
+// poisoned: [guard | placement | count | guard].
+struct Guarded {
+  int64_t begin, count, elements;
+  Guarded(int64_t n, int placement) : begin(kGuard + placement), count(n), elements(kGuard + placement + n + kGuard) {}
 };
 
-std::vector<float> output_of(const Elements& y, const Layout& l, const Variant& v) {
-  check_written(y, l.y_begin, l.count, v);
-  std::vector<float> out(static_cast<size_t>(l.count));
-  decode(v.dtype, y.bytes.data() + l.y_begin * dtype_bytes(v.dtype), l.count, out.data());
+// The outputs of one call: y (dx), and a bias backward family's dbias (empty otherwise).
+struct Layout {
+  int64_t x_count;
+  Guarded y, dbias;
+  Layout(const Variant& v, const Case& c, const Placement& at)
+      : x_count(c.rows * input_cols(*v.family, c.cols)),
+        y(c.rows * c.cols, at.y),
+        dbias(output_count(*v.family, c.rows, c.cols) - c.rows * c.cols, at.y) {}
+};
+
+// The checked outputs, y then dbias, as one vector.
+std::vector<float> output_of(const Elements& y, const Elements& dbias, const Layout& l, const Variant& v) {
+  check_written(y, l.y.begin, l.y.count, v);
+  std::vector<float> out(static_cast<size_t>(l.y.count + l.dbias.count));
+  decode(v.dtype, y.bytes.data() + l.y.begin * dtype_bytes(v.dtype), l.y.count, out.data());
+  if (l.dbias.count > 0) {
+    check_written(dbias, l.dbias.begin, l.dbias.count, v);
+    decode(v.dtype, dbias.bytes.data() + l.dbias.begin * dtype_bytes(v.dtype), l.dbias.count, out.data() + l.y.count);
+  }
   return out;
+}
+
+// Offsets `elements` elements of `size` bytes into p.
+template <class P>
+P* offset(P* p, int64_t elements, size_t size) {
+  using Byte = std::conditional_t<std::is_const_v<P>, const unsigned char, unsigned char>;
+  return reinterpret_cast<Byte*>(p) + elements * static_cast<int64_t>(size);
 }
 
 std::vector<float> run_gpu(const Variant& v, const Case& c, const Placement& at) {
   const Layout l(v, c, at);
   const size_t size = dtype_bytes(v.dtype);
+  const auto dy_count = static_cast<int64_t>(c.dy.size()), bias_count = static_cast<int64_t>(c.bias.size());
   const std::vector<unsigned char> x_host = encode(v.dtype, c.x.data(), l.x_count);
-  const std::vector<unsigned char> bias_host = encode(v.dtype, c.bias.data(), static_cast<int64_t>(c.bias.size()));
-  DeviceBuffer x((at.x + l.x_count) * size);
-  DeviceBuffer bias((at.bias + c.bias.size()) * size);
-  DeviceBuffer y(l.y_elements * size);
+  const std::vector<unsigned char> dy_host = encode(v.dtype, c.dy.data(), dy_count);
+  const std::vector<unsigned char> bias_host = encode(v.dtype, c.bias.data(), bias_count);
+  DeviceBuffer x((at.x + l.x_count) * size), dy((at.dy + dy_count) * size), bias((at.bias + bias_count) * size);
+  DeviceBuffer y(l.y.elements * size), dbias(l.dbias.count > 0 ? l.dbias.elements * size : 0);
   DeviceBuffer workspace(v.workspace(c.rows, c.cols));
-  auto* x_at = static_cast<unsigned char*>(x.get()) + at.x * size;
-  auto* bias_at = static_cast<unsigned char*>(bias.get()) + at.bias * size;
-  auto* y_at = static_cast<unsigned char*>(y.get()) + l.y_begin * size;
+  void* x_at = offset(x.get(), at.x, size);
+  void* dy_at = offset(dy.get(), at.dy, size);
+  void* bias_at = offset(bias.get(), at.bias, size);
   cudaStream_t stream = nullptr;
   ACT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   try {
     // On the variant's stream: a pageable cudaMemcpy may return before its DMA lands, and
     // a non-blocking stream is not ordered after it.
-    ACT_CUDA_CHECK(cudaMemcpyAsync(x_at, x_host.data(), x_host.size(), cudaMemcpyHostToDevice, stream));
-    if (!c.bias.empty()) {
-      ACT_CUDA_CHECK(cudaMemcpyAsync(bias_at, bias_host.data(), bias_host.size(), cudaMemcpyHostToDevice, stream));
-    }
-    fill_bits(y.get(), l.y_elements, size, poison_bits(v.dtype), stream);
-    v.launch({x_at, c.bias.empty() ? nullptr : bias_at, y_at, c.rows, c.cols, workspace.get(), stream});
+    auto upload = [&](void* to, const std::vector<unsigned char>& from) {
+      if (!from.empty()) ACT_CUDA_CHECK(cudaMemcpyAsync(to, from.data(), from.size(), cudaMemcpyHostToDevice, stream));
+    };
+    upload(x_at, x_host);
+    upload(dy_at, dy_host);
+    upload(bias_at, bias_host);
+    fill_bits(y.get(), l.y.elements, size, poison_bits(v.dtype), stream);
+    if (l.dbias.count > 0) fill_bits(dbias.get(), l.dbias.elements, size, poison_bits(v.dtype), stream);
+    Problem p{x_at, bias_count ? bias_at : nullptr, offset(y.get(), l.y.begin, size), c.rows, c.cols,
+              workspace.get(), stream};
+    p.dy = dy_count ? dy_at : nullptr;
+    p.dbias = l.dbias.count > 0 ? offset(dbias.get(), l.dbias.begin, size) : nullptr;
+    v.launch(p);
     ACT_CUDA_CHECK(cudaStreamSynchronize(stream));
     ACT_CUDA_CHECK(cudaStreamDestroy(stream));
   } catch (...) {
     cudaStreamDestroy(stream);
     throw;
   }
-  Elements out(v.dtype, l.y_elements, 0);
-  ACT_CUDA_CHECK(cudaMemcpy(out.bytes.data(), y.get(), y.bytes(), cudaMemcpyDeviceToHost));
-  return output_of(out, l, v);
+  Elements y_out(v.dtype, l.y.elements, 0), dbias_out(v.dtype, l.dbias.count > 0 ? l.dbias.elements : 0, 0);
+  ACT_CUDA_CHECK(cudaMemcpy(y_out.bytes.data(), y.get(), y.bytes(), cudaMemcpyDeviceToHost));
+  if (l.dbias.count > 0) {
+    ACT_CUDA_CHECK(cudaMemcpy(dbias_out.bytes.data(), dbias.get(), dbias.bytes(), cudaMemcpyDeviceToHost));
+  }
+  return output_of(y_out, dbias_out, l, v);
 }
 
 std::vector<float> run_cpu(const Variant& v, const Case& c, const Placement& at) {
   const Layout l(v, c, at);
-  const auto bias_count = static_cast<int64_t>(c.bias.size());
+  const auto bias_count = static_cast<int64_t>(c.bias.size()), dy_count = static_cast<int64_t>(c.dy.size());
   // The buffers start 16-byte aligned (glibc's malloc on x86-64), the placements offset them.
-  Elements x(v.dtype, at.x + l.x_count, 0), bias(v.dtype, at.bias + bias_count, 0);
-  Elements y(v.dtype, l.y_elements, poison_bits(v.dtype));
+  Elements x(v.dtype, at.x + l.x_count, 0), bias(v.dtype, at.bias + bias_count, 0), dy(v.dtype, at.dy + dy_count, 0);
+  Elements y(v.dtype, l.y.elements, poison_bits(v.dtype));
+  Elements dbias(v.dtype, l.dbias.count > 0 ? l.dbias.elements : 0, poison_bits(v.dtype));
   encode(v.dtype, c.x.data(), l.x_count, x.at(at.x));
   encode(v.dtype, c.bias.data(), bias_count, bias.at(at.bias));
+  encode(v.dtype, c.dy.data(), dy_count, dy.at(at.dy));
   std::vector<unsigned char> workspace(v.workspace(c.rows, c.cols));
-  v.launch({x.at(at.x), c.bias.empty() ? nullptr : bias.at(at.bias), y.at(l.y_begin), c.rows, c.cols,
-            workspace.data(), nullptr});
-  return output_of(y, l, v);
+  Problem p{x.at(at.x), bias_count ? bias.at(at.bias) : nullptr, y.at(l.y.begin), c.rows, c.cols, workspace.data(),
+            nullptr};
+  p.dy = dy_count ? dy.at(at.dy) : nullptr;
+  p.dbias = l.dbias.count > 0 ? dbias.at(l.dbias.begin) : nullptr;
+  v.launch(p);
+  return output_of(y, dbias, l, v);
+}
+
+// The forward family a backward family differentiates.
+const Family& forward_of(const Family& backward) {
+  for (const Family& f : families()) {
+    if (!f.backward && !f.gated && f.act == backward.act && f.bias == backward.bias) return f;
+  }
+  throw std::logic_error(std::string("no forward family for ") + backward.name);
 }
 
 }  // namespace
 
 Case make_case(const Family& family, DType t, int64_t rows, int64_t cols, uint64_t seed) {
   if (rows < 1 || cols < 1) throw std::invalid_argument("make_case: rows and cols must be >= 1");
+  if (family.backward) {
+    const Family& forward = forward_of(family);
+    const Case f = make_case(forward, t, rows, cols, seed);
+    Case c;
+    c.rows = rows;
+    c.cols = cols;
+    if (saves_input(family)) {
+      c.x = f.x;
+    } else {
+      const std::vector<double> y = reference(forward, t, f.x, f.bias, rows, cols);
+      c.x.assign(y.begin(), y.end());  // values of type t: exact in float
+    }
+    c.dy = uniform_input(rows * cols, -1.0f, 1.0f, seed ^ 0x6479u);
+    round_to_type(t, c.dy);
+    return c;
+  }
   Case c;
   c.rows = rows;
   c.cols = cols;
@@ -162,7 +222,7 @@ Case make_case(const Family& family, DType t, int64_t rows, int64_t cols, uint64
 
 std::vector<float> run_once(const Variant& v, const Case& c, Placement at) {
   const int most = static_cast<int>(16 / dtype_bytes(v.dtype)) - 1;
-  for (int offset : {at.x, at.y, at.bias}) {
+  for (int offset : {at.x, at.y, at.bias, at.dy}) {
     if (offset < 0 || offset > most) {
       throw std::invalid_argument("run_once: placements of " + std::string(dtype_name(v.dtype)) + " are 0.." +
                                   std::to_string(most) + " elements");
@@ -172,6 +232,10 @@ std::vector<float> run_once(const Variant& v, const Case& c, Placement at) {
     throw std::invalid_argument("run_once: " + v.id() + " takes " + std::to_string(inputs) + " inputs for " +
                                 std::to_string(c.rows) + " x " + std::to_string(c.cols) + " outputs, the case holds " +
                                 std::to_string(c.x.size()));
+  }
+  if (const int64_t dy = v.family->backward ? c.rows * c.cols : 0; static_cast<int64_t>(c.dy.size()) != dy) {
+    throw std::invalid_argument("run_once: " + v.id() + " takes " + std::to_string(dy) + " upstream gradients, the case holds " +
+                                std::to_string(c.dy.size()));
   }
   return v.device == Device::Gpu ? run_gpu(v, c, at) : run_cpu(v, c, at);
 }

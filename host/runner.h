@@ -20,8 +20,10 @@
 namespace actbench {
 
 struct Case {
-  std::vector<float> x;     // rows * input_cols(family, cols) values (gated: rows of a, then b)
-  std::vector<float> bias;  // cols for bias families, else empty
+  std::vector<float> x;     // rows * input_cols(family, cols) values (gated: rows of a, then b;
+                            // backward: the saved tensor, registry.h's saves_input)
+  std::vector<float> bias;  // cols for forward bias families, else empty
+  std::vector<float> dy;    // rows * cols upstream gradients for backward families, else empty
   int64_t rows = 1;
   int64_t cols = 0;
 };
@@ -30,14 +32,19 @@ struct Case {
 // 0..7 16-bit elements).
 struct Placement {
   int x = 0;
-  int y = 0;
+  int y = 0;   // also dbias's
   int bias = 0;
+  int dy = 0;  // backward families
 };
 
 // Inputs for `family` at this shape (rows x cols outputs), from the generators of inputs.h,
-// rounded to type t.
+// rounded to type t. A backward family's saved tensor is what its forward family gives (in
+// double, rounded to t) on that family's inputs, or those inputs themselves (relu_backward);
+// dy is uniform in [-1, 1).
 Case make_case(const Family& family, DType t, int64_t rows, int64_t cols, uint64_t seed);
 
+// The variant's output_count(family, rows, cols) outputs: y (dx), then a bias backward
+// family's dbias (placed after its own guard zone, at the y placement).
 std::vector<float> run_once(const Variant& v, const Case& c, Placement at = {});
 
 }  // namespace actbench

@@ -24,7 +24,11 @@ enum FamilyIndex {
   kSigmoid, kTanh, kRelu, kGelu, kGeluTanh, kSilu,
   kBiasSigmoid, kBiasTanh, kBiasRelu, kBiasGelu, kBiasSilu,
   kSwiglu, kGeglu,
-  kSoftmax, kCopy
+  kSoftmax,
+  kSigmoidBackward, kTanhBackward, kReluBackward,
+  kBiasSigmoidBackward, kBiasTanhBackward, kBiasReluBackward,
+  kSoftmaxBackward,
+  kCopy
 };
 
 // Bit-exact in every type: ReLU and the copy.
@@ -237,7 +241,7 @@ void add_gated(std::vector<Row>& rows, FamilyIndex g, Accuracy precise, Accuracy
 
 const std::vector<Family>& families() {
   static const std::vector<Family> table = {
-      // {name, activation, bias, row_shaped, gated}
+      // {name, activation, bias, row_shaped, gated, backward}
       {"sigmoid", Activation::Sigmoid, false, false, false},
       {"tanh", Activation::Tanh, false, false, false},
       {"relu", Activation::Relu, false, false, false},
@@ -252,6 +256,13 @@ const std::vector<Family>& families() {
       {"swiglu", Activation::Silu, false, true, true},
       {"geglu", Activation::Gelu, false, true, true},
       {"softmax", Activation::Softmax, false, true, false},
+      {"sigmoid_backward", Activation::Sigmoid, false, false, false, true},
+      {"tanh_backward", Activation::Tanh, false, false, false, true},
+      {"relu_backward", Activation::Relu, false, false, false, true},
+      {"bias_sigmoid_backward", Activation::Sigmoid, true, true, false, true},
+      {"bias_tanh_backward", Activation::Tanh, true, true, false, true},
+      {"bias_relu_backward", Activation::Relu, true, true, false, true},
+      {"softmax_backward", Activation::Softmax, false, true, false, true},
       {"copy", Activation::Identity, false, false, false},
   };
   return table;

@@ -28,7 +28,23 @@ struct Family {
   // y[r][c] = act(a) * b with a = x[r][c], b = x[r][cols + c]: x is rows x 2 cols, its two
   // halves split as PyTorch models split them (a, b = x.chunk(2, dim=-1)); swiglu, geglu.
   bool gated;
+  // The gradient of the forward family of the same act and bias ("sigmoid_backward", ...):
+  // reads the saved tensor (Problem::x, see saves_input) and the upstream gradient dy, writes
+  // dx (Problem::y) and, with bias, dbias = the column sums of dx (Problem::dbias).
+  bool backward = false;
 };
+
+// Which tensor a backward family differentiates from: the forward's input x for relu_backward
+// (PyTorch's threshold_backward convention: dx = 0 where x <= 0, dy elsewhere, NaN included),
+// the forward's output y for every other (sigmoid: y (1 - y), tanh: 1 - y^2, softmax; bias_*:
+// y = act(x + bias), for relu the same mask as from x + bias, since y > 0 exactly where it is).
+constexpr bool saves_input(const Family& f) { return f.backward && f.act == Activation::Relu && !f.bias; }
+
+// Outputs of one call for rows x cols: dx (or y), then for a bias backward family the cols
+// entries of dbias (the runner returns, and the reference gives, the two one after the other).
+constexpr int64_t output_count(const Family& f, int64_t rows, int64_t cols) {
+  return rows * cols + (f.backward && f.bias ? cols : 0);
+}
 
 // The length of one row of x for rows of `cols` outputs: twice cols for a gated family. Every
 // input size is rows * input_cols(family, cols).
@@ -37,6 +53,8 @@ constexpr int64_t input_cols(const Family& f, int64_t cols) { return f.gated ? 2
 // One call of a variant. Pointers are device pointers for Device::Gpu variants and host
 // pointers for Device::Cpu ones, to elements of the variant's type (float, __half or
 // __nv_bfloat16). Elementwise families use rows = 1, cols = n; cols is the output's row length.
+// A backward family reads x (its saved tensor) and dy, both rows x cols, and writes dx to y
+// (and dbias); bias is unused.
 struct Problem {
   const void* x = nullptr;     // rows * input_cols(family, cols) inputs, row-major
   const void* bias = nullptr;  // cols entries (bias families only)
@@ -45,13 +63,17 @@ struct Problem {
   int64_t cols = 0;
   void* workspace = nullptr;    // workspace_bytes(rows, cols) bytes, allocated by the caller
   cudaStream_t stream = nullptr;
+  const void* dy = nullptr;     // backward families: rows * cols upstream gradients
+  void* dbias = nullptr;        // bias backward families: cols entries, sum over rows of dx
 };
 
 using Launcher = void (*)(const Problem&);
 using WorkspaceBytes = size_t (*)(int64_t rows, int64_t cols);
 
 // Accepted error against the reference (computed in double, rounded once to the output type):
-// |got - ref| <= atol + rtol * |ref|.
+// |got - ref| <= atol + rtol * |ref|, plus, where an output is a sum (dbias, softmax_backward's
+// row dot product), the reference's bound on f32 summation for that element
+// (host/reference.h, Expected::bound): the same for every variant of the family.
 struct Tolerance {
   double atol;
   double rtol;

@@ -12,6 +12,7 @@
 
 #include "host/compare.h"
 #include "host/gpu.h"
+#include "host/reference.h"
 #include "host/runner.h"
 #include "kernels/registry.h"
 
@@ -33,16 +34,20 @@ inline const GpuStatus& gpu_status() {
 
 // Runs v on c at `at` and expects the output within v's tolerance of `want`; `what` names the
 // case in a failure message. Returns the output.
-inline std::vector<float> run_and_expect(const Variant& v, const Case& c, const std::vector<double>& want,
+inline std::vector<float> run_and_expect(const Variant& v, const Case& c, const Expected& want,
                                          const std::string& what, Placement at = {}) {
   std::vector<float> got = run_once(v, c, at);
-  if (got.size() != want.size()) {
-    ADD_FAILURE() << v.id() << " " << what << ": " << got.size() << " outputs, reference has " << want.size();
+  if (got.size() != want.value.size()) {
+    ADD_FAILURE() << v.id() << " " << what << ": " << got.size() << " outputs, reference has " << want.value.size();
     return got;
   }
   const Comparison cmp = compare(got, want, v.tol, v.dtype);
   EXPECT_TRUE(cmp.ok()) << v.id() << " " << what << ": " << cmp.describe(v.tol);
   return got;
+}
+inline std::vector<float> run_and_expect(const Variant& v, const Case& c, const std::vector<double>& want,
+                                         const std::string& what, Placement at = {}) {
+  return run_and_expect(v, c, Expected{want, {}}, what, at);
 }
 
 // Inputs at the edges of type t (f32 values, exact in t once rounded): for f16 its largest

@@ -81,9 +81,14 @@ TEST_P(VariantTest, MatchesReference) {
                                (at.specials ? " with special values" : "");
       const uint64_t seed = 1000 + static_cast<uint64_t>(s.rows * 7919 + s.cols);
       Case input = make_case(*v.family, v.dtype, s.rows, s.cols, seed);
-      if (at.specials) sprinkle_specials(input.x, 0.01, seed);
-      const std::vector<double> want = reference(*v.family, v.dtype, input.x, input.bias, input.rows, input.cols);
-      testing::run_and_expect(v, input, want, what, {at.x_offset, at.y_offset});
+      if (at.specials) {
+        sprinkle_specials(input.x, 0.01, seed);
+        sprinkle_specials(input.dy, 0.01, seed + 1);  // backward: NaN and +-inf in dy too
+      }
+      // dy placed as x is, or (the second placing) aligned while x is not.
+      const int dy_offset = at.x_offset == 1 ? 0 : at.x_offset;
+      testing::run_and_expect(v, input, reference(*v.family, v.dtype, input), what,
+                              {at.x_offset, at.y_offset, 0, dy_offset});
     }
   }
 }

@@ -21,6 +21,15 @@
 //             the product in f32 (16-bit inputs widened), rounded once on store. The product
 //             is IEEE's, not a limit: silu(+inf) * 0 and gelu(-inf) * inf are NaN, as the
 //             double reference and PyTorch's F.silu(a) * b give.
+//   *Grad     the backward passes, dx = g(s, dy) with s the saved tensor (registry.h,
+//             saves_input): SigmoidGrad dy * (y (1 - y)) and TanhGrad dy * ((1 - y)(1 + y)),
+//             whose factors never cancel: 1 - y is exact for y in [1/2, 1] (Sterbenz), so
+//             1 - y^2 keeps its relative precision as |y| nears 1 where y * y would lose it
+//             all; ReluGrad selects (s <= 0 ? 0 : dy, PyTorch's threshold_backward), so NaN
+//             in s passes dy through and NaN or inf in dy does not leak where s <= 0.
+//             Otherwise IEEE's products: inf * 0 (dy = inf at y = 0 or 1) is NaN.
+//   SoftmaxBackward dx_j = y_j (dy_j - sum_k dy_k y_k) per row: the dot product in f32 (16-bit
+//             inputs widened), each output rounded once.
 //   *Approx   hardware-approximate twins for the `warp_approx` variants; on the host they are
 //             the precise functions, since the intrinsics only exist on the device.
 //   Softmax   the online normalizer state (running max m, running sum s of exp(x - m)) and
@@ -97,6 +106,23 @@ template <class Op>
 struct Gated {
   ACT_HD float operator()(float a, float b) const { return Op{}(a) * b; }
 };
+
+// ---- backward: dx = Grad(s, dy) -------------------------------------------------------------
+
+struct SigmoidGrad {
+  ACT_HD float operator()(float y, float dy) const { return dy * (y * (1.0f - y)); }
+};
+
+struct TanhGrad {
+  ACT_HD float operator()(float y, float dy) const { return dy * ((1.0f - y) * (1.0f + y)); }
+};
+
+struct ReluGrad {
+  ACT_HD float operator()(float s, float dy) const { return s <= 0.0f ? 0.0f : dy; }
+};
+
+// softmax_backward's output from y_j, dy_j and the row's dot product sum_k dy_k y_k.
+ACT_HD float softmax_backward_output(float y, float dy, float dot) { return y * (dy - dot); }
 
 // Approximate twins: MUFU.EX2 + approximate division for sigmoid, MUFU.TANH for tanh.
 struct SigmoidApprox {
