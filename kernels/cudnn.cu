@@ -3,6 +3,8 @@
 //   cudnn_activation<T, A>  `cudnn` of sigmoid, tanh, relu, silu: cudnnActivationForward
 //                           (SIGMOID, TANH, RELU, SWISH with beta 1; NaN propagated), y = act(x)
 //                           with alpha = 1, beta = 0. cuDNN has no GELU mode.
+//   cudnn_activation_backward<T, A>  `*_backward/cudnn` of sigmoid, tanh, relu:
+//                           cudnnActivationBackward, dx from the saved tensor and dy.
 //   cudnn_softmax<T>        `softmax/cudnn`: cudnnSoftmaxForward (ACCURATE: max-subtracted;
 //                           INSTANCE: over C * H * W of each N).
 //
@@ -129,6 +131,25 @@ void cudnn_activation(const Problem& p) {
   ACT_CHECK_LAUNCH();
 }
 
+// cuDNN takes the forward's input x and output y; a backward family keeps one saved tensor
+// (registry.h, saves_input), passed as both: SIGMOID and TANH differentiate from y, RELU's mask
+// is the same from x or y = relu(x) (y > 0 exactly where x > 0). The verification before
+// timing is what shows whether this cuDNN reads the other one.
+template <class T, Activation A>
+void cudnn_activation_backward(const Problem& p) {
+  if (p.rows * p.cols == 0) return;
+  if (p.dy == nullptr) throw std::invalid_argument("cudnnActivationBackward: no dy");
+  const std::lock_guard<std::mutex> lock(cudnn_mutex());
+  const cudnnTensorDescriptor_t t = tensor_desc(kDataType<T>, p.rows, p.cols);
+  const cudnnActivationDescriptor_t act = activation_desc<A>();
+  const cudnnHandle_t h = handle();
+  cudnn_check(cudnnSetStream(h, p.stream), "cudnnSetStream");
+  const float one = 1.0f, zero = 0.0f;
+  cudnn_check(cudnnActivationBackward(h, act, &one, t, p.x, t, p.dy, t, p.x, &zero, t, p.y),
+              "cudnnActivationBackward");
+  ACT_CHECK_LAUNCH();
+}
+
 template <class T>
 void cudnn_softmax(const Problem& p) {
   if (p.rows * p.cols == 0) return;
@@ -151,7 +172,9 @@ struct CudnnLaunchers {
 template <class T>
 const Launcher CudnnLaunchers<T>::kAll[] = {
     cudnn_activation<T, Activation::Sigmoid>, cudnn_activation<T, Activation::Tanh>,
-    cudnn_activation<T, Activation::Relu>, cudnn_activation<T, Activation::Silu>, cudnn_softmax<T>};
+    cudnn_activation<T, Activation::Relu>, cudnn_activation<T, Activation::Silu>, cudnn_softmax<T>,
+    cudnn_activation_backward<T, Activation::Sigmoid>, cudnn_activation_backward<T, Activation::Tanh>,
+    cudnn_activation_backward<T, Activation::Relu>};
 template struct CudnnLaunchers<float>;
 template struct CudnnLaunchers<__half>;
 template struct CudnnLaunchers<__nv_bfloat16>;

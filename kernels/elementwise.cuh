@@ -1,14 +1,17 @@
 // Elementwise activation kernels, one body per strategy, templated on the element type T
 // (float, __half, __nv_bfloat16: common/dtype.h) and a functor of common/ops.h (Sigmoid, Tanh,
-// Relu, their *Approx twins, Identity). Every element is widened to f32, computed and rounded
-// once on store, except where common/packed.cuh has a packed 16-bit path for the functor:
+// Relu, their *Approx twins, Identity; the backward *Grad functors of two inputs). Every element
+// is widened to f32, computed and rounded once on store, except where common/packed.cuh has a
+// packed 16-bit path for the functor:
 //
-//   elementwise_naive_kernel  one thread per element, scalar, if (i < n). No __restrict__:
-//                             bias_unfused runs it in place (x == y).
-//   elementwise_warp_kernel   16-byte vectors (4 floats, 8 16-bit elements), grid-stride over
-//                             tiles, kWarpUnroll loads in flight per thread, scalar head/tail
-//                             (common/vec.cuh). XLoad is LoadPack when x shares y's 16-byte
-//                             alignment, else LoadScalars. Packed 16-bit math where it exists.
+//   elementwise_naive_kernel  y[i] = op(in[i]...), one thread per element, scalar, if (i < n):
+//                             one input (forward) or two (backward: the saved tensor and dy).
+//                             No __restrict__: bias_unfused runs it in place (x == y).
+//   elementwise_warp_kernel   the same with 16-byte vectors (4 floats, 8 16-bit elements) of
+//                             every input, grid-stride over tiles, kWarpUnroll loads of each
+//                             in flight per thread, scalar head/tail (common/vec.cuh). Load is
+//                             LoadPack when every input shares y's 16-byte alignment, else
+//                             LoadScalars. Packed 16-bit math where it exists (one input).
 //   bias_fused_kernel         y = op(x + bias[col]), one thread per element; with Identity it
 //                             is the bias-add pass of the unfused pipeline.
 //   bias_fused_warp_kernel    the same over the flattened rows x cols array with the warp
@@ -26,6 +29,11 @@
 //                             16-byte loads where every vector lies inside one row at aligned
 //                             columns of both halves (GatedPack), else element by element,
 //                             following the vector across row ends (GatedWrap).
+//   bias_backward_kernel      dx = grad(s, dy) and dbias = its column sums in one pass: tiles
+//                             of columns by chunks of rows, f32 sums per thread, then per
+//                             block, then per tile in a fixed order (deterministic); scalar
+//                             or 16-byte vectors. Over dx alone (Identity) it is the
+//                             column-sum pass of the unfused pair.
 //
 // Indices are 64-bit throughout: the arrays hold up to 2^28 elements, 2^30 bytes, and nothing
 // here assumes a bound.
@@ -34,6 +42,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <utility>
 
 #include "common/packed.cuh"
 #include "common/vec.cuh"
@@ -102,29 +111,56 @@ __device__ __forceinline__ Pack<T> apply_pack(const Op& op, const Pack<T>& v) {
   }
 }
 
-// op(x) of one element, through f32.
-template <class T, class Op>
-__device__ __forceinline__ T apply_one(const Op& op, T x) {
-  return narrow<T>(op(widen(x)));
+// The same elements of every input, 16 bytes of each.
+template <class T, int kInputs>
+struct Packs {
+  Pack<T> p[kInputs];
+};
+
+// op of element k of each input.
+template <class Op, class W, size_t... J>
+__device__ __forceinline__ float op_at(const Op& op, const W* w, int k, std::index_sequence<J...>) {
+  return op(w[J].f[k]...);
 }
 
-template <class T, class Op>
+// op over the element-by-element tuples of one or more Packs: one input takes apply_pack (its
+// packed 16-bit path where there is one), several are widened and combined in f32.
+template <class T, class Op, int kInputs>
+__device__ __forceinline__ Pack<T> apply_packs(const Op& op, const Packs<T, kInputs>& v) {
+  if constexpr (kInputs == 1) {
+    return apply_pack(op, v.p[0]);
+  } else {
+    Floats<T> w[kInputs];
+#pragma unroll
+    for (int j = 0; j < kInputs; ++j) w[j] = widen_pack(v.p[j]);
+    Floats<T> out;
+#pragma unroll
+    for (int k = 0; k < Pack<T>::kN; ++k) out.f[k] = op_at(op, w, k, std::make_index_sequence<kInputs>{});
+    return narrow_pack<T>(out);
+  }
+}
+
+// y[i] = op(in[i]...) over one input (the forward activations) or two (the backward ones:
+// the saved tensor and dy). No __restrict__: bias_unfused runs it in place (in == y).
+template <class T, class Op, class... In>
 __global__ void __launch_bounds__(kNaiveBlock)
-    elementwise_naive_kernel(const T* x, T* y, int64_t n, Op op) {
+    elementwise_naive_kernel(T* y, int64_t n, Op op, const In*... in) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < n) y[i] = apply_one(op, x[i]);
+  if (i < n) y[i] = narrow<T>(op(widen(in[i])...));
 }
 
-template <class T, class Op, class XLoad>
+// The same over 16-byte vectors; Load is LoadPack when every input shares y's 16-byte
+// alignment, else LoadScalars.
+template <class T, class Op, class Load, class... In>
 __global__ void __launch_bounds__(kWarpBlock)
-    elementwise_warp_kernel(const T* __restrict__ x, T* __restrict__ y, VecSplit s, Op op) {
+    elementwise_warp_kernel(T* __restrict__ y, VecSplit s, Op op, const In*... in) {
   constexpr int kN = Pack<T>::kN;
-  for_each_edge_element<kN>(s, [&](int64_t e) { y[e] = apply_one(op, __ldg(x + e)); });
-  const T* xv = x + s.head;
+  constexpr int kInputs = sizeof...(In);
+  for_each_edge_element<kN>(s, [&](int64_t e) { y[e] = narrow<T>(op(widen(__ldg(in + e))...)); });
   Pack<T>* yv = reinterpret_cast<Pack<T>*>(y + s.head);
   grid_stride_tiles<kWarpBlock, kWarpUnroll>(
-      s.vecs, [&](int64_t i) { return XLoad::load(xv + kN * i); },
-      [&](int64_t i, const Pack<T>& v) { store_pack(yv + i, apply_pack(op, v)); });
+      s.vecs, [&](int64_t i) { return Packs<T, kInputs>{{Load::load(in + s.head + kN * i)...}}; },
+      [&](int64_t i, const Packs<T, kInputs>& v) { store_pack(yv + i, apply_packs(op, v)); });
 }
 
 template <class T, class Op>
@@ -244,6 +280,85 @@ __global__ void __launch_bounds__(kWarpBlock)
         for (int k = 0; k < kN; ++k) out.f[k] = op(a.f[k], b.f[k]);
         store_pack(yv + i, narrow_pack<T>(out));
       });
+}
+
+// ---- bias backward: dx = f(in...), dbias[c] = the sum of dx[r][c] over the rows r ------------
+
+// A block of kColumnLanes x kColumnRows threads owns a tile of kColumnLanes * kVec columns and
+// a chunk of rows: each warp reads one row's stretch of the tile (coalesced: 32 consecutive
+// elements or 16-byte vectors), the warps of a block take every kColumnRows-th row of the
+// chunk, and every thread keeps its columns' sums in f32 registers.
+constexpr int kColumnLanes = 32;
+constexpr int kColumnRows = 8;
+constexpr int kColumnThreads = kColumnLanes * kColumnRows;
+
+// The grid is tiles x chunks. dbias is deterministic: each block adds its rows in a fixed order
+// (thread by thread, then its 8 warps' sums in warp order) into partial[chunk][col] (f32), and
+// the last block of a tile to finish (arrivals[tile], zeroed before the launch) adds the
+// tile's chunks in chunk order and rounds once: the same order whichever block finishes last,
+// so the same bits on every run on the same GPU (the chunk count follows the SM count).
+// f is the gradient of the saved tensor and dy with kWrite (the fused pass, which also stores
+// dx), or Identity over dx without (the column-sum pass of the unfused pair). With kVec > 1
+// the launcher guarantees that cols is a multiple of kVec and every input is 16-byte aligned.
+template <class T, class F, int kVec, bool kWrite, class... In>
+__global__ void __launch_bounds__(kColumnThreads)
+    bias_backward_kernel(T* __restrict__ dx, T* __restrict__ dbias, float* __restrict__ partial,
+                         unsigned* __restrict__ arrivals, int64_t rows, int64_t cols, int64_t chunk_rows, F f,
+                         const In*... in) {
+  static_assert(kVec == 1 || kVec == Pack<T>::kN, "bias_backward_kernel: scalar or one 16-byte vector per thread");
+  constexpr int kTileCols = kColumnLanes * kVec;
+  static_assert(kTileCols <= kColumnThreads, "bias_backward_kernel: a thread per column of the tile");
+  __shared__ float warp_sums[kColumnRows][kTileCols];
+  __shared__ bool last;
+  const int lane = static_cast<int>(threadIdx.x) % kColumnLanes, warp = static_cast<int>(threadIdx.x) / kColumnLanes;
+  const int64_t tile_col = int64_t{blockIdx.x} * kTileCols;
+  const int64_t col = tile_col + int64_t{lane} * kVec;
+  const int64_t row_begin = int64_t{blockIdx.y} * chunk_rows;
+  const int64_t row_end = min(rows, row_begin + chunk_rows);
+  float acc[kVec] = {};
+  if (col < cols) {
+#pragma unroll 4
+    for (int64_t r = row_begin + warp; r < row_end; r += kColumnRows) {
+      const int64_t e = r * cols + col;
+      if constexpr (kVec == 1) {
+        const float d = f(widen(__ldg(in + e))...);
+        if constexpr (kWrite) dx[e] = narrow<T>(d);
+        acc[0] += d;
+      } else {
+        const Floats<T> w[] = {widen_pack(LoadPack::load(in + e))...};
+        Floats<T> d;
+#pragma unroll
+        for (int k = 0; k < kVec; ++k) {
+          d.f[k] = op_at(f, w, k, std::make_index_sequence<sizeof...(In)>{});
+          acc[k] += d.f[k];
+        }
+        if constexpr (kWrite) store_pack(reinterpret_cast<Pack<T>*>(dx + e), narrow_pack<T>(d));
+      }
+    }
+  }
+#pragma unroll
+  for (int k = 0; k < kVec; ++k) warp_sums[warp][lane * kVec + k] = acc[k];
+  __syncthreads();
+  const int64_t c = tile_col + threadIdx.x;
+  const bool owner = threadIdx.x < kTileCols && c < cols;  // a thread per column of the tile
+  if (owner) {
+    float sum = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kColumnRows; ++j) sum += warp_sums[j][threadIdx.x];
+    partial[blockIdx.y * cols + c] = sum;
+  }
+  // Publish the partial sums before counting this block in (threadFenceReduction's pattern).
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) last = atomicAdd(&arrivals[blockIdx.x], 1u) == gridDim.y - 1;
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  if (owner) {
+    float sum = 0.0f;
+    for (unsigned chunk = 0; chunk < gridDim.y; ++chunk) sum += __ldcg(partial + chunk * cols + c);
+    dbias[c] = narrow<T>(sum);
+  }
 }
 
 }  // namespace actbench

@@ -23,8 +23,15 @@ template <class T, class Op> void gated_unfused(const Problem& p);
 template <class T, class Op> void gated_fused(const Problem& p);
 template <class T, class Op> void gated_fused_warp(const Problem& p);
 template <class T> size_t gated_unfused_workspace(int64_t rows, int64_t cols);
+// The backward families: elementwise_naive and elementwise_warp with a *Grad functor read the
+// saved tensor (p.x) and p.dy. The bias ones also write p.dbias, deterministically, through the
+// workspace (the tiles' counters and partial sums).
+template <class T, class Grad> void bias_backward_unfused(const Problem& p);
+template <class T, class Grad> void bias_backward_fused(const Problem& p);
+template <class T, class Grad> void bias_backward_fused_warp(const Problem& p);
+template <class T> size_t bias_backward_workspace(int64_t rows, int64_t cols);
 
-// kernels/thrust.cu
+// kernels/thrust.cu — Op of one argument (forward) or a *Grad of two (backward, with p.dy).
 template <class T, class Op> void elementwise_thrust(const Problem& p);
 
 // kernels/softmax.cu
@@ -63,6 +70,8 @@ void gpu_sleep(uint64_t ns, cudaStream_t stream);
 #if ACTBENCH_HAVE_CUDNN
 // kernels/cudnn.cu — A is Sigmoid, Tanh or Relu.
 template <class T, Activation A> void cudnn_activation(const Problem& p);
+// A is Sigmoid, Tanh or Relu: dx from the saved tensor p.x and p.dy.
+template <class T, Activation A> void cudnn_activation_backward(const Problem& p);
 template <class T> void cudnn_softmax(const Problem& p);
 #endif
 

@@ -156,6 +156,12 @@ constexpr const char* cudnn_summary(Activation a) {
                                   : "cudnnActivationForward (SWISH, beta = 1)";
 }
 
+constexpr const char* cudnn_backward_summary(Activation a) {
+  return a == Activation::Sigmoid ? "cudnnActivationBackward (SIGMOID)"
+         : a == Activation::Tanh  ? "cudnnActivationBackward (TANH)"
+                                  : "cudnnActivationBackward (RELU)";
+}
+
 constexpr const char* onednn_summary(Activation a) {
   return a == Activation::Sigmoid    ? "oneDNN eltwise_logistic"
          : a == Activation::Tanh     ? "oneDNN eltwise_tanh"
@@ -237,6 +243,38 @@ void add_gated(std::vector<Row>& rows, FamilyIndex g, Accuracy precise, Accuracy
                   precise, "OpenMP threads + SIMD, vectorized exp, both halves a row at a time"});
 }
 
+// The GPU ladder of elementwise backward family f, dx = Grad(s, dy) (A: the forward activation).
+// The same launchers as the forward's: a functor of two arguments makes them read dy too.
+template <Activation A, class Grad>
+void add_backward(std::vector<Row>& rows, FamilyIndex f, Accuracy accuracy) {
+  const Device G = Device::Gpu;
+  rows.push_back({f, "naive", 0, G, per_type([](auto t) { return &elementwise_naive<decltype(t), Grad>; }), accuracy,
+                  "one thread per element, scalar loads of the saved tensor and dy"});
+  rows.push_back({f, "warp", 1, G, per_type([](auto t) { return &elementwise_warp<decltype(t), Grad>; }), accuracy,
+                  "16-byte coalesced vectors of both inputs, grid-stride over SMs, several loads in flight"});
+  rows.push_back({f, "thrust", kLibraryStep, G, per_type([](auto t) { return &elementwise_thrust<decltype(t), Grad>; }),
+                  accuracy, "thrust::transform over the saved tensor and dy with the same functor"});
+#if ACTBENCH_HAVE_CUDNN
+  rows.push_back({f, "cudnn", kLibraryStep + 1, G,
+                  per_type([](auto t) { return &cudnn_activation_backward<decltype(t), A>; }), accuracy,
+                  cudnn_backward_summary(A)});
+#endif
+}
+
+// The ladder of bias backward family b: dx = Grad(y, dy) and dbias = the column sums of dx,
+// the fusion a bias gradient allows (dbias's tolerance is the reference's summation bound).
+template <class Grad>
+void add_bias_backward(std::vector<Row>& rows, FamilyIndex b, Accuracy accuracy) {
+  const Device G = Device::Gpu;
+  const auto workspace = per_type([](auto t) { return &bias_backward_workspace<decltype(t)>; });
+  rows.push_back({b, "unfused", 0, G, per_type([](auto t) { return &bias_backward_unfused<decltype(t), Grad>; }),
+                  accuracy, "dx kernel then column-sum kernel: dx written, then read again", workspace});
+  rows.push_back({b, "fused", 1, G, per_type([](auto t) { return &bias_backward_fused<decltype(t), Grad>; }), accuracy,
+                  "one pass: dx and f32 column sums per block, deterministic tile-order merge", workspace});
+  rows.push_back({b, "fused_warp", 2, G, per_type([](auto t) { return &bias_backward_fused_warp<decltype(t), Grad>; }),
+                  accuracy, "fused with 16-byte loads and stores where rows are aligned", workspace});
+}
+
 }  // namespace
 
 const std::vector<Family>& families() {
@@ -302,6 +340,14 @@ const Expanded& expanded() {
     add_bias<Silu>(rows, kBiasSilu, kPrecise, kUnfused);
     add_gated<Activation::Silu, Silu>(rows, kSwiglu, kPrecise, kGatedUnfused);
     add_gated<Activation::Gelu, Gelu>(rows, kGeglu, kPrecise, kGatedUnfused);
+    // Backward: products of the exact inputs in f32 (kPrecise; relu's select is exact; dbias is
+    // checked against the reference's summation bound on top).
+    add_backward<Activation::Sigmoid, SigmoidGrad>(rows, kSigmoidBackward, kPrecise);
+    add_backward<Activation::Tanh, TanhGrad>(rows, kTanhBackward, kPrecise);
+    add_backward<Activation::Relu, ReluGrad>(rows, kReluBackward, kExact);
+    add_bias_backward<SigmoidGrad>(rows, kBiasSigmoidBackward, kPrecise);
+    add_bias_backward<TanhGrad>(rows, kBiasTanhBackward, kPrecise);
+    add_bias_backward<ReluGrad>(rows, kBiasReluBackward, kExact);
     const std::vector<Row> softmax = {
         {kSoftmax, "naive", 0, G, per_type([](auto t) { return &softmax_naive<decltype(t)>; }), kSoftmaxTol,
          "three kernels (max, sum, normalize), one thread per row",
