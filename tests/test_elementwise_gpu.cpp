@@ -23,6 +23,14 @@
 //   BiasGpu.SpecialValues           special values in x and in the bias.
 //   BiasGpu.TypeEdges               x + b past f16's range in f32, sums cancelling to subnormals.
 //   BiasGpu.EmptyProblem            0 rows: nothing enqueued.
+//   BackwardGpu.SavedAtTheEnds      sigmoid, tanh, relu backward and bias_* backward: saved
+//                                   values at 0, +-1, 1/2, the smallest subnormals and specials,
+//                                   dy with zeros, +-inf and NaN: PyTorch's rules (ops.h).
+//   BackwardGpu.LongColumns         bias_*_backward over 20000 x 33 and 3 x 5000: more rows than
+//                                   the chunks cap, fewer than a chunk, tiles cut by cols.
+//   BackwardGpu.DbiasRepeatsBitForBit  the same dx and dbias bits on three runs, and the rows
+//                                   reversed still within the reference's bound.
+//   BackwardGpu.EmptyProblem        0 elements: nothing enqueued.
 //   GatedGpu.OddShapes              rows x cols with one column, odd rows, cols no vector divides
 //                                   (rows start misaligned) and cols of whole vectors (the
 //                                   16-byte loads of both halves), x 0-7 elements past
@@ -37,11 +45,15 @@
 // Every test starts with ACT_REQUIRE_GPU(); no CUDA call happens outside a test body.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/gpu.h"
@@ -67,7 +79,8 @@ Kind kind_of(const Family& f) { return f.gated ? Kind::Gated : f.bias ? Kind::Bi
 std::vector<const Variant*> gpu_variants(Kind kind) {
   std::vector<const Variant*> out;
   for (const Variant& v : variants()) {
-    if (v.device == Device::Gpu && is_elementwise_activation(*v.family) && kind_of(*v.family) == kind) {
+    if (v.device == Device::Gpu && !v.family->backward && is_elementwise_activation(*v.family) &&
+        kind_of(*v.family) == kind) {
       out.push_back(&v);
     }
   }
@@ -293,6 +306,75 @@ TEST_P(BiasGpu, EmptyProblem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, BiasGpu, ::testing::ValuesIn(gpu_variants(Kind::Bias)), param_name);
+
+// ---- backward: dx = grad(s, dy), and for bias_* the column sums dbias ------------------------
+
+std::vector<const Variant*> gpu_backward_variants() {
+  std::vector<const Variant*> out;
+  for (const Variant& v : variants()) {
+    if (v.device == Device::Gpu && v.family->backward && v.family->act != Activation::Softmax) out.push_back(&v);
+  }
+  return out;
+}
+
+class BackwardGpu : public ::testing::TestWithParam<const Variant*> {};
+
+// A backward case of the variant's family at rows x cols (elementwise: 1 x n).
+Case backward_case(const Variant& v, int64_t rows, int64_t cols, uint64_t seed) {
+  if (v.family->bias) return make_case(*v.family, v.dtype, rows, cols, seed);
+  return make_case(*v.family, v.dtype, 1, rows * cols, seed);
+}
+
+TEST_P(BackwardGpu, SavedAtTheEnds) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  ACT_REQUIRE_SPECIAL_VALUE_RULES(v);
+  Case c = backward_case(v, 37, 129, 7);
+  const float inf = INFINITY, nan = NAN;
+  const float saved[] = {0.0f, -0.0f, 1.0f, -1.0f, 0.5f, 1e-45f, -1e-45f, 0.99999994f, inf, -inf, nan};
+  const float grads[] = {0.0f, -0.0f, 1.0f, -0.75f, inf, -inf, nan, 3e38f};
+  for (size_t i = 0; i < c.x.size(); i += 3) c.x[i] = saved[(i / 3) % std::size(saved)];
+  for (size_t i = 0; i < c.dy.size(); i += 5) c.dy[i] = grads[(i / 5) % std::size(grads)];
+  round_to_type(v.dtype, c.x);
+  round_to_type(v.dtype, c.dy);
+  testing::run_and_expect(v, c, reference(*v.family, v.dtype, c), "saved values at 0, +-1 and specials");
+}
+
+TEST_P(BackwardGpu, LongColumns) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{20000, 33}, {3, 5000}, {513, 264}}) {
+    const Case c = backward_case(v, rows, cols, 11);
+    testing::run_and_expect(v, c, reference(*v.family, v.dtype, c), shape(c), {1, 1, 0, 1});
+  }
+}
+
+TEST_P(BackwardGpu, DbiasRepeatsBitForBit) {
+  ACT_REQUIRE_GPU();
+  const Variant& v = *GetParam();
+  if (!v.family->bias) GTEST_SKIP() << v.id() << " has no dbias";
+  Case c = backward_case(v, 4096, 768, 5);
+  const std::vector<float> first = run_once(v, c);
+  for (int run = 0; run < 2; ++run) {
+    const std::vector<float> again = run_once(v, c);
+    ASSERT_EQ(again.size(), first.size());
+    EXPECT_EQ(std::memcmp(again.data(), first.data(), first.size() * sizeof(float)), 0)
+        << v.id() << ": run " << run + 2 << " differs from the first";
+  }
+  // The rows in reverse order: another order of the same sums, within the same bound.
+  for (int64_t r = 0; r < c.rows / 2; ++r) {
+    std::swap_ranges(c.x.begin() + r * c.cols, c.x.begin() + (r + 1) * c.cols, c.x.end() - (r + 1) * c.cols);
+    std::swap_ranges(c.dy.begin() + r * c.cols, c.dy.begin() + (r + 1) * c.cols, c.dy.end() - (r + 1) * c.cols);
+  }
+  testing::run_and_expect(v, c, reference(*v.family, v.dtype, c), "rows reversed");
+}
+
+TEST_P(BackwardGpu, EmptyProblem) {
+  ACT_REQUIRE_GPU();
+  expect_empty_problem_is_noop(*GetParam(), 0, 5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, BackwardGpu, ::testing::ValuesIn(gpu_backward_variants()), param_name);
 
 // ---- gated: y = act(a) * b over the two halves of each row -----------------------------------
 

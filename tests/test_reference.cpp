@@ -77,6 +77,73 @@ TEST(Reference, GatedIsTheActivationOfTheFirstHalfTimesTheSecond) {
   EXPECT_THROW(reference(family_named("geglu"), DType::F32, std::vector<float>(6), {}, 2, 2), std::invalid_argument);
 }
 
+// The backward references: PyTorch's formulas in double, threshold_backward's select for relu.
+TEST(Reference, BackwardFollowsTheDerivatives) {
+  EXPECT_EQ(reference_backward(Activation::Sigmoid, 0.25, 2.0), 2.0 * 0.25 * 0.75);
+  EXPECT_EQ(reference_backward(Activation::Tanh, 0.5, -1.0), -0.75);
+  EXPECT_EQ(reference_backward(Activation::Tanh, 1.0, 3.0), 0.0);
+  EXPECT_TRUE(std::isnan(reference_backward(Activation::Sigmoid, 1.0, kInf)));  // inf * 0
+  EXPECT_EQ(reference_backward(Activation::Relu, 0.0, 5.0), 0.0);              // x = 0: no gradient
+  EXPECT_EQ(reference_backward(Activation::Relu, -2.0, kNaN), 0.0);            // selected away
+  EXPECT_EQ(reference_backward(Activation::Relu, kNaN, 5.0), 5.0);             // NaN > 0 is false, <= 0 too
+  EXPECT_THROW(reference_backward(Activation::Gelu, 0.0, 1.0), std::logic_error);
+}
+
+// bias_*_backward: dx elementwise, then dbias = the exact column sums, with bounds only there;
+// softmax_backward's rows of dx sum to zero when y sums to one, and the forward form refuses.
+TEST(Reference, BackwardCasesCarryTheirSumsAndBounds) {
+  Case c;
+  c.rows = 2;
+  c.cols = 3;
+  c.x = {0.5f, 0.25f, 0.75f, 0.5f, 0.125f, 0.0f};
+  c.dy = {1.0f, -1.0f, 2.0f, 3.0f, 0.5f, -4.0f};
+  const Expected e = reference(family_named("bias_sigmoid_backward"), DType::F32, c);
+  ASSERT_EQ(e.value.size(), 9u);
+  ASSERT_EQ(e.bound.size(), 9u);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(e.value[i], reference_backward(Activation::Sigmoid, c.x[i], c.dy[i])) << i;
+    EXPECT_EQ(e.bound[i], 0.0) << i;
+  }
+  for (int col = 0; col < 3; ++col) {
+    const double sum = e.value[col] + e.value[3 + col];
+    EXPECT_EQ(e.value[6 + col], round_to(DType::F32, sum)) << col;
+    EXPECT_EQ(e.bound[6 + col], summation_bound(2, std::fabs(e.value[col]) + std::fabs(e.value[3 + col]))) << col;
+  }
+  // The bound grows as a random walk: four times the rows, about twice the bound.
+  EXPECT_NEAR(summation_bound(4 << 20, 1.0) / summation_bound(1 << 20, 1.0), 2.0, 0.01);
+
+  Case s;
+  s.rows = 1;
+  s.cols = 4;
+  s.x = {0.125f, 0.25f, 0.5f, 0.125f};
+  s.dy = {1.0f, -2.0f, 0.5f, 3.0f};
+  const Expected d = reference(family_named("softmax_backward"), DType::F32, s);
+  ASSERT_EQ(d.value.size(), 4u);
+  EXPECT_NEAR(d.value[0] + d.value[1] + d.value[2] + d.value[3], 0.0, 1e-7);
+  const double dot = 0.125 + -0.5 + 0.25 + 0.375;
+  EXPECT_EQ(d.value[1], round_to(DType::F32, 0.25 * (-2.0 - dot)));
+  EXPECT_GT(d.bound[2], d.bound[0]);  // proportional to y_j
+  EXPECT_THROW(reference(family_named("softmax_backward"), DType::F32, s.x, {}, 1, 4), std::invalid_argument);
+  s.dy.pop_back();
+  EXPECT_THROW(reference(family_named("softmax_backward"), DType::F32, s), std::invalid_argument);
+}
+
+// A backward case is the forward's output (relu: its input) with a uniform dy in [-1, 1).
+TEST(Reference, BackwardCasesStartFromTheForward) {
+  const Case c = make_case(family_named("bias_tanh_backward"), DType::BF16, 5, 9, 3);
+  const Case f = make_case(family_named("bias_tanh"), DType::BF16, 5, 9, 3);
+  const std::vector<double> y = reference(family_named("bias_tanh"), DType::BF16, f.x, f.bias, 5, 9);
+  ASSERT_EQ(c.x.size(), 45u);
+  ASSERT_EQ(c.dy.size(), 45u);
+  EXPECT_TRUE(c.bias.empty());
+  for (size_t i = 0; i < y.size(); ++i) {
+    EXPECT_EQ(c.x[i], static_cast<float>(y[i])) << i;
+    EXPECT_TRUE(c.dy[i] >= -1.0f && c.dy[i] < 1.0f) << i;
+  }
+  EXPECT_EQ(make_case(family_named("relu_backward"), DType::F32, 1, 9, 3).x,
+            make_case(family_named("relu"), DType::F32, 1, 9, 3).x);
+}
+
 // In a 16-bit type the inputs are taken as the type holds them, and each result is rounded once
 // from double to the type (never through float, which would round twice).
 TEST(Reference, RoundsOnceToTheType) {
