@@ -78,8 +78,9 @@ static_assert(ACTBENCH_F32 == static_cast<int>(actbench::DType::F32) &&
                   ACTBENCH_BF16 == static_cast<int>(actbench::DType::BF16),
               "capi.h's type codes must match actbench::DType");
 
-std::string run_checked(const actbench::Variant& v, int dtype, const void* x, const void* bias, void* y,
-                        int64_t rows, int64_t cols, void* workspace, void* stream) {
+// Why a call of either kind on variant v cannot go ahead with these data: their type, the
+// shape's size ("" when fine). Checked before the pointers.
+std::string check_data(const actbench::Variant& v, int dtype, int64_t rows, int64_t cols) {
   if (dtype != static_cast<int>(v.dtype)) {
     const bool known = dtype >= 0 && dtype < static_cast<int>(std::size(actbench::kDTypes));
     return v.id() + " takes " + actbench::dtype_name(v.dtype) + " data (code " +
@@ -90,8 +91,11 @@ std::string run_checked(const actbench::Variant& v, int dtype, const void* x, co
   if (rows < 1 || cols < 1) {
     return "rows and cols must be >= 1, got " + std::to_string(rows) + " x " + std::to_string(cols);
   }
-  if (!x || !y) return "x and y must not be NULL";
-  if (v.family->bias && !bias) return v.id() + " needs a bias of cols entries";
+  return {};
+}
+
+// Why v cannot run this shape with this workspace ("" when it can). Checked after the pointers.
+std::string check_shape(const actbench::Variant& v, int64_t rows, int64_t cols, const void* workspace) {
   if (!v.supports(cols)) {
     return v.id() + " supports rows of up to " + std::to_string(v.max_cols) + " columns, got " +
            std::to_string(cols);
@@ -99,10 +103,47 @@ std::string run_checked(const actbench::Variant& v, int dtype, const void* x, co
   if (v.workspace(rows, cols) > 0 && !workspace) {
     return v.id() + " needs " + std::to_string(v.workspace(rows, cols)) + " bytes of workspace";
   }
+  return {};
+}
+
+std::string run_checked(const actbench::Variant& v, int dtype, const void* x, const void* bias, void* y,
+                        int64_t rows, int64_t cols, void* workspace, void* stream) {
+  if (v.family->backward) {
+    return v.id() + " is a backward variant: call actbench_run_backward (saved, dy, dx, dbias)";
+  }
+  if (std::string why = check_data(v, dtype, rows, cols); !why.empty()) return why;
+  if (!x || !y) return "x and y must not be NULL";
+  if (v.family->bias && !bias) return v.id() + " needs a bias of cols entries";
+  if (std::string why = check_shape(v, rows, cols, workspace); !why.empty()) return why;
   actbench::Problem p;
   p.x = x;
   p.bias = v.family->bias ? bias : nullptr;
   p.y = y;
+  p.rows = rows;
+  p.cols = cols;
+  p.workspace = workspace;
+  p.stream = static_cast<cudaStream_t>(stream);
+  v.launch(p);
+  return {};
+}
+
+std::string run_backward_checked(const actbench::Variant& v, int dtype, const void* saved, const void* dy, void* dx,
+                                 void* dbias, int64_t rows, int64_t cols, void* workspace, void* stream) {
+  if (!v.family->backward) {
+    return v.id() + " is a forward variant: call actbench_run (x, bias, y)";
+  }
+  if (std::string why = check_data(v, dtype, rows, cols); !why.empty()) return why;
+  if (!saved || !dy || !dx) return "saved, dy and dx must not be NULL";
+  // Exactly the bias backward families write dbias: a dbias passed to any other would be left
+  // as it was, which a caller reading it back would take for a result.
+  if (v.family->bias && !dbias) return v.id() + " needs a dbias of cols entries";
+  if (!v.family->bias && dbias) return v.id() + " writes no dbias: pass NULL";
+  if (std::string why = check_shape(v, rows, cols, workspace); !why.empty()) return why;
+  actbench::Problem p;
+  p.x = saved;
+  p.dy = dy;
+  p.y = dx;
+  p.dbias = dbias;
   p.rows = rows;
   p.cols = cols;
   p.workspace = workspace;
@@ -170,6 +211,20 @@ int actbench_variant_is_gated(int i) {
   });
 }
 
+int actbench_variant_is_backward(int i) {
+  return guarded(-1, [i] {
+    const actbench::Variant* v = at(i);
+    return v ? (v->family->backward ? 1 : 0) : -1;
+  });
+}
+
+int actbench_variant_saves_input(int i) {
+  return guarded(-1, [i] {
+    const actbench::Variant* v = at(i);
+    return v ? (actbench::saves_input(*v->family) ? 1 : 0) : -1;
+  });
+}
+
 int actbench_variant_step(int i) {
   return guarded(-1, [i] {
     const actbench::Variant* v = at(i);
@@ -211,6 +266,20 @@ int actbench_run(int i, int dtype, const void* x, const void* bias, void* y, int
     const actbench::Variant* v = at(i);
     if (!v) return -1;
     const std::string why = run_checked(*v, dtype, x, bias, y, rows, cols, workspace, stream);
+    if (!why.empty()) {
+      last_error = why;
+      return -1;
+    }
+    return 0;
+  });
+}
+
+int actbench_run_backward(int i, int dtype, const void* saved, const void* dy, void* dx, void* dbias, int64_t rows,
+                          int64_t cols, void* workspace, void* stream) {
+  return guarded(-1, [&] {
+    const actbench::Variant* v = at(i);
+    if (!v) return -1;
+    const std::string why = run_backward_checked(*v, dtype, saved, dy, dx, dbias, rows, cols, workspace, stream);
     if (!why.empty()) {
       last_error = why;
       return -1;

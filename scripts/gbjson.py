@@ -16,6 +16,11 @@ the benchmark name `family/variant/dtype/n:N` or `family/variant/dtype/rows:R/co
 from before the types have no dtype part (`sigmoid/warp/n:1024`, registry ids `sigmoid/warp`):
 everything in them is read as f32, the only type there was, and their names get the same
 canonical form (`BenchName.key`) as a new log's, so that an old baseline and a new run match.
+
+Backward families. The gradient of a forward family is the family named after it with
+`_backward` (`sigmoid_backward/warp/f32/n:1024`, `bias_relu_backward/fused/bf16/rows:R/cols:C`):
+its names parse, key and compare as every other family's, and `forward_family` pairs it with
+the forward family it differentiates.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ DEFAULT_DTYPE = "f32"
 LIBRARY_STEP, CPU_STEP = 10, 20
 # The library references and peers by name, for a log whose steps were inferred from the names.
 LIBRARY_VARIANTS = frozenset({"thrust", "cub", "cudnn", "torch", "liger"})
+# A backward family's name: its forward family's, then this (registry.h's Family::backward).
+BACKWARD_SUFFIX = "_backward"
 
 # Fields Google Benchmark writes on a row; every other numeric field is a user counter.
 GB_ROW_FIELDS = frozenset({
@@ -131,6 +138,14 @@ def parse_name(run_name: str) -> BenchName:
         key = "/".join(raw[:named[1] + 1] + [dtype] + raw[named[1] + 1:])  # after the variant
     return BenchName(run_name, parts[0], parts[1],
                      tuple((m.group(1), int(m.group(2))) for m in params), dtype, key)
+
+
+def forward_family(family: str) -> str | None:
+    """The forward family a backward family differentiates (`bias_relu` for
+    `bias_relu_backward`); None for a family that is no backward one."""
+    if family.endswith(BACKWARD_SUFFIX) and len(family) > len(BACKWARD_SUFFIX):
+        return family[:-len(BACKWARD_SUFFIX)]
+    return None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,12 @@ no library reference, peer or CPU baseline; among the CPU baselines in a run wit
 rows), its GB/s, its % of copy (the bench's pct_copy_bw: against a copy of the same bytes, the
 type's own roofline) and its speed-up in time over the first type.
 
+Where the runs hold backward families (sigmoid_backward, ..., softmax_backward), a section sets
+each activation's forward and backward side by side: per type and shape, the best variant of
+each (as above), its GB/s and % of copy, and, where a run holds PyTorch's rows of both
+(scripts/torch_compare.py), the training step: the best forward's time plus the best
+backward's against PyTorch's forward plus its backward, with a plot per activation and type.
+
 Sizes are n for elementwise families and the row length (cols) for bias_*, softmax and the
 gated swiglu and geglu (the output's: their x holds rows x 2 cols; what they move comes, as
 every family's, from the ideal_bytes counter), one line per total size (rows x cols) swept
@@ -356,6 +362,7 @@ def markdown(runs: list[gbjson.Run], labels: list[str], families: list[Family],
                         ["size", "fastest", "time", "GB/s", "% of copy", "× CPU", "× first step"],
                         summary_rows(families, labels, multi))
     out += types_section(families, labels, multi)
+    out += forward_backward_section(activations(families), labels, multi, plots)
     for fam in families:
         out += family_section(fam, labels, multi, plots.get(fam.key))
     failed = [(i, b) for i, run in enumerate(runs) for b in run.benchmarks.values() if b.failed]
@@ -480,6 +487,144 @@ def types_table(fams: list[Family], labels: list[str], multi: bool) -> list[str]
                 cells.append(fmt(ratio, "x"))
         rows.append(cells)
     return md_table(header, rows)
+
+
+# PyTorch's rows in a scripts/torch_compare.py log: <family>/torch/<dtype>/<shape>.
+TORCH = "torch"
+
+
+@dataclass
+class ActivationPasses:
+    """An activation in one element type whose backward family the runs hold: its forward
+    family (None where the runs lack it) and its backward family."""
+
+    name: str                 # the forward family's: sigmoid, bias_relu, softmax
+    dtype: str
+    forward: Family | None
+    backward: Family
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} ({self.dtype})"
+
+    @property
+    def key(self) -> str:
+        """The plot's file-name part and key (no family is named forward-backward)."""
+        return f"forward-backward_{gbjson.slug(self.name)}_{self.dtype}"
+
+
+@dataclass
+class StepPoint:
+    """One shape of one run of an ActivationPasses: the best variant of its forward and of its
+    backward family there (best_of_type), and PyTorch's of each where the run has them."""
+
+    run: int
+    sample: Row               # a row of the shape: its name, x and series
+    forward: Row | None
+    backward: Row | None
+    torch_forward: Row | None
+    torch_backward: Row | None
+
+    @property
+    def step_ns(self) -> float | None:
+        """A training step of the best variants: the forward's time plus the backward's."""
+        return _sum_times(self.forward, self.backward)
+
+    @property
+    def torch_step_ns(self) -> float | None:
+        return _sum_times(self.torch_forward, self.torch_backward)
+
+
+def _sum_times(a: Row | None, b: Row | None) -> float | None:
+    return a.time_ns + b.time_ns if a and b else None
+
+
+def activations(families: list[Family]) -> list[ActivationPasses]:
+    """Every backward family of the runs in each of its types, with its forward family in the
+    same type, in the order of the backward families (the registry's)."""
+    by_key = {(f.name, f.dtype): f for f in families}
+    out = []
+    for fam in families:
+        forward = gbjson.forward_family(fam.name)
+        if forward is not None:
+            out.append(ActivationPasses(forward, fam.dtype, by_key.get((forward, fam.dtype)), fam))
+    return out
+
+
+def step_points(act: ActivationPasses) -> list[StepPoint]:
+    """Every shape of either family in each run, in the order of the run, then the size. The
+    best variant is the project's own GPU variant of the highest GB/s, or, in a run without
+    any for these families, the best CPU baseline (as types_table picks it)."""
+    fams = [f for f in (act.forward, act.backward) if f is not None]
+    gpu_runs = {r.run for f in fams for r in f.rows if r.variant.is_own_gpu}
+    shapes: dict[tuple[int, tuple], Row] = {}
+    for fam in fams:
+        for r in fam.rows:
+            if r.variant.is_own_gpu or (r.variant.is_cpu and r.run not in gpu_runs):
+                shapes.setdefault((r.run, r.name.params), r)
+    points = []
+    for (run, params), sample in sorted(shapes.items(),
+                                        key=lambda kv: (kv[0][0], kv[1].x, kv[1].series)):
+        def at(fam: Family | None) -> list[Row]:
+            return [r for r in fam.rows if r.run == run and r.name.params == params] if fam else []
+
+        def torch(fam: Family | None) -> Row | None:
+            return next((r for r in at(fam) if r.variant.variant == TORCH), None)
+
+        points.append(StepPoint(run, sample, best_of_type(at(act.forward), run in gpu_runs),
+                                best_of_type(at(act.backward), run in gpu_runs),
+                                torch(act.forward), torch(act.backward)))
+    return points
+
+
+def forward_backward_section(acts: list[ActivationPasses], labels: list[str], multi: bool,
+                             plots: dict[str, tuple[str, str]]) -> list[str]:
+    """Each activation's forward and backward side by side, one table per activation (its
+    types and shapes as rows), and the training step where PyTorch's rows are there. Empty
+    when the runs hold no backward family."""
+    if not acts:
+        return []
+    out = ["## Forward and backward", "",
+           "Per activation, type and shape, the best variant of its forward family and of its "
+           "backward family (the highest GB/s among the project's own GPU variants; in a run "
+           "without GPU rows for them, among the CPU baselines), each with its GB/s and % of "
+           "copy (its own ideal bytes: a backward call reads the saved tensor and dy and writes "
+           "dx, and a bias family's dbias, three tensors where the forward moves two). Where a "
+           "run holds PyTorch's rows of both (scripts/torch_compare.py), a training step: the "
+           "best forward's time plus the best backward's, each call timed alone, against "
+           "PyTorch's eager forward plus its backward at the same shape; × PyTorch is PyTorch's "
+           "step time over ours (above 1: ours is faster).", ""]
+    for name in dict.fromkeys(a.name for a in acts):
+        mine = [a for a in acts if a.name == name]
+        points = [(a, p) for a in mine for p in step_points(a)]
+        with_torch = any(p.torch_step_ns is not None for _, p in points)
+        header = (["run"] if multi else []) + [
+            "type", "size", "forward best", "forward GB/s", "forward % of copy", "backward best",
+            "backward GB/s", "backward % of copy"]
+        if with_torch:
+            header += ["step (forward + backward)", "PyTorch's step", "× PyTorch"]
+        rows = []
+        for a, p in sorted(points, key=lambda ap: (ap[1].run, dtype_order(ap[0].dtype),
+                                                   ap[1].sample.x, ap[1].sample.series)):
+            cells = ([labels[p.run]] if multi else []) + [a.dtype, p.sample.name.shape]
+            for best in (p.forward, p.backward):
+                cells += ["–", "–", "–"] if best is None else \
+                    [best.variant.variant, fmt(best.gbps, "gbps"), pct_cell(best)]
+            if with_torch:
+                ours, theirs = p.step_ns, p.torch_step_ns
+                cells += [step_cell(ours), step_cell(theirs),
+                          fmt(theirs / ours if ours and theirs else None, "x")]
+            rows.append(cells)
+        out += [f"### {name}", ""]
+        for a in mine:
+            if a.key in plots:
+                out += [f"![{plots[a.key][1]}]({plots[a.key][0]})", ""]
+        out += md_table(header, rows)
+    return out
+
+
+def step_cell(ns: float | None) -> str:
+    return "–" if ns is None else gbjson.format_time(ns)
 
 
 def largest_shapes(fam: Family) -> dict[int, tuple]:
@@ -810,6 +955,68 @@ def _copy_lines(ax: Any, fam: Family, runs: list[gbjson.Run], run_ids: list[int]
     return handles
 
 
+# The lines of a forward-and-backward plot: (legend label, the row of a StepPoint it draws).
+STEP_LINES: list[tuple[str, Callable[[StepPoint], Row | None]]] = [
+    ("best forward", lambda p: p.forward), ("best backward", lambda p: p.backward),
+    ("PyTorch's forward", lambda p: p.torch_forward),
+    ("PyTorch's backward", lambda p: p.torch_backward)]
+
+
+def step_lines(points: list[StepPoint]) -> list[int]:
+    """The STEP_LINES that some point has a bandwidth for, by index."""
+    return [k for k, (_, pick) in enumerate(STEP_LINES)
+            if any((r := pick(p)) is not None and r.gbps is not None for p in points)]
+
+
+def plot_forward_backward(plt: Any, act: ActivationPasses, runs: list[gbjson.Run],
+                          labels: list[str], path: Path) -> str:
+    """The effective bandwidth of an activation's best forward and best backward variant (and
+    PyTorch's of each where the runs have them) against size, one line style per run, with the
+    copy roofline, into path; returns the alt text. Only for an act with some line to draw
+    (step_lines)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    points = step_points(act)
+    run_ids = sorted({p.run for p in points})
+    style = {run: LINE_STYLES[i % len(LINE_STYLES)] for i, run in enumerate(run_ids)}
+    colors = plt.get_cmap("tab10").colors
+    fig, ax = plt.subplots(figsize=(7.4, 4.6))
+    drawn = step_lines(points)
+    for k in drawn:
+        lines: dict[tuple, list[Row]] = {}
+        for p in points:
+            if (r := STEP_LINES[k][1](p)) is not None and r.gbps is not None:
+                lines.setdefault((p.run, r.series), []).append(r)
+        for (run, _), pts in lines.items():
+            pts.sort(key=lambda r: r.x)
+            ax.plot([r.x for r in pts], [r.gbps for r in pts], color=colors[k],
+                    linestyle=style[run] if joined(act.backward, pts) else "none",
+                    marker=MARKERS[k], markersize=4, linewidth=1.5)
+    refs = _copy_lines(ax, act.backward, runs, run_ids, style)
+    ax.set_title(f"{act.title}: forward and backward")
+    ax.set_xlabel(act.backward.x_label)
+    ax.set_ylabel(PANELS[0].y_label)
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(LogLocator(base=2, numticks=9))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: size_label(v)))
+    ax.set_ylim(bottom=0)
+    ax.grid(True, which="major", alpha=0.3)
+    handles = [Line2D([], [], color=colors[k], marker=MARKERS[k], markersize=4,
+                      label=STEP_LINES[k][0]) for k in drawn]
+    if len(run_ids) > 1:
+        handles += [Line2D([], [], color="0.3", linestyle=style[i], label=labels[i])
+                    for i in run_ids]
+    fig.tight_layout()
+    fig.legend(handles=handles + refs, loc="upper left", bbox_to_anchor=(1.0, 0.95),
+               frameon=False)
+    save(fig, path)
+    plt.close(fig)
+    names = [STEP_LINES[k][0] for k in drawn]
+    shown = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
+    return f"{act.title}: effective bandwidth of the {shown} against {act.backward.x_label}"
+
+
 def plot_others(plt: Any, others: list[tuple[int, gbjson.Benchmark]], labels: list[str],
                 path: Path) -> str:
     """A bar of time per benchmark and run; returns the alt text."""
@@ -884,7 +1091,8 @@ def main(argv: list[str]) -> int:
         print(f"report.py: error: cannot create {args.out}: {e.strerror}", file=sys.stderr)
         return 2
     plt = import_pyplot()
-    plots: dict[str, tuple[str, str]] = {}  # Family.key (or "other") -> (file, alt text)
+    # Family.key, ActivationPasses.key or "other" -> (file, alt text)
+    plots: dict[str, tuple[str, str]] = {}
     note = None
     if plt is None:
         note = f"plots left out: matplotlib is not installed ({PIP_HINT})"
@@ -893,6 +1101,11 @@ def main(argv: list[str]) -> int:
         for fam in families:
             name = f"{stem}_{fam.key}.png"
             plots[fam.key] = (name, plot_family(plt, fam, runs, labels, args.out / name))
+        for act in activations(families):
+            if step_lines(step_points(act)):
+                name = f"{stem}_{act.key}.png"
+                plots[act.key] = (name, plot_forward_backward(plt, act, runs, labels,
+                                                              args.out / name))
         if others:
             name = f"{stem}_other.png"
             plots["other"] = (name, plot_others(plt, others, labels, args.out / name))

@@ -8,8 +8,13 @@ element type the registry lists (f32, f16, bf16: torch.float32, torch.float16,
 torch.bfloat16), runs each GPU variant and PyTorch's eager equivalent (torch.sigmoid/tanh/relu,
 F.gelu in both forms, F.silu, act(x + b) as torch.add then the activation, the gated forms as
 models write them, `a, b = x.chunk(2, dim=-1)` then F.silu(a) * b or F.gelu(a) * b,
-torch.softmax(dim=-1), Tensor.copy_) on the same
-CUDA tensors of that type in the same process. Where the liger_kernel package is importable,
+torch.softmax(dim=-1), Tensor.copy_) on the same CUDA tensors of that type in the same
+process. The backward families (sigmoid_backward, ..., softmax_backward: host/capi.h's
+actbench_run_backward) run against the aten ops eager autograd calls, on the same saved tensor
+and upstream gradient dy: torch.ops.aten.sigmoid_backward(dy, y), tanh_backward(dy, y),
+threshold_backward(dy, x, 0) (relu_backward, which saves the input; bias_relu_backward's saved
+tensor is y), _softmax_backward_data(dy, y, -1, dtype); with a bias, dx as those, then
+dbias = dx.sum(0), the two ops eager runs. Where the liger_kernel package is importable,
 Liger-Kernel's Triton SwiGLU and GeGLU (LigerSiLUMulFunction, LigerGELUMulFunction) run too, on
 contiguous copies of a and b made before timing: its functions make their inputs contiguous
 (@ensure_contiguous), so handing them the chunks of x would time a copy. Liger's GeGLU is the
@@ -17,18 +22,27 @@ tanh approximation of GELU (up to 4.7e-4 from the erf form, times |b|): like PyT
 error against the erf reference is reported, not judged. All are checked against a float64 reference
 computed by PyTorch from the exactly converted inputs (x.double() of the 16-bit tensor), the
 op in float64, rounded once to the type (the variant within its registry tolerance for that
-type), and timed alike: CUDA events around the call alone on the current stream, after
-warm-up, with the L2 flushed before each timed call by reading a buffer twice its size (which
-leaves no dirty line to be written back inside the timed window), then the stream kept busy
-for ~20 us so that the start event and the call are queued before the GPU reaches them (no
-launch latency timed), median of the calls: as host/timer.h.
+type; where an output is a sum, dbias and softmax_backward's row dot product, plus the
+summation bound host/reference.h adds), and timed alike: CUDA events around the call alone on
+the current stream, after warm-up, with the L2 flushed before each timed call by reading a
+buffer twice its size (which leaves no dirty line to be written back inside the timed window),
+then the stream kept busy for ~20 us so that the start event and the call are queued before
+the GPU reaches them (no launch latency timed), median of the calls: as host/timer.h.
+
+A training step of an activation is its forward and its backward: each backward family is
+measured at its forward family's shapes, on the forward's own inputs (drawn from a seed of the
+forward family, type and shape) with the saved tensor the forward's output on them (or x
+itself, relu_backward), so that `scripts/report.py` can add the best variant's forward and
+backward times up against PyTorch's forward and backward at the same shape ("Forward and
+backward").
 
 The log is shaped like actbench's (Google Benchmark JSON: context with machine, gpu_name and
 actbench_variants; rows named <family>/<variant>/<dtype>/<shape>, PyTorch's as
 <family>/torch/<dtype>/<shape> and Liger-Kernel's as <family>/liger/<dtype>/<shape>, with
 bytes_per_second (the bytes of the type moved),
 pct_copy_bw against copy/cuda_memcpy of the same type measured here, max_abs_err,
-max_rel_err), so `scripts/report.py` shows PyTorch as one more variant of each type.
+max_rel_err; a bias backward family's over dx and dbias together), so `scripts/report.py`
+shows PyTorch as one more variant of each type.
 
 Without PyTorch, or without a GPU it can see, it says so in one line and exits 0 writing
 nothing. Exit status: 0 written, every variant agreed; 1 written, some variant disagreed (its
@@ -48,7 +62,8 @@ import socket
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -70,6 +85,14 @@ LEAD_CYCLES = 40_000
 DTYPE_CODES = {"f32": 0, "f16": 1, "bf16": 2}
 DTYPE_BYTES = {"f32": 4, "f16": 2, "bf16": 2}
 TORCH_DTYPES = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}
+# The gap between 1 and the next value of each type (common/dtype.h's dtype_epsilon).
+DTYPE_EPSILON = {"f32": 2.0 ** -23, "f16": 2.0 ** -10, "bf16": 2.0 ** -7}
+# What PyTorch's eager autograd calls for each backward family's dx, by the activation it
+# differentiates (s: the saved tensor, y or, for relu_backward, x).
+TORCH_BACKWARD_OPS = {"sigmoid": "torch.ops.aten.sigmoid_backward(dy, y)",
+                      "tanh": "torch.ops.aten.tanh_backward(dy, y)",
+                      "relu": "torch.ops.aten.threshold_backward(dy, {s}, 0)",
+                      "softmax": "torch.ops.aten._softmax_backward_data(dy, y, -1, dtype)"}
 
 
 # ---- the C interface ----------------------------------------------------------------------------
@@ -90,6 +113,8 @@ class CVariant:
     summary: str
     dtype: str = "f32"  # f32, f16 or bf16: the element type of its inputs and output
     gated: bool = False  # x is rows x 2 cols: y = act(a) * b over its two halves
+    backward: bool = False  # runs through actbench_run_backward: dx (and dbias) from saved, dy
+    saves_input: bool = False  # a backward variant whose saved tensor is x, not y (relu)
 
     @property
     def id(self) -> str:
@@ -104,8 +129,16 @@ class CVariant:
     @property
     def row_shaped(self) -> bool:
         """Benchmarked as rows x cols (softmax works per row; the bias per column; a gated
-        family on the two halves of each row)."""
+        family on the two halves of each row). A backward family is shaped as its forward."""
         return self.has_bias or self.gated or self.activation == "softmax"
+
+    def forward(self) -> CVariant:
+        """The forward family's description of a backward variant (itself for a forward one):
+        what draws its inputs and computes its saved tensor."""
+        if not self.backward:
+            return self
+        return replace(self, family=gbjson.forward_family(self.family), backward=False,
+                       saves_input=False)
 
 
 def load_library(path: Path) -> tuple[ctypes.CDLL, list[CVariant]]:
@@ -122,6 +155,11 @@ def load_library(path: Path) -> tuple[ctypes.CDLL, list[CVariant]]:
     lib.actbench_run.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
                                  ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p,
                                  ctypes.c_void_p]
+    # actbench_run_backward(i, dtype, saved, dy, dx, dbias, rows, cols, workspace, stream)
+    lib.actbench_run_backward.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
+                                          ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                          ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p,
+                                          ctypes.c_void_p]
     lib.actbench_last_error.restype = ctypes.c_char_p
 
     def text(what: str, i: int) -> str:
@@ -131,7 +169,9 @@ def load_library(path: Path) -> tuple[ctypes.CDLL, list[CVariant]]:
                          text("activation", i), lib.actbench_variant_has_bias(i) == 1,
                          lib.actbench_variant_step(i), lib.actbench_variant_atol(i),
                          lib.actbench_variant_rtol(i), text("summary", i), text("dtype", i),
-                         lib.actbench_variant_is_gated(i) == 1)
+                         lib.actbench_variant_is_gated(i) == 1,
+                         lib.actbench_variant_is_backward(i) == 1,
+                         lib.actbench_variant_saves_input(i) == 1)
                 for i in range(lib.actbench_variant_count())]
     unknown = sorted({v.dtype for v in variants} - set(DTYPE_CODES))
     if unknown:
@@ -171,7 +211,8 @@ def round_to(torch: Any, exact: Any, dtype: Any) -> Any:
 
 
 def shapes(v: CVariant, quick: bool) -> list[tuple[int, int]]:
-    """(rows, cols) to run; elementwise families are one row of n."""
+    """(rows, cols) to run; elementwise families are one row of n. A backward family runs at
+    its forward's shapes (the same rules pick them), which a training step pairs."""
     if v.activation == "softmax":
         return [(4096, 1024)] if quick else [(8192, 128), (4096, 1024), (4096, 4096), (512, 32768)]
     if v.has_bias:
@@ -190,9 +231,23 @@ def bench_name(family: str, variant: str, dtype: str, row_shaped: bool, rows: in
 
 def ideal_bytes(v: CVariant, rows: int, cols: int) -> int:
     """Each input read once, each output written once, in the variant's type (as actbench
-    counts): a gated family's x is rows x 2 cols."""
-    inputs = rows * cols * (2 if v.gated else 1)
+    counts): a gated family's x is rows x 2 cols; a backward family reads the saved tensor and
+    dy and writes dx, three tensors of rows x cols, and a bias backward family's dbias."""
+    inputs = rows * cols * (2 if v.gated or v.backward else 1)
     return DTYPE_BYTES[v.dtype] * (inputs + rows * cols + (cols if v.has_bias else 0))
+
+
+def summation_bound(terms: int, magnitude: Any) -> Any:
+    """host/reference.h's summation_bound: the accepted error of an f32 sum of `terms` values
+    whose magnitudes add up to `magnitude` (a number or a tensor), 2^-24 (2 sqrt(terms) + 8)
+    magnitude: a random walk of roundings, not the worst case."""
+    return 2.0 ** -24 * (2.0 * terms ** 0.5 + 8.0) * magnitude
+
+
+def input_seed(v: CVariant, rows: int, cols: int) -> int:
+    """The seed of a shape's inputs: of the forward family, type and shape, so that a
+    backward family's forward inputs are those its forward family was measured on."""
+    return zlib.crc32(f"{v.forward().family}/{v.dtype}/{rows}x{cols}".encode())
 
 
 def liger_function(v: CVariant) -> tuple[str, Any] | None:
@@ -230,9 +285,10 @@ class Bench:
     def inputs(self, v: CVariant, rows: int, cols: int) -> tuple[Any, Any]:
         """Like actbench's: activations uniform in [-12, 12), softmax logits N(0, 2), bias
         uniform in [-2, 2), a gated family's x rows x 2 cols, a (the first half) as the
-        activations and b uniform in [-4, 4); drawn in float32 and rounded to the variant's
-        type."""
+        activations and b uniform in [-4, 4); drawn in float32 from input_seed and rounded to
+        the variant's type."""
         t = self.torch
+        self.generator.manual_seed(input_seed(v, rows, cols))
         if v.activation == "softmax":
             x = t.randn(rows, cols, generator=self.generator, device=self.device) * 2
         else:
@@ -244,6 +300,17 @@ class Bench:
              if v.has_bias else None)
         dtype = self.dtype(v.dtype)
         return x.to(dtype), (b.to(dtype) if b is not None else None)
+
+    def backward_inputs(self, v: CVariant, rows: int, cols: int) -> tuple[Any, Any]:
+        """(saved, dy) of a backward variant, as actbench's make_case builds them: the forward
+        family's inputs at this shape, saved = x for relu_backward, else the forward's exact
+        output on them rounded to the type (reference), and dy uniform in [-1, 1) drawn next
+        from the same generator, rounded to the type."""
+        forward = v.forward()
+        x, b = self.inputs(forward, rows, cols)
+        saved = x if v.saves_input else self.reference(forward, x, b).to(x.dtype)
+        dy = self.torch.rand(rows, cols, generator=self.generator, device=self.device) * 2 - 1
+        return saved, dy.to(x.dtype)
 
     def reference(self, v: CVariant, x: Any, b: Any) -> Any:
         """The exact result rounded to the type, as float64: the inputs widened exactly
@@ -264,6 +331,38 @@ class Bench:
         if gate is not None:
             exact = exact * gate
         return round_to(self.torch, exact, x.dtype).double()
+
+    def backward_reference(self, v: CVariant, saved: Any, dy: Any) -> tuple[Any, Any]:
+        """(value, bound) over the outputs flattened, dx then a bias family's dbias, as
+        host/reference.h computes them: the derivative in float64 from the saved tensor and dy
+        (common/ops.h's *Grad rules), rounded once to the type; dbias the exact column sums of
+        the exact dx. bound is the summation bound each output adds to the tolerance (0 where
+        it is no sum); None for a family with no sum among its outputs."""
+        t = self.torch
+        s, g = saved.double(), dy.double()
+        rows, cols = s.shape
+        bound = None
+        if v.activation == "softmax":
+            dot = (g * s).sum(-1, keepdim=True)
+            dx = s * (g - dot)
+            bound = (s.abs() * summation_bound(cols, (g * s).abs().sum(-1, keepdim=True))).flatten()
+        elif v.activation == "sigmoid":
+            dx = g * (s * (1 - s))
+        elif v.activation == "tanh":
+            dx = g * ((1 - s) * (1 + s))
+        else:  # relu, threshold_backward's rule: 0 where s <= 0, dy elsewhere (NaN in s too)
+            dx = g.masked_fill(s <= 0, 0.0)
+        value = round_to(t, dx, saved.dtype).double().flatten()
+        if v.has_bias:
+            # summed in f32 from dx, or from dx as rounded to a 16-bit type (as a framework sums
+            # the stored gradient): half the type's epsilon of the magnitude on top
+            magnitude = dx.abs().sum(0)
+            part = 0.0 if v.dtype == "f32" else 0.5 * DTYPE_EPSILON[v.dtype]
+            dbias = round_to(t, dx.sum(0), saved.dtype).double()
+            value = t.cat([value, dbias])
+            bound = t.cat([t.zeros(rows * cols, dtype=t.float64, device=s.device),
+                           summation_bound(rows, magnitude) + part * magnitude])
+        return value, bound
 
     def torch_op(self, v: CVariant, x: Any, b: Any, y: Any) -> Callable[[], Any]:
         """PyTorch's eager equivalent; returns its result. It writes y where PyTorch has an out=
@@ -299,6 +398,24 @@ class Bench:
         act = {"sigmoid": t.sigmoid, "tanh": t.tanh}[v.activation]
         return lambda: act(x, out=y)
 
+    def torch_backward_op(self, v: CVariant, saved: Any, dy: Any) -> Callable[[], Any]:
+        """PyTorch's eager backward of the family (TORCH_BACKWARD_OPS): the aten op its
+        autograd calls, returning a new tensor; with a bias, (dx, dbias) with dbias =
+        dx.sum(0), the reduction autograd runs for a bias broadcast over the rows."""
+        aten = self.torch.ops.aten
+        grad = {"sigmoid": lambda: aten.sigmoid_backward(dy, saved),
+                "tanh": lambda: aten.tanh_backward(dy, saved),
+                "relu": lambda: aten.threshold_backward(dy, saved, 0),
+                "softmax": lambda: aten._softmax_backward_data(dy, saved, -1, saved.dtype),
+                }[v.activation]
+        if not v.has_bias:
+            return grad
+
+        def with_dbias() -> tuple[Any, Any]:
+            dx = grad()
+            return dx, dx.sum(0)
+        return with_dbias
+
     def liger_op(self, function: Any, x: Any) -> Callable[[], Any]:
         """Liger-Kernel's gated kernel on contiguous a and b, copied out of x before timing
         (its Function would otherwise copy the chunks inside the timed call)."""
@@ -315,6 +432,21 @@ class Bench:
             if self.lib.actbench_run(v.index, v.dtype_code, x.data_ptr(),
                                      b.data_ptr() if b is not None else None, y.data_ptr(),
                                      rows, cols, ws.data_ptr(), stream) != 0:
+                raise RuntimeError(self.lib.actbench_last_error().decode())
+        return run
+
+    def actbench_backward_op(self, v: CVariant, saved: Any, dy: Any, dx: Any,
+                             dbias: Any) -> Callable[[], None]:
+        rows, cols = dx.shape
+        ws_bytes = self.lib.actbench_workspace_bytes(v.index, rows, cols)
+        ws = self.torch.empty(max(ws_bytes, 1), dtype=self.torch.uint8, device=self.device)
+        stream = self.torch.cuda.current_stream().cuda_stream
+
+        def run() -> None:
+            if self.lib.actbench_run_backward(v.index, v.dtype_code, saved.data_ptr(),
+                                              dy.data_ptr(), dx.data_ptr(),
+                                              dbias.data_ptr() if dbias is not None else None,
+                                              rows, cols, ws.data_ptr(), stream) != 0:
                 raise RuntimeError(self.lib.actbench_last_error().decode())
         return run
 
@@ -341,8 +473,13 @@ class Bench:
         rel = (diff[nonzero] / ref.abs()[nonzero]).max().item() if nonzero.any() else 0.0
         return diff.max().item(), rel
 
-    def agrees(self, v: CVariant, got: Any, ref: Any) -> bool:
-        return bool((got.double() - ref).abs().le(v.atol + v.rtol * ref.abs()).all())
+    def agrees(self, v: CVariant, got: Any, ref: Any, bound: Any = None) -> bool:
+        """Within the variant's tolerance, plus the summation bound of each output that is a
+        sum (host/compare.h's check)."""
+        accepted = v.atol + v.rtol * ref.abs()
+        if bound is not None:
+            accepted = accepted + bound
+        return bool((got.double() - ref).abs().le(accepted).all())
 
 
 # ---- the log ----------------------------------------------------------------------------------
@@ -367,6 +504,10 @@ def torch_entry(torch: Any, first: CVariant) -> dict:
         first.activation, f"torch.{first.activation}" + ("(x + b)" if first.has_bias else ""))
     if first.gated:
         op = f"F.{first.activation}(a) * b of a, b = x.chunk(2, dim=-1)"
+    if first.backward:
+        op = TORCH_BACKWARD_OPS[first.activation].format(s="x" if first.saves_input else "y")
+        if first.has_bias:
+            op += " then dbias = dx.sum(0)"
     return {"id": f"{first.family}/torch/{first.dtype}", "family": first.family,
             "variant": "torch", "step": TORCH_STEP, "device": "gpu", "dtype": first.dtype,
             "summary": f"PyTorch {torch.__version__} eager {op} on torch.{TORCH_DTYPES[first.dtype]}",
@@ -384,10 +525,37 @@ def liger_entry(first: CVariant, version: str, function: Any) -> dict:
             "atol": None, "rtol": None}
 
 
+def measured(bench: Bench, name: str, op: Callable[[], Any], judged_by: CVariant | None,
+             reset: Callable[[], Any], outputs: Callable[[Any], Any], ref: Any, bound: Any,
+             moved: int) -> dict:
+    """One benchmark row: the call once with its outputs poisoned first (reset: an element it
+    forgets is a mismatch), its result (outputs: from what the call returned, None for the
+    variants that write into the outputs) against the reference, judged by judged_by's
+    tolerance (None for the peers: reported only), then timed; an error row for a mismatch or
+    a failing call."""
+    try:
+        reset()
+        got = outputs(op())
+        abs_err, rel_err = bench.errors(got, ref)
+        if judged_by and not bench.agrees(judged_by, got, ref, bound):
+            return error_row(name, f"mismatch: max_abs_err={abs_err:.3g} max_rel_err="
+                             f"{rel_err:.3g} outside atol={judged_by.atol:g} "
+                             f"rtol={judged_by.rtol:g}" +
+                             (" plus the summation bound" if bound is not None else ""))
+        time_us = bench.time_us(op)
+    except RuntimeError as e:  # the library's errors, and PyTorch's (out of memory, ...)
+        return error_row(name, str(e).splitlines()[0])
+    return row(name, time_us, bench.iterations, {
+        "bytes_per_second": moved / (time_us * 1e-6), "ideal_bytes": moved,
+        "max_abs_err": abs_err, "max_rel_err": rel_err})
+
+
 def measure_shape(bench: Bench, members: list[CVariant], rows: int, cols: int) -> list[dict]:
     """The peers (PyTorch; Liger-Kernel for a gated family) and every variant of one family in
     one type that supports the shape, on the same inputs of that type."""
     first = members[0]
+    if first.backward:
+        return measure_backward_shape(bench, members, rows, cols)
     x, b = bench.inputs(first, rows, cols)
     ref = bench.reference(first, x, b)
     y = bench.torch.empty(rows, cols, dtype=x.dtype, device=x.device)
@@ -399,28 +567,44 @@ def measure_shape(bench: Bench, members: list[CVariant], rows: int, cols: int) -
         runs.append(("liger", bench.liger_op(liger[1], x), None))
     runs += [(v.name, bench.actbench_op(v, x, b, y), v) for v in members
              if bench.lib.actbench_variant_supports(v.index, cols) == 1]
-    out = []
-    for variant, op, judged_by in runs:
-        name = bench_name(first.family, variant, first.dtype, first.row_shaped, rows, cols)
-        try:
-            y.fill_(float("nan"))  # an element the variant forgets is a mismatch
-            result = op()
-            got = result if result is not None else y
-            abs_err, rel_err = bench.errors(got, ref)
-            if judged_by and not bench.agrees(judged_by, got, ref):
-                out.append(error_row(name, f"mismatch: max_abs_err={abs_err:.3g} max_rel_err="
-                                     f"{rel_err:.3g} outside atol={judged_by.atol:g} "
-                                     f"rtol={judged_by.rtol:g}"))
-                continue
-            time_us = bench.time_us(op)
-        except RuntimeError as e:  # the library's errors, and PyTorch's (out of memory, ...)
-            out.append(error_row(name, str(e).splitlines()[0]))
-            continue
-        moved = ideal_bytes(first, rows, cols)
-        out.append(row(name, time_us, bench.iterations, {
-            "bytes_per_second": moved / (time_us * 1e-6), "ideal_bytes": moved,
-            "max_abs_err": abs_err, "max_rel_err": rel_err}))
-    return out
+    return [measured(bench, bench_name(first.family, variant, first.dtype, first.row_shaped,
+                                       rows, cols),
+                     op, judged_by, lambda: y.fill_(float("nan")),
+                     lambda result: result if result is not None else y, ref, None,
+                     ideal_bytes(first, rows, cols))
+            for variant, op, judged_by in runs]
+
+
+def measure_backward_shape(bench: Bench, members: list[CVariant], rows: int,
+                           cols: int) -> list[dict]:
+    """PyTorch's backward and every variant of one backward family in one type that supports
+    the shape, on the same saved tensor and dy; their outputs, dx then a bias family's dbias,
+    checked as one (the order actbench's runner returns them in)."""
+    first = members[0]
+    t = bench.torch
+    saved, dy = bench.backward_inputs(first, rows, cols)
+    ref, bound = bench.backward_reference(first, saved, dy)
+    dx = t.empty_like(saved)
+    dbias = t.empty(cols, dtype=saved.dtype, device=saved.device) if first.has_bias else None
+
+    def reset() -> None:
+        dx.fill_(float("nan"))
+        if dbias is not None:
+            dbias.fill_(float("nan"))
+
+    def outputs(result: Any) -> Any:
+        got_dx, got_dbias = (dx, dbias) if result is None else \
+            (result if isinstance(result, tuple) else (result, None))
+        return got_dx.flatten() if got_dbias is None else t.cat([got_dx.flatten(), got_dbias])
+
+    runs: list[tuple[str, Callable[[], Any], CVariant | None]] = [
+        ("torch", bench.torch_backward_op(first, saved, dy), None)]
+    runs += [(v.name, bench.actbench_backward_op(v, saved, dy, dx, dbias), v) for v in members
+             if bench.lib.actbench_variant_supports(v.index, cols) == 1]
+    return [measured(bench, bench_name(first.family, variant, first.dtype, first.row_shaped,
+                                       rows, cols),
+                     op, judged_by, reset, outputs, ref, bound, ideal_bytes(first, rows, cols))
+            for variant, op, judged_by in runs]
 
 
 def measure(bench: Bench, gpu: list[CVariant], quick: bool) -> tuple[list[dict], list[dict]]:

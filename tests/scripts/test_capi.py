@@ -1,17 +1,22 @@
 """host/capi.h through ctypes, with the binding scripts/torch_compare.py uses: the registry is
 listed consistently, every variant with its element type (f32, f16, bf16); CPU variants
-compute the right thing from Python in their own type; a type code that is not the
-variant's own, and other bad calls, return -1 with a message instead of crashing the
+compute the right thing from Python in their own type, the backward ones (actbench_run_backward:
+dx, and dbias for the bias families, from the saved tensor and dy) too, whichever the registry
+lists (a registry without any skips those tests, saying so); a type code that is not the
+variant's own, a forward variant through actbench_run_backward or a backward one through
+actbench_run, and other bad calls, return -1 with a message instead of crashing the
 interpreter. GPU variants are not run here (that needs device memory; torch_compare.py runs
 them on a GPU machine).
 
 The library comes from the ACTBENCH_CAPI environment variable (CTest sets it to the built
 libactbench_capi); without it those tests skip. Some tests need no library: the conversions
 the checks use, torch_compare.py's names, bytes and % of copy per type (the gated families'
-three tensors too), and torch_compare.py without PyTorch, which says so and writes nothing."""
+and the backward families' three tensors too), and torch_compare.py without PyTorch, which
+says so and writes nothing."""
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import importlib.util
 import math
 import os
@@ -25,7 +30,7 @@ from pathlib import Path
 from support import run_script
 
 import torch_compare
-from torch_compare import DTYPE_CODES, load_library
+from torch_compare import DTYPE_CODES, DTYPE_EPSILON, load_library, summation_bound
 
 LIB = os.environ.get("ACTBENCH_CAPI", "")
 ACTIVATIONS = {
@@ -97,6 +102,44 @@ def reference(activation: str, dtype: str, x: list[float], bias: list[float] | N
     return [round_to(v, dtype) for v in exact]
 
 
+# dx = GRADIENTS[activation](s, dy) with s the saved tensor, as common/ops.h's *Grad rules and
+# host/reference.cpp's reference_backward take them (in double).
+GRADIENTS = {
+    "sigmoid": lambda s, g: g * (s * (1.0 - s)),
+    "tanh": lambda s, g: g * ((1.0 - s) * (1.0 + s)),
+    "relu": lambda s, g: 0.0 if s <= 0.0 else g,  # threshold_backward: NaN in s passes dy
+}
+
+
+def backward_reference(v: torch_compare.CVariant, saved: list[float], dy: list[float],
+                       rows: int, cols: int) -> tuple[list[float], list[float]]:
+    """(value, bound) of each output, dx then a bias family's dbias, as host/reference.h: the
+    derivative in double from the saved tensor and dy (values of the type), rounded once;
+    softmax_backward's dot product and dbias's column sums exact, each such output with the
+    summation bound its tolerance adds (dbias: plus half the type's epsilon of the magnitude
+    in a 16-bit type); 0 for the outputs that are no sum."""
+    bound = [0.0] * (rows * cols)
+    if v.activation == "softmax":
+        exact = []
+        for r in range(rows):
+            s, g = saved[r * cols:(r + 1) * cols], dy[r * cols:(r + 1) * cols]
+            dot = math.fsum(a * b for a, b in zip(s, g))
+            b = summation_bound(cols, math.fsum(abs(a * b) for a, b in zip(s, g)))
+            exact += [a * (c - dot) for a, c in zip(s, g)]
+            bound[r * cols:(r + 1) * cols] = [abs(a) * b for a in s]
+    else:
+        exact = [GRADIENTS[v.activation](s, g) for s, g in zip(saved, dy)]
+    value = [round_to(e, v.dtype) for e in exact]
+    if v.has_bias:
+        part = 0.0 if v.dtype == "f32" else 0.5 * DTYPE_EPSILON[v.dtype]
+        for c in range(cols):
+            column = exact[c::cols]
+            magnitude = math.fsum(abs(e) for e in column)
+            value.append(round_to(math.fsum(column), v.dtype))
+            bound.append(summation_bound(rows, magnitude) + part * magnitude)
+    return value, bound
+
+
 def names_type(message: str, dtype: str) -> bool:
     """Whether the message names the type as a word (`f16`, not the tail of `bf16`)."""
     return re.search(rf"(?<![A-Za-z0-9]){dtype}(?![A-Za-z0-9])", message, re.IGNORECASE) is not None
@@ -150,6 +193,12 @@ class CApi(unittest.TestCase):
                 self.assertIn(self.lib.actbench_variant_supports(v.index, 1), (0, 1))
                 self.assertEqual(self.lib.actbench_variant_is_gated(v.index), int(v.gated))
                 self.assertEqual(v.gated, v.family in ("swiglu", "geglu"))
+                self.assertEqual(self.lib.actbench_variant_is_backward(v.index), int(v.backward))
+                self.assertEqual(v.backward, v.family.endswith("_backward"))
+                self.assertEqual(v.saves_input, v.family == "relu_backward")
+                if v.backward:  # a gradient of a forward family the registry lists
+                    self.assertIn(v.forward().family, {u.family for u in self.variants})
+                    self.assertEqual(v.forward().has_bias, v.has_bias)
                 self.assertGreaterEqual(self.lib.actbench_workspace_bytes(v.index, 4, 1000), 0)
         for family in dict.fromkeys(v.family for v in self.variants):
             with self.subTest(family=family):
@@ -166,10 +215,15 @@ class CApi(unittest.TestCase):
                 self.assertEqual(self.lib.actbench_variant_step(i), -1)
                 self.assertEqual(self.lib.actbench_variant_has_bias(i), -1)
                 self.assertEqual(self.lib.actbench_variant_is_gated(i), -1)
+                self.assertEqual(self.lib.actbench_variant_is_backward(i), -1)
+                self.assertEqual(self.lib.actbench_variant_saves_input(i), -1)
                 self.assertTrue(math.isnan(self.lib.actbench_variant_atol(i)))
                 self.assertEqual(self.lib.actbench_workspace_bytes(i, 1, 1), -1)
                 self.assertEqual(self.lib.actbench_run(i, DTYPE_CODES["f32"], None, None, None,
                                                        1, 1, None, None), -1)
+                self.assertEqual(self.lib.actbench_run_backward(i, DTYPE_CODES["f32"], None, None,
+                                                                None, None, 1, 1, None, None), -1)
+                self.assertIn(b"out of range", self.lib.actbench_last_error())
 
     def test_cpu_variants_compute_their_family_in_their_type(self):
         rows, cols = 3, 37
@@ -180,7 +234,7 @@ class CApi(unittest.TestCase):
         drawn_b = [rng.uniform(-4, 4) for _ in range(rows * cols)]
         drawn_gated = [v for r in range(rows) for half in (drawn_x, drawn_b)
                        for v in half[r * cols:(r + 1) * cols]]
-        cpu = [v for v in self.variants if v.device == "cpu"]
+        cpu = [v for v in self.variants if v.device == "cpu" and not v.backward]
         self.assertTrue(cpu, "the registry has CPU baselines")
         self.assertEqual({v.dtype for v in cpu}, set(DTYPE_CODES), "CPU baselines in every type")
         for v in cpu:
@@ -205,7 +259,7 @@ class CApi(unittest.TestCase):
     def test_a_type_that_is_not_the_variants_own_is_refused(self):
         """Each variant takes its own type only; another type's code (or no type's) fails
         before anything is read or written, and the message names the type it takes."""
-        cpu = {v.dtype: v for v in reversed(self.variants) if v.device == "cpu"}
+        cpu = {v.dtype: v for v in reversed(self.variants) if v.device == "cpu" and not v.backward}
         cols = 8
         for own, v in sorted(cpu.items()):
             for code in [c for c in DTYPE_CODES.values() if c != v.dtype_code] + [3, -1]:
@@ -223,11 +277,12 @@ class CApi(unittest.TestCase):
 
     def test_bad_arguments_fail_with_a_message(self):
         buf = (ctypes.c_float * 8)()
-        first = self.variants[0]
+        forward = [v for v in self.variants if not v.backward]
+        first = forward[0]
         cases = [("rows and cols must be >= 1", first, 0, 8, buf),
                  ("x and y must not be NULL", first, 1, 8, None)]
-        cases += [("needs a bias", v, 1, 8, buf) for v in self.variants if v.has_bias][:1]
-        cases += [("supports rows of up to", v, 1, 1 << 40, buf) for v in self.variants
+        cases += [("needs a bias", v, 1, 8, buf) for v in forward if v.has_bias][:1]
+        cases += [("supports rows of up to", v, 1, 1 << 40, buf) for v in forward
                   if not self.lib.actbench_variant_supports(v.index, 1 << 40)][:1]
         for message, v, rows, cols, x in cases:
             with self.subTest(message=message):
@@ -235,12 +290,103 @@ class CApi(unittest.TestCase):
                                                        cols, None, None), -1)
                 self.assertIn(message, self.lib.actbench_last_error().decode())
 
+    def backward_variants(self, device: str | None = None) -> list[torch_compare.CVariant]:
+        """The registry's backward variants (on `device`), or the test skips saying there are
+        none: the families exist before any of their variants does."""
+        found = [v for v in self.variants if v.backward and device in (None, v.device)]
+        if not found:
+            self.skipTest("the registry lists no backward variant" +
+                          (f" on the {device.upper()}" if device else ""))
+        return found
+
+    def test_a_forward_variant_refuses_run_backward_and_names_run(self):
+        buf = (ctypes.c_float * 8)()
+        for v in [v for v in self.variants if not v.backward][:3]:
+            with self.subTest(variant=v.id):
+                self.assertEqual(self.lib.actbench_run_backward(
+                    v.index, v.dtype_code, buf, buf, buf, buf if v.has_bias else None, 1, 8,
+                    None, None), -1)
+                message = self.lib.actbench_last_error().decode()
+                self.assertIn("forward variant", message)
+                self.assertIn("actbench_run ", message)
+
+    def test_backward_calls_are_checked_before_anything_runs(self):
+        """Every backward variant, GPU ones too (nothing reaches the device: each call fails
+        its checks first): actbench_run refuses it naming actbench_run_backward; a dbias
+        missing for a bias family or given to another, a NULL tensor, a type not its own, a
+        bad shape fail with a message, leaving the outputs as they were."""
+        cols = 8
+        for v in self.backward_variants():
+            buf = (ctypes.c_float * cols)(*([0.5] * cols))  # big enough for any type
+            out = (ctypes.c_float * cols)(*([7.0] * cols))
+            dbias = (ctypes.c_float * cols)(*([7.0] * cols))
+            own = dbias if v.has_bias else None
+            workspace = ctypes.create_string_buffer(
+                max(1, self.lib.actbench_workspace_bytes(v.index, 1, cols)))
+            calls = [("actbench_run_backward", lambda: self.lib.actbench_run(
+                          v.index, v.dtype_code, buf, buf if v.has_bias else None, out, 1, cols,
+                          workspace, None)),
+                     ("needs a dbias" if v.has_bias else "writes no dbias: pass NULL",
+                      lambda: self.lib.actbench_run_backward(
+                          v.index, v.dtype_code, buf, buf, out, None if v.has_bias else dbias,
+                          1, cols, workspace, None)),
+                     ("saved, dy and dx must not be NULL", lambda: self.lib.actbench_run_backward(
+                         v.index, v.dtype_code, buf, None, out, own, 1, cols, workspace, None)),
+                     ("rows and cols must be >= 1", lambda: self.lib.actbench_run_backward(
+                         v.index, v.dtype_code, buf, buf, out, own, 0, cols, workspace, None))]
+            for code in [c for c in DTYPE_CODES.values() if c != v.dtype_code][:1]:
+                calls.append((v.dtype, lambda code=code: self.lib.actbench_run_backward(
+                    v.index, code, buf, buf, out, own, 1, cols, workspace, None)))
+            for message, call in calls:
+                with self.subTest(variant=v.id, message=message):
+                    self.assertEqual(call(), -1)
+                    got = self.lib.actbench_last_error().decode()
+                    self.assertTrue(names_type(got, message) if message == v.dtype
+                                    else message in got, got)
+                    self.assertEqual(list(out), [7.0] * cols, "dx is left as it was")
+                    self.assertEqual(list(dbias), [7.0] * cols, "dbias is left as it was")
+
+    def test_backward_cpu_variants_compute_their_derivative_in_their_type(self):
+        """dx (and dbias) of every backward CPU variant the registry lists, from a saved
+        tensor built as actbench's make_case builds it: the forward family's output on drawn
+        inputs (x itself for relu_backward), and dy uniform in [-1, 1); outputs start as NaN,
+        so one the variant leaves unwritten fails."""
+        rows, cols = 3, 37
+        rng = random.Random(13)
+        drawn_x = [rng.uniform(-12, 12) for _ in range(rows * cols)]
+        drawn_bias = [rng.uniform(-2, 2) for _ in range(cols)]
+        drawn_dy = [rng.uniform(-1, 1) for _ in range(rows * cols)]
+        for v in self.backward_variants("cpu"):
+            if not self.lib.actbench_variant_supports(v.index, cols):
+                continue
+            with self.subTest(variant=v.id):
+                x = [round_to(value, v.dtype) for value in drawn_x]
+                bias = [round_to(value, v.dtype) for value in drawn_bias] if v.has_bias else None
+                saved = x if v.saves_input else reference(v.activation, v.dtype, x, bias, rows, cols)
+                dy = [round_to(value, v.dtype) for value in drawn_dy]
+                dx = encode([math.nan] * (rows * cols), v.dtype)
+                dbias = encode([math.nan] * cols, v.dtype) if v.has_bias else None
+                workspace = ctypes.create_string_buffer(
+                    max(1, self.lib.actbench_workspace_bytes(v.index, rows, cols)))
+                rc = self.lib.actbench_run_backward(v.index, v.dtype_code, encode(saved, v.dtype),
+                                                    encode(dy, v.dtype), dx, dbias, rows, cols,
+                                                    workspace, None)
+                self.assertEqual(rc, 0, self.lib.actbench_last_error())
+                got = decode(dx, v.dtype) + (decode(dbias, v.dtype) if v.has_bias else [])
+                want, bound = backward_reference(v, saved, dy, rows, cols)
+                self.assertEqual(len(got), len(want))
+                for k, (g, ref, extra) in enumerate(zip(got, want, bound)):
+                    self.assertLessEqual(abs(g - ref), v.atol + v.rtol * abs(ref) + extra,
+                                         f"{'dbias' if k >= rows * cols else 'dx'} element "
+                                         f"{k % (rows * cols)}: got {g}, want {ref}")
+
 
 class TorchCompare(unittest.TestCase):
     def variant(self, family: str, name: str, dtype: str, activation: str = "sigmoid",
                 has_bias: bool = False, gated: bool = False) -> torch_compare.CVariant:
+        backward = family.endswith("_backward")
         return torch_compare.CVariant(0, family, name, "gpu", activation, has_bias, 1, 0.0, 0.0,
-                                      "", dtype, gated)
+                                      "", dtype, gated, backward, family == "relu_backward")
 
     def test_names_and_bytes_carry_the_type(self):
         v = self.variant("bias_relu", "fused_warp", "bf16", "relu", has_bias=True)
@@ -263,6 +409,34 @@ class TorchCompare(unittest.TestCase):
         self.assertEqual([c for _, c in torch_compare.shapes(v, quick=True)], [1024])
         # Liger-Kernel is a peer of the gated families only
         self.assertIsNone(torch_compare.liger_function(self.variant("silu", "warp", "f32", "silu")))
+
+    def test_backward_families_move_three_tensors_at_their_forwards_shapes(self):
+        """A backward family reads the saved tensor and dy and writes dx (and a bias family's
+        dbias), as actbench counts; it runs at its forward family's shapes, and its inputs
+        are drawn from the forward's seed: the pairs a training step adds up."""
+        pairs = [("sigmoid_backward", "sigmoid", "sigmoid", False),
+                 ("relu_backward", "relu", "relu", False),
+                 ("bias_relu_backward", "bias_relu", "relu", True),
+                 ("softmax_backward", "softmax", "softmax", False)]
+        for backward, forward, activation, bias in pairs:
+            with self.subTest(family=backward):
+                b = self.variant(backward, "warp", "bf16", activation, has_bias=bias)
+                f = self.variant(forward, "warp", "bf16", activation, has_bias=bias)
+                self.assertEqual(b.forward(), dataclasses.replace(f, name="warp"))
+                self.assertEqual(b.row_shaped, f.row_shaped)
+                for quick in (True, False):
+                    self.assertEqual(torch_compare.shapes(b, quick), torch_compare.shapes(f, quick))
+                self.assertEqual(torch_compare.input_seed(b, 4, 8), torch_compare.input_seed(f, 4, 8))
+                self.assertNotEqual(torch_compare.input_seed(b, 4, 8),
+                                    torch_compare.input_seed(b, 8, 4))
+                self.assertEqual(torch_compare.ideal_bytes(b, 4, 8),
+                                 2 * (3 * 32 + (8 if bias else 0)))
+        self.assertEqual(torch_compare.bench_name("bias_relu_backward", "fused", "bf16", True, 4, 8),
+                         "bias_relu_backward/fused/bf16/rows:4/cols:8")
+        self.assertEqual(torch_compare.bench_name("sigmoid_backward", "warp", "f32", False, 1, 1024),
+                         "sigmoid_backward/warp/f32/n:1024")
+        # host/reference.h's summation_bound: 2^-24 (2 sqrt(terms) + 8) magnitude
+        self.assertEqual(summation_bound(16, 3.0), 2.0 ** -24 * 16 * 3.0)
 
     def test_percent_of_copy_is_against_the_same_types_copy(self):
         def timed(name: str, gbs: float) -> dict:

@@ -102,6 +102,21 @@ class CompareCli(unittest.TestCase):
         self.assertEqual([line.split()[0] for line in status_lines(r.stdout, "NEW")], [warp_f16])
         self.assertIn("1 new, 0 gone", r.stdout)
 
+    def test_backward_families_are_compared_as_their_own_benchmarks(self):
+        """sigmoid_backward's benchmark of the same variant and shape as a forward one is
+        another benchmark: its slowdown is named alone."""
+        backward = WARP_16M.replace("sigmoid/", "sigmoid_backward/", 1)
+        log = copy.deepcopy(self.reps)
+        rows = [copy.deepcopy(b) for b in log["benchmarks"] if b["run_name"] == WARP_16M]
+        for row in rows:
+            for key in ("name", "run_name"):
+                row[key] = backward
+        log["benchmarks"] += rows
+        r = self.compare(log, changed(log, backward, scale_time(1.25)))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual([line.split()[0] for line in status_lines(r.stdout, "SLOWER")], [backward])
+        self.assertEqual(len(status_lines(r.stdout, "SAME")), 10, r.stdout)
+
     def test_a_log_from_before_the_types_is_read_as_f32(self):
         """A baseline whose names have no dtype part (`sigmoid/warp/n:16777216/manual_time`)
         matches the f32 benchmarks of a new log, shown with their type."""

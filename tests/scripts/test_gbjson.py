@@ -45,6 +45,21 @@ class Names(unittest.TestCase):
         self.assertNotEqual(gbjson.parse_name("sigmoid/warp/n:1024/real_time").key, new.key)
         self.assertNotEqual(gbjson.parse_name("sigmoid/warp/f16/n:1024/manual_time").key, new.key)
 
+    def test_backward_families_parse_as_families_of_their_own(self):
+        n = gbjson.parse_name("bias_relu_backward/fused/bf16/rows:4096/cols:1024/manual_time")
+        self.assertEqual((n.family, n.variant, n.dtype, n.shape),
+                         ("bias_relu_backward", "fused", "bf16", "rows:4096/cols:1024"))
+        self.assertEqual(gbjson.forward_family(n.family), "bias_relu")
+        n = gbjson.parse_name("sigmoid_backward/warp/f32/n:1024/manual_time")
+        self.assertEqual((n.variant_id, n.shape), ("sigmoid_backward/warp/f32", "n:1024"))
+        self.assertNotEqual(n.key, gbjson.parse_name("sigmoid/warp/f32/n:1024/manual_time").key)
+        old = gbjson.parse_name("relu_backward/warp/n:1024/manual_time")  # before the types
+        self.assertEqual(old.key, "relu_backward/warp/f32/n:1024/manual_time")
+        for family in ("sigmoid", "softmax", "copy", "_backward", "backward"):
+            with self.subTest(family=family):
+                self.assertIsNone(gbjson.forward_family(family))
+        self.assertEqual(gbjson.forward_family("softmax_backward"), "softmax")
+
     def test_other_names_stay_as_they_are(self):
         for raw in ("BM_memcpy/8", "BM_StringCopy", "BM_Parse/threads:2", "a/b/c",
                     "sigmoid/warp/n:abc", "sigmoid/warp", "sigmoid/warp/f16",

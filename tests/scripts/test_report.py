@@ -1,7 +1,8 @@
 """scripts/report.py: the Markdown and the plots from an actbench log, several runs side by
 side, a CPU-only run, a foreign Google Benchmark log, no matplotlib, and bad input; the element
 types (a section and a plot per type, the types side by side for the best variant, a log from
-before the types read as f32); and what keeps a report from misleading: what the L2 flush
+before the types read as f32); forward and backward families side by side, with the training
+step against PyTorch's; and what keeps a report from misleading: what the L2 flush
 applies to, sizes that fit in cache, the share of its tolerance a variant used, shapes that
 are no sweep, alt texts, and the noise."""
 from __future__ import annotations
@@ -29,6 +30,8 @@ HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 SWEEP = FIXTURES / "gpu_sweep.json"  # a full GPU sweep's shapes, with tol_used and ideal_bytes
 # gpu_single's shapes in f32 and f16 (every family) and bf16 (sigmoid and copy), synthetic
 TYPES = FIXTURES / "gpu_types.json"
+# a torch_compare.py log of forward and backward families with PyTorch's rows, synthetic
+BACKWARD = FIXTURES / "gpu_backward.json"
 FLUSH_ROW = "| GPU L2 before each timed iteration |"
 NO_FLUSH = "not applicable: no GPU variant ran, and CPU variants are never flushed"
 NO_MATPLOTLIB = "matplotlib is not installed (python3 -m pip install matplotlib)"
@@ -427,6 +430,75 @@ class ReportTest(unittest.TestCase):
         self.assertTrue(all(r.x_first for r in fam.rows if r.variant.variant == "fused_warp"))
         md, _ = self.render_tables_only(write_log(self.dir, "gated.json", log))
         self.assertIn("## swiglu (f32)", md)
+
+    def test_forward_and_backward_side_by_side_with_the_training_step(self):
+        md, _ = self.render_tables_only(BACKWARD)
+        section = md.split("## Forward and backward")[1].split("\n## ")[0]
+        # an activation appears where its backward family does: softmax has none in the log,
+        # tanh's forward is missing and shows as such
+        self.assertEqual(re.findall(r"^### (.*)$", section, re.MULTILINE),
+                         ["sigmoid", "tanh", "bias_relu"])
+        sigmoid = section.split("### sigmoid")[1].split("### ")[0]
+        self.assertIn("| type | size | forward best | forward GB/s | forward % of copy | "
+                      "backward best | backward GB/s | backward % of copy | step (forward + "
+                      "backward) | PyTorch's step | × PyTorch |", sigmoid)
+        # the best of the project's own (warp over naive, never PyTorch): 190 + 300 us against
+        # PyTorch's 210 + 350; the backward's bandwidth from its own three tensors
+        self.assertIn("| f32 | n:67108864 | warp | 2826 | 94.2% | warp | 2684 | 89.5% | 490 us | "
+                      "560 us | 1.14× |", sigmoid)
+        self.assertIn("| f32 | n:1048576 | warp | 2097 | in cache | warp | 2097 | in cache | "
+                      "10 us | 15 us | 1.5× |", sigmoid)
+        # f16 has PyTorch's forward only: no step of PyTorch's to set against
+        self.assertIn("| f16 | n:67108864 | warp | 2684 | 92.6% | warp | 2684 | 92.6% | 250 us | "
+                      "– | – |", sigmoid)
+        self.assertIn("| f32 | n:67108864 | – | – | – | warp | 2777 | 92.6% |\n",
+                      section.split("### tanh")[1])
+        self.assertIn("| f32 | rows:16384/cols:4096 | fused | 2826 | 94.2% | fused | 2876 | "
+                      "95.9% | 470 us | 670 us | 1.43× |", section.split("### bias_relu")[1])
+        # the backward families have their sections as every family does
+        self.assertIn("## sigmoid_backward (f16)", md)
+        self.assertIn("## bias_relu_backward (f32)", md)
+        # without PyTorch's rows (an actbench log), no step columns; a log without backward
+        # families has no such section
+        log = fixture("gpu_backward.json")
+        log["benchmarks"] = [b for b in log["benchmarks"] if "/torch/" not in b["name"]]
+        ours, _ = self.render_tables_only(write_log(self.dir, "actbench.json", log))
+        self.assertIn("| f32 | n:67108864 | warp | 2826 | 94.2% | warp | 2684 | 89.5% |\n", ours)
+        self.assertNotIn("| PyTorch's step |", ours)
+        types, _ = self.render_tables_only(TYPES)
+        self.assertNotIn("## Forward and backward", types)
+
+    @unittest.skipUnless(HAVE_MATPLOTLIB, NO_MATPLOTLIB)
+    def test_a_forward_and_backward_plot_per_activation_and_type(self):
+        log = fixture("gpu_backward.json")  # sigmoid's and tanh's alone: fewer plots to draw
+        log["benchmarks"] = [b for b in log["benchmarks"]
+                             if b["name"].startswith(("sigmoid", "tanh"))]
+        md = self.render(write_log(self.dir, "bwd.json", log))
+        self.assertPlots(md, minimum=7)
+        fwd_bwd = sorted(p.name for p in self.out.glob("*forward-backward*.png"))
+        self.assertEqual(fwd_bwd, [f"bwd_forward-backward_{k}.png" for k in
+                                   ("sigmoid_f16", "sigmoid_f32", "tanh_f32")])
+        section = md.split("## Forward and backward")[1].split("\n## ")[0]
+        self.assertIn("![sigmoid (f16): effective bandwidth of the best forward, best backward "
+                      "and PyTorch's forward against elements (n)](bwd_forward-backward_sigmoid_f16.png)",
+                      section)
+        runs = [gbjson.load(BACKWARD)]
+        act = next(a for a in report.activations(report.build_families(runs))
+                   if a.name == "sigmoid" and a.dtype == "f32")
+        plt = report.import_pyplot()
+        with mock.patch.object(report, "save") as save, mock.patch.object(plt, "close"):
+            alt = report.plot_forward_backward(plt, act, runs, report.run_labels(runs),
+                                               self.out / "x.png")
+        fig = save.call_args.args[0]
+        self.addCleanup(plt.close, fig)
+        self.assertTrue(alt.startswith("sigmoid (f32): effective bandwidth of the best forward, "
+                                       "best backward, PyTorch's forward and PyTorch's backward"), alt)
+        legend = [t.get_text() for t in fig.legends[0].get_texts()]
+        self.assertEqual(legend, ["best forward", "best backward", "PyTorch's forward",
+                                  "PyTorch's backward", "GPU copy 3000 GB/s"])
+        # the best backward's line: warp's bandwidth at both sizes
+        ys = {tuple(round(y) for y in line.get_ydata()) for line in fig.axes[0].lines}
+        self.assertIn((2097, 2684), ys)
 
     def test_unusable_logs_exit_2_and_write_nothing(self):
         text = (FIXTURES / "gpu_single.json").read_text()
