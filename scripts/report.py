@@ -332,6 +332,8 @@ def run_labels(runs: list[gbjson.Run]) -> list[str]:
 
 
 def context_value(key: str, value: Any) -> str:
+    if isinstance(value, list):  # a torch log's cut_short: how many were left out, the first few
+        return f"{len(value)}: " + ", ".join(map(str, value[:3])) + (", …" if len(value) > 3 else "")
     if key in ("gpu_l2_bytes", "gpu_memory_bytes"):
         try:
             return bytes_label(int(value))

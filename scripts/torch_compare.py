@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch as a peer: every GPU variant of the registry against the same op in PyTorch.
 
-    scripts/torch_compare.py [--lib PATH] [--out FILE.json] [--quick]
+    scripts/torch_compare.py [--lib PATH] [--out FILE.json] [--quick] [--deadline-s SECONDS]
 
 Loads libactbench_capi (host/capi.h) with ctypes and, for a few shapes per family and every
 element type the registry lists (f32, f16, bf16: torch.float32, torch.float16,
@@ -36,6 +36,20 @@ itself, relu_backward), so that `scripts/report.py` can add the best variant's f
 backward times up against PyTorch's forward and backward at the same shape ("Forward and
 backward").
 
+The work goes in order of value, one item at a time: an item is an activation's forward
+family and the backward families of it (sigmoid with sigmoid_backward; bias_relu with
+bias_relu_backward), in one type at one shape, so that a training step's two halves are there
+together or not at all. Types f32 and bf16 (the type the 16-bit targets are stated in) come
+before f16; within them every activation's largest shape (the one report.py's summary reads),
+then the next largest, ...; the copy (every row's % of copy) first at each. With --deadline-s, an item starts only when the time
+left would fit it by an estimate from what was measured so far (the last item of the same
+activation, else the last item, scaled to the calls and the bytes of this one); the first
+item that would not fit ends the work, and it and those after it are listed in the log's
+context as cut_short ("family/dtype/shape" each, every row of which is missing), with
+cut_short_reason. SIGTERM ends the work the same way, the item under way included: what was
+measured is written either way, never a silent truncation. Writing the log takes a second or
+two after the deadline's last item: a caller leaves a margin.
+
 The log is shaped like actbench's (Google Benchmark JSON: context with machine, gpu_name and
 actbench_variants; rows named <family>/<variant>/<dtype>/<shape>, PyTorch's as
 <family>/torch/<dtype>/<shape> and Liger-Kernel's as <family>/liger/<dtype>/<shape>, with
@@ -46,7 +60,8 @@ shows PyTorch as one more variant of each type.
 
 Without PyTorch, or without a GPU it can see, it says so in one line and exits 0 writing
 nothing. Exit status: 0 written, every variant agreed; 1 written, some variant disagreed (its
-row carries the error); 2 unusable arguments or no library.
+row carries the error), whether or not the work was cut short; 2 unusable arguments or
+no library.
 """
 
 from __future__ import annotations
@@ -58,10 +73,12 @@ import importlib
 import importlib.metadata
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import time
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -87,6 +104,12 @@ DTYPE_BYTES = {"f32": 4, "f16": 2, "bf16": 2}
 TORCH_DTYPES = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}
 # The gap between 1 and the next value of each type (common/dtype.h's dtype_epsilon).
 DTYPE_EPSILON = {"f32": 2.0 ** -23, "f16": 2.0 ** -10, "bf16": 2.0 ** -7}
+# The order of the types in the work: f32 (the baseline the others are read against), bf16 (the
+# type the 16-bit targets are stated in), both before f16, as gpu_check.py's sweeps take them.
+TYPE_ORDER = ("f32", "bf16", "f16")
+FIRST_TYPES = ("f32", "bf16")
+# The family measured first at each shape: the roofline every row's pct_copy_bw is read against.
+COPY_FAMILY = "copy"
 # What PyTorch's eager autograd calls for each backward family's dx, by the activation it
 # differentiates (s: the saved tensor, y or, for relu_backward, x).
 TORCH_BACKWARD_OPS = {"sigmoid": "torch.ops.aten.sigmoid_backward(dy, y)",
@@ -211,22 +234,28 @@ def round_to(torch: Any, exact: Any, dtype: Any) -> Any:
 
 
 def shapes(v: CVariant, quick: bool) -> list[tuple[int, int]]:
-    """(rows, cols) to run; elementwise families are one row of n. A backward family runs at
-    its forward's shapes (the same rules pick them), which a training step pairs."""
+    """(rows, cols) to run, the most valuable first: the largest row length (report.py's
+    summary and its "Largest size" tables read it), then smaller ones; elementwise families are
+    one row of n. A backward family runs at its forward's shapes (the same rules pick them),
+    which a training step pairs."""
     if v.activation == "softmax":
-        return [(4096, 1024)] if quick else [(8192, 128), (4096, 1024), (4096, 4096), (512, 32768)]
+        return [(4096, 1024)] if quick else [(512, 32768), (4096, 4096), (4096, 1024), (8192, 128)]
     if v.has_bias:
-        return [(4096, 1024)] if quick else [(4096, 1024), (16384, 4096)]
-    if v.gated:  # cols is the output's: Llama-7B's and Mistral-7B's intermediate sizes
-        return [(4096, 1024)] if quick else [(4096, 1024), (4096, 11008), (4096, 14336)]
-    return [(1, 1 << 20)] if quick else [(1, 1 << 20), (1, 1 << 24), (1, 1 << 26)]
+        return [(4096, 1024)] if quick else [(16384, 4096), (4096, 1024)]
+    if v.gated:  # cols is the output's: Mistral-7B's and Llama-7B's intermediate sizes
+        return [(4096, 1024)] if quick else [(4096, 14336), (4096, 11008), (4096, 1024)]
+    return [(1, 1 << 20)] if quick else [(1, 1 << 26), (1, 1 << 24), (1, 1 << 20)]
+
+
+def shape_name(row_shaped: bool, rows: int, cols: int) -> str:
+    """`n:N` or `rows:R/cols:C`, the shape part of actbench's names."""
+    return f"rows:{rows}/cols:{cols}" if row_shaped else f"n:{cols}"
 
 
 def bench_name(family: str, variant: str, dtype: str, row_shaped: bool, rows: int,
                cols: int) -> str:
     """`family/variant/dtype/n:N` or `family/variant/dtype/rows:R/cols:C`, as actbench names."""
-    return f"{family}/{variant}/{dtype}/" + (f"rows:{rows}/cols:{cols}" if row_shaped
-                                             else f"n:{cols}")
+    return f"{family}/{variant}/{dtype}/{shape_name(row_shaped, rows, cols)}"
 
 
 def ideal_bytes(v: CVariant, rows: int, cols: int) -> int:
@@ -607,22 +636,150 @@ def measure_backward_shape(bench: Bench, members: list[CVariant], rows: int,
             for variant, op, judged_by in runs]
 
 
-def measure(bench: Bench, gpu: list[CVariant], quick: bool) -> tuple[list[dict], list[dict]]:
-    """Every family in every type the registry lists for it, at its shapes: the benchmark
-    rows and the peers' actbench_variants entries (PyTorch's for each family and type,
-    Liger-Kernel's for the gated ones where it is importable)."""
-    rows: list[dict] = []
+# ---- the order of the work and its deadline -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Item:
+    """One step of the work: an activation's forward family and the backward families of it,
+    each a group of its variants in one type, at one shape (measured together or not at all)."""
+
+    groups: tuple[tuple[CVariant, ...], ...]
+    rows: int
+    cols: int
+
+    @property
+    def activation(self) -> str:
+        """The forward family its groups are or differentiate: what estimates match by."""
+        return self.groups[0][0].forward().family
+
+    @property
+    def bytes(self) -> int:
+        """What one call of its largest family moves."""
+        return max(ideal_bytes(g[0], self.rows, self.cols) for g in self.groups)
+
+    def names(self) -> list[str]:
+        """`family/dtype/shape` of each family: the rows it writes, less the variant part."""
+        return [f"{g[0].family}/{g[0].dtype}/{shape_name(g[0].row_shaped, self.rows, self.cols)}"
+                for g in self.groups]
+
+    def calls(self, lib: ctypes.CDLL) -> int:
+        """The calls it measures: per family PyTorch's, Liger-Kernel's (a gated family, where
+        importable) and each variant's that supports the shape."""
+        return sum(1 + (liger_function(g[0]) is not None) +
+                   sum(lib.actbench_variant_supports(v.index, self.cols) == 1 for v in g)
+                   for g in self.groups)
+
+
+def plan(gpu: list[CVariant], quick: bool) -> list[Item]:
+    """Every family in every type the registry lists for it, at its shapes, as items in order
+    of value: f32 and bf16 before f16; within them each activation's largest shape, then its
+    next, ... (shapes); the copy first at each, then the activations in registry order, f32
+    before bf16."""
+    groups: dict[tuple[str, str], list[CVariant]] = {}
+    for v in gpu:
+        groups.setdefault((v.family, v.dtype), []).append(v)
+    by_activation: dict[tuple[str, str], list[tuple[CVariant, ...]]] = {}
+    for (_, dtype), members in groups.items():
+        by_activation.setdefault((members[0].forward().family, dtype), []).append(tuple(members))
+    order = list(dict.fromkeys(v.forward().family for v in gpu))
+    keyed = []
+    for (activation, dtype), found in by_activation.items():
+        item_groups = tuple(sorted(found, key=lambda g: g[0].backward))  # the forward first
+        for rank, (rows, cols) in enumerate(shapes(item_groups[0][0], quick)):
+            key = (dtype not in FIRST_TYPES, rank, activation != COPY_FAMILY,
+                   order.index(activation), TYPE_ORDER.index(dtype))
+            keyed.append((key, Item(item_groups, rows, cols)))
+    return [item for _, item in sorted(keyed, key=lambda k: k[0])]
+
+
+class Deadline:
+    """--deadline-s on a monotonic clock from the start of the run; None: no deadline."""
+
+    def __init__(self, seconds: float | None, start: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self.start, self.clock = seconds, start, clock
+
+    def used(self) -> float:
+        return self.clock() - self.start
+
+    def left(self) -> float:
+        return float("inf") if self.seconds is None else self.seconds - self.used()
+
+
+class Stopped(BaseException):
+    """SIGTERM during the work (gpu_check.py's limit, a job's end), raised where the work is
+    so that what was measured is still written. Not an Exception: measured() turns the
+    library's and PyTorch's errors into error rows, and must not take this for one."""
+
+
+def stop(signum: int, frame: Any) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def estimate(item: Item, calls: int, like: tuple[Item, int, float] | None) -> float:
+    """The seconds an item should take, from `like` (item, calls, seconds) that finished: its
+    seconds per call times this item's calls, times the ratio of the bytes a call moves where
+    this one's are more (never less: a call's fixed costs do not shrink with its bytes). 0
+    before any item finished."""
+    if like is None:
+        return 0.0
+    other, other_calls, seconds = like
+    return seconds / max(other_calls, 1) * calls * max(1.0, item.bytes / other.bytes)
+
+
+def measure(bench: Bench, gpu: list[CVariant], quick: bool,
+            deadline: Deadline) -> tuple[list[dict], list[dict], dict[str, Any]]:
+    """The items of the plan in order, each started only when the deadline leaves the time its
+    estimate asks (from the last finished item of the same activation, else the last one),
+    until the first that would not fit or a Stopped: the benchmark rows of the finished items,
+    the peers' actbench_variants entries (PyTorch's for each family and type, Liger-Kernel's
+    for the gated ones where it is importable) and, when the work was cut short, the context's
+    cut_short record (cut_short_record); empty when every item ran."""
     entries: list[dict] = []
     for family, dtype in dict.fromkeys((v.family, v.dtype) for v in gpu):
-        members = [v for v in gpu if v.family == family and v.dtype == dtype]
-        entries.append(torch_entry(bench.torch, members[0]))
-        liger = liger_function(members[0])
+        first = next(v for v in gpu if v.family == family and v.dtype == dtype)
+        entries.append(torch_entry(bench.torch, first))
+        liger = liger_function(first)
         if liger:
-            entries.append(liger_entry(members[0], *liger))
-        for r, c in shapes(members[0], quick):
-            rows += measure_shape(bench, members, r, c)
-            bench.torch.cuda.empty_cache()  # the next shape may be 16x larger
-    return rows, entries
+            entries.append(liger_entry(first, *liger))
+    items = plan(gpu, quick)
+    # (item, its rows): one append per finished item, so a Stopped leaves it whole or absent
+    finished: list[tuple[Item, list[dict]]] = []
+
+    def rows() -> list[dict]:
+        return [r for _, item_rows in finished for r in item_rows]
+
+    last: dict[str, tuple[Item, int, float]] = {}  # by activation, and "" for the last of all
+    try:
+        for item in items:
+            calls = item.calls(bench.lib)
+            needed = estimate(item, calls, last.get(item.activation, last.get("")))
+            left = deadline.left()
+            if left <= needed:
+                return rows(), entries, cut_short_record(
+                    items[len(finished):],
+                    f"--deadline-s {deadline.seconds:g}: {deadline.used():.1f} s used, "
+                    f"{max(left, 0.0):.1f} s left; the next item ({', '.join(item.names())}) "
+                    f"estimated at {needed:.1f} s")
+            begin = deadline.clock()
+            item_rows = [r for g in item.groups
+                         for r in measure_shape(bench, list(g), item.rows, item.cols)]
+            bench.torch.cuda.empty_cache()  # this item's tensors: the next may be 16x larger
+            last[item.activation] = last[""] = (item, calls, deadline.clock() - begin)
+            finished.append((item, item_rows))
+    except Stopped as e:
+        under_way = items[len(finished)] if len(finished) < len(items) else None
+        return rows(), entries, cut_short_record(
+            items[len(finished):], f"{e} after {deadline.used():.1f} s" +
+            (f", during {', '.join(under_way.names())}" if under_way else ""))
+    return rows(), entries, {}
+
+
+def cut_short_record(left_out: list[Item], reason: str) -> dict[str, Any]:
+    """The context entries of a run cut short: every family, type and shape not measured
+    (`family/dtype/shape`), and why."""
+    return {"cut_short": [name for item in left_out for name in item.names()],
+            "cut_short_reason": reason}
 
 
 def add_pct_copy(rows: list[dict]) -> float | None:
@@ -690,10 +847,45 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--out", type=Path, help="log to write (default: "
                    "results/<date>_<machine>_<sha>_torch.json)")
     p.add_argument("--quick", action="store_true", help="one shape per family, fewer calls")
-    return p.parse_args(argv)
+    p.add_argument("--deadline-s", type=float, metavar="SECONDS",
+                   help="start no item that would not end within SECONDS of the start, by its "
+                        "estimate; what was left out is listed in the log (cut_short)")
+    args = p.parse_args(argv)
+    if args.deadline_s is not None and not args.deadline_s > 0:
+        p.error(f"--deadline-s {args.deadline_s:g}: a number of seconds above 0")
+    return args
+
+
+def compare(bench: Bench, gpu: list[CVariant], quick: bool, deadline: Deadline,
+            out: Path | None) -> int:
+    """Measures (a SIGTERM meanwhile ends the work as the deadline does), then writes the log
+    of what was measured with SIGTERM ignored, so that it is written whole. Returns the exit
+    status: 1 when a row failed, else 0, cut short or not."""
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        rows, torch_variants, cut = measure(bench, gpu, quick, deadline)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        copy_gbs = add_pct_copy(rows)
+        ctx = context(bench.torch, gpu, torch_variants, copy_gbs) | cut
+        out = out or ROOT / "results" / (
+            f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%dT%H%MZ}_"
+            f"{gbjson.slug(ctx['machine'])}_{ctx['git_sha']}_torch.json")
+        write_atomically(out, {"context": ctx, "benchmarks": rows})
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    failed = [r["name"] for r in rows if r.get("error_occurred")]
+    notes = [f"{len(rows)} rows"]
+    if cut:
+        notes.append(f"cut short: {len(cut['cut_short'])} family shapes left out "
+                     f"({cut['cut_short_reason']})")
+    if failed:
+        notes.append(f"FAILED: {', '.join(failed)}")
+    print(f"torch_compare.py: wrote {out} ({'; '.join(notes)})")
+    return 1 if failed else 0
 
 
 def main(argv: list[str]) -> int:
+    started = time.monotonic()  # the deadline counts PyTorch's import and the CUDA start too
     args = parse_args(argv)
     try:
         import torch
@@ -720,17 +912,7 @@ def main(argv: list[str]) -> int:
         return 2
     gpu = [v for v in variants if v.device == "gpu"]
     bench = Bench(torch, lib, iterations=10 if args.quick else 30)
-    rows, torch_variants = measure(bench, gpu, args.quick)
-    copy_gbs = add_pct_copy(rows)
-    ctx = context(torch, gpu, torch_variants, copy_gbs)
-    out = args.out or ROOT / "results" / (
-        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%dT%H%MZ}_"
-        f"{gbjson.slug(ctx['machine'])}_{ctx['git_sha']}_torch.json")
-    write_atomically(out, {"context": ctx, "benchmarks": rows})
-    failed = [r["name"] for r in rows if r.get("error_occurred")]
-    print(f"torch_compare.py: wrote {out} ({len(rows)} rows"
-          + (f"; FAILED: {', '.join(failed)})" if failed else ")"))
-    return 1 if failed else 0
+    return compare(bench, gpu, args.quick, Deadline(args.deadline_s, started), args.out)
 
 
 if __name__ == "__main__":

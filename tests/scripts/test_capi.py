@@ -11,25 +11,32 @@ them on a GPU machine).
 The library comes from the ACTBENCH_CAPI environment variable (CTest sets it to the built
 libactbench_capi); without it those tests skip. Some tests need no library: the conversions
 the checks use, torch_compare.py's names, bytes and % of copy per type (the gated families'
-and the backward families' three tensors too), and torch_compare.py without PyTorch, which
-says so and writes nothing."""
+and the backward families' three tensors too), its order of the work and its deadline and
+SIGTERM over fakes of PyTorch and the library (torch_fakes.py), and torch_compare.py without
+PyTorch, which says so and writes nothing."""
 from __future__ import annotations
 
 import ctypes
 import dataclasses
 import importlib.util
+import json
 import math
 import os
 import random
 import re
+import signal
 import struct
 import tempfile
 import unittest
 from pathlib import Path
+from unittest import mock
 
 from support import run_script
 
+import gbjson
+import report
 import torch_compare
+import torch_fakes
 from torch_compare import DTYPE_CODES, DTYPE_EPSILON, load_library, summation_bound
 
 LIB = os.environ.get("ACTBENCH_CAPI", "")
@@ -456,6 +463,77 @@ class TorchCompare(unittest.TestCase):
                     self.assertNotIn("pct_copy_bw", r)
                 else:
                     self.assertAlmostEqual(r["pct_copy_bw"], want)
+
+    def run_fakes(self, deadline_s: float | None, pass_time) -> tuple[int, dict, list]:
+        """torch_compare.compare over torch_fakes' registry, each call taking 0.5 s of a fake
+        clock that pass_time(clock, seconds) moves; (exit status, the log, the plan)."""
+        clock = [0.0]
+        gpu = torch_fakes.registry()
+        fake = torch_fakes.measure_shape_taking(lambda k: 0.5, lambda s: pass_time(clock, s))
+        with tempfile.TemporaryDirectory() as tmp, \
+                mock.patch.object(torch_compare, "measure_shape", fake):
+            out = Path(tmp) / "torch.json"
+            rc = torch_compare.compare(torch_fakes.FakeBench(), gpu, False,
+                                       torch_compare.Deadline(deadline_s, 0.0, lambda: clock[0]), out)
+            self.assertEqual(gbjson.load(out).context["torch_version"], "0.0+fake")  # a log it reads
+            self.clock = clock[0]
+            return rc, json.loads(out.read_text()), torch_compare.plan(gpu, quick=False)
+
+    def assert_cut_after_the_rows(self, log: dict, plan: list) -> list:
+        """The rows are those of the plan's first items, whole, cut_short names the rest:
+        a suffix of the plan, nothing lost, nothing measured twice. Returns cut_short."""
+        cut = log["context"]["cut_short"]
+        measured = list(dict.fromkeys(re.sub(r"^([^/]+)/[^/]+/", r"\1/", b["name"])
+                                      for b in log["benchmarks"]))
+        self.assertEqual(measured + cut, [name for item in plan for name in item.names()])
+        return cut
+
+    def test_a_deadline_cuts_the_work_in_order_of_value_and_says_what_it_left_out(self):
+        """The plan: f32 and bf16 before f16, every activation's largest shape first, the
+        copy first at each, the forward and backward of an activation one item. Under
+        --deadline-s the work stops before the item that would not fit, by an estimate from
+        the calls measured so far: never past the deadline, not much before it; the log holds
+        every finished item's rows, cut_short and its reason the rest, and it still passes."""
+        rc, log, plan = self.run_fakes(20.0, lambda clock, s: clock.__setitem__(0, clock[0] + s))
+        self.assertEqual([item.names() for item in plan[:5]], [
+            ["copy/f32/n:67108864"], ["copy/bf16/n:67108864"],
+            ["sigmoid/f32/n:67108864", "sigmoid_backward/f32/n:67108864"],
+            ["sigmoid/bf16/n:67108864", "sigmoid_backward/bf16/n:67108864"],
+            ["softmax/f32/rows:512/cols:32768", "softmax_backward/f32/rows:512/cols:32768"]])
+        types = [item.names()[0].split("/")[1] for item in plan]
+        self.assertEqual(len(plan), 30)
+        self.assertEqual(types[20:], ["f16"] * 10)
+        self.assertEqual(rc, 0)
+        self.assertLessEqual(self.clock, 20.0)
+        self.assertGreater(self.clock, 20.0 - 5 * 0.5)  # the largest item: 5 calls
+        cut = self.assert_cut_after_the_rows(log, plan)
+        self.assertTrue(log["benchmarks"])
+        self.assertTrue({f"{f}/f16/n:1048576" for f in ("copy", "sigmoid", "sigmoid_backward")} <= set(cut))
+        self.assertIn("--deadline-s 20:", log["context"]["cut_short_reason"])
+        self.assertIn("estimated at", log["context"]["cut_short_reason"])
+        self.assertRegex(report.context_value("cut_short", cut), rf"^{len(cut)}: {cut[0]}, .*, …$")
+        # without a deadline everything runs, and no cut_short is recorded
+        rc, log, plan = self.run_fakes(None, lambda clock, s: clock.__setitem__(0, clock[0] + s))
+        self.assertEqual((rc, self.clock), (0, 3 * 37 * 0.5))  # 37 calls in each type
+        self.assertNotIn("cut_short", log["context"])
+
+    def test_sigterm_ends_the_work_and_the_log_keeps_what_was_measured(self):
+        """A SIGTERM in the middle of an item (gpu_check.py's limit): that item and the rest
+        are cut short, with the signal as the reason; the rows before it are written; the
+        handler is the caller's again after."""
+        def pass_time(clock: list, seconds: float) -> None:
+            clock[0] += seconds
+            if clock[0] == 4.0:  # the 8th call: sigmoid_backward's first in the first sigmoid item
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        before = signal.getsignal(signal.SIGTERM)
+        rc, log, plan = self.run_fakes(None, pass_time)
+        self.assertEqual(rc, 0)
+        cut = self.assert_cut_after_the_rows(log, plan)
+        self.assertEqual(cut[:2], ["sigmoid/f32/n:67108864", "sigmoid_backward/f32/n:67108864"])
+        self.assertRegex(log["context"]["cut_short_reason"],
+                         r"^SIGTERM after 4\.\d s, during sigmoid/f32/n:67108864, sigmoid_backward")
+        self.assertIs(signal.getsignal(signal.SIGTERM), before)
 
     @unittest.skipIf(importlib.util.find_spec("torch") is not None,
                      "PyTorch is installed: the path without it is not taken here")

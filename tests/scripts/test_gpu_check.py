@@ -1,6 +1,7 @@
 """scripts/gpu_check.py without a GPU: the plan against the budget, steps cut short or unable
-to run reported as such (never as passed), GoogleTest reports, the merged sweep log, and the
-output folder's limits (at most 8 files of at most 16 MiB, two levels deep). The dry run over
+to run reported as such (never as passed), the torch step over a stand-in for the Python with
+torch (torch_fakes.py: torch_compare.py's own work, order and deadline over fakes), GoogleTest
+reports, the merged sweep log, and the output folder's limits (at most 8 files of at most 16 MiB, two levels deep). The dry run over
 a real build is its own CTest test (gpu_check.dry_run)."""
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from support import fixture, run_script, write_log
 
 import gpu_check
+import torch_fakes
 from gpu_check import Context, Result, Step
 
 
@@ -131,6 +133,43 @@ class Steps(unittest.TestCase):
         results = gpu_check.run_plan(fake_context(self.work, 13), 13, {"torch"})
         self.assertEqual(ran, ["preflight", "torch"])
         self.assertEqual(results["gpu_tests"].status, "SKIPPED")
+
+    def torch_step(self, limit: float, kill_grace: float, seconds_per_call: float,
+                   hang_at: int | None = None) -> tuple[Result, Context]:
+        """The torch step over torch_fakes' stand-in for the Python with torch, with a shorter
+        kill grace and a margin of 1.5 s, so that a limit of a few seconds leaves a deadline."""
+        ctx = fake_context(self.work, 60)
+        ctx.gpu, ctx.env = True, dict(os.environ)
+        ctx.python = str(torch_fakes.executable(self.work, seconds_per_call, hang_at))
+        with mock.patch.object(gpu_check, "KILL_GRACE", kill_grace), \
+                mock.patch.object(gpu_check, "TORCH_MARGIN", 1.5):
+            return gpu_check.torch_step(ctx, limit), ctx
+
+    def test_torch_step_stopped_by_its_deadline_passes_saying_what_it_left_out(self) -> None:
+        """torch_compare.py gets the limit less the kill grace and the margin as --deadline-s,
+        stops there with a partial log (its 111 calls would take 5.5 s), and the step is PASS
+        with the rows written and how much was cut short, in the summary too."""
+        begin = time.monotonic()
+        res, ctx = self.torch_step(4, 0.5, 0.05)
+        self.assertLess(time.monotonic() - begin, 3, "ended by its deadline, not by SIGTERM")
+        self.assertIn("--deadline-s 1.5", (self.work / "torch.log").read_text())
+        log = json.loads((self.work / "torch.json").read_text())
+        cut = log["context"]["cut_short"]
+        self.assertTrue(log["benchmarks"] and cut)
+        self.assertEqual(res.status, "PASS", res.line)
+        self.assertTrue(res.line.startswith(f"{len(log['benchmarks'])} rows; cut short, {len(cut)} "
+                                            f"family shapes left out: --deadline-s 1.5:"), res.line)
+        res.seconds, res.limit = time.monotonic() - begin, 4
+        summary = gpu_check.summary_md(ctx, {"torch": res}, 480, 3, [])
+        self.assertRegex(summary, r"\| torch \| PASS \| \d+ \| 4 \| \d+ rows; cut short, \d+ family shapes")
+
+    def test_torch_step_killed_at_its_limit_is_a_timeout_that_keeps_its_rows(self) -> None:
+        """A call that hangs: run_limited's SIGTERM at the limit less the grace ends it, the
+        log torch_compare.py writes then keeps the rows before it, and the step stays TIMEOUT."""
+        res, _ = self.torch_step(5, 1.5, 0.05, hang_at=2)  # the second item's first call
+        self.assertEqual(res.status, "TIMEOUT", res.line)
+        self.assertRegex(res.line, r"^killed at its 5 s limit; 2 rows; cut short, 50 family shapes "
+                                   r"left out: SIGTERM after \d\.\d s, during copy/bf16/n:67108864$")
 
     def test_no_gpu_leaves_every_later_step_not_run(self) -> None:
         self.small_plan({"preflight": lambda ctx, limit: Result("NOT RUN", line="no GPU"),
