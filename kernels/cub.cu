@@ -4,8 +4,11 @@
 //            cub::BlockReduce over the functors of common/ops.h (MaxOp keeps NaN), and x is
 //            read three times (max, sum, output) as in `fused`, so the two differ only in
 //            the reduction; elements of T are widened to f32 as they are read
+//   cub      of softmax_backward: the same block per row; the dot product sum_k dy_k y_k is
+//            one cub::BlockReduce (SumOp), y and dy are read twice (dot, output) as in its
+//            `fused`, and dx_j = softmax_backward_output(y_j, dy_j, dot)
 //
-// Kernel, then launcher.
+// Kernels, then launchers.
 #include <cub/block/block_reduce.cuh>
 
 #include <algorithm>
@@ -49,19 +52,59 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+template <class T, int kThreads>
+__global__ void __launch_bounds__(kThreads)
+    softmax_backward_cub_kernel(const T* __restrict__ y, const T* __restrict__ dy, T* __restrict__ dx,
+                                int64_t rows, int64_t cols) {
+  using BlockReduce = cub::BlockReduce<float, kThreads>;
+  __shared__ typename BlockReduce::TempStorage temp;
+  __shared__ float row_dot;  // BlockReduce's result lands in thread 0 only
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const T* yr = y + row * cols;
+    const T* dyr = dy + row * cols;
+    float dot = SumOp{}.identity();
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) dot += widen(dyr[c]) * widen(yr[c]);
+    dot = BlockReduce(temp).Reduce(dot, SumOp{});
+    if (threadIdx.x == 0) row_dot = dot;
+    __syncthreads();  // publishes row_dot; `temp` may be reused
+    dot = row_dot;    // read before the next barrier (the next row's Reduce), which thread 0 passes before rewriting it
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) {
+      dx[row * cols + c] = narrow<T>(softmax_backward_output(widen(yr[c]), widen(dyr[c]), dot));
+    }
+  }
+}
+
+// Blocks for p's rows, capped at what the device holds at once.
+template <class Kernel>
+int cub_grid(Kernel kernel, const Problem& p) {
+  return static_cast<int>(std::min<int64_t>(p.rows, resident_blocks(kernel, kCubThreads)));
+}
+
 }  // namespace
 
 template <class T>
 void softmax_cub(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
   const auto kernel = softmax_cub_kernel<T, kCubThreads>;
-  const int grid = static_cast<int>(std::min<int64_t>(p.rows, resident_blocks(kernel, kCubThreads)));
-  kernel<<<grid, kCubThreads, 0, p.stream>>>(static_cast<const T*>(p.x), static_cast<T*>(p.y), p.rows, p.cols);
+  kernel<<<cub_grid(kernel, p), kCubThreads, 0, p.stream>>>(static_cast<const T*>(p.x), static_cast<T*>(p.y), p.rows,
+                                                            p.cols);
+  ACT_CHECK_LAUNCH();
+}
+
+template <class T>
+void softmax_backward_cub(const Problem& p) {
+  if (p.rows == 0 || p.cols == 0) return;
+  const auto kernel = softmax_backward_cub_kernel<T, kCubThreads>;
+  kernel<<<cub_grid(kernel, p), kCubThreads, 0, p.stream>>>(static_cast<const T*>(p.x), static_cast<const T*>(p.dy),
+                                                            static_cast<T*>(p.y), p.rows, p.cols);
   ACT_CHECK_LAUNCH();
 }
 
 template void softmax_cub<float>(const Problem&);
 template void softmax_cub<__half>(const Problem&);
 template void softmax_cub<__nv_bfloat16>(const Problem&);
+template void softmax_backward_cub<float>(const Problem&);
+template void softmax_backward_cub<__half>(const Problem&);
+template void softmax_backward_cub<__nv_bfloat16>(const Problem&);
 
 }  // namespace actbench

@@ -7,9 +7,11 @@
 //                           cudnnActivationBackward, dx from the saved tensor and dy.
 //   cudnn_softmax<T>        `softmax/cudnn`: cudnnSoftmaxForward (ACCURATE: max-subtracted;
 //                           INSTANCE: over C * H * W of each N).
+//   cudnn_softmax_backward<T>  `softmax_backward/cudnn`: cudnnSoftmaxBackward with the same
+//                           algorithm, mode and descriptor: dx from y (p.x) and dy (p.dy).
 //
 // T is float, __half or __nv_bfloat16 (CUDNN_DATA_FLOAT, _HALF, _BFLOAT16; alpha and beta are
-// floats for all three). Both see the problem as an NCHW tensor of rows x cols x 1 x 1, so INSTANCE mode is the
+// floats for all three). All see the problem as an NCHW tensor of rows x cols x 1 x 1, so INSTANCE mode is the
 // row-wise softmax and the activation covers all rows * cols elements. The handle is created
 // on the first call (on the device current then) and kept for the process; descriptors are
 // made once per shape and cached, so a timed call does one cudnnSetStream and the cuDNN call.
@@ -164,6 +166,20 @@ void cudnn_softmax(const Problem& p) {
   ACT_CHECK_LAUNCH();
 }
 
+template <class T>
+void cudnn_softmax_backward(const Problem& p) {
+  if (p.rows * p.cols == 0) return;
+  const std::lock_guard<std::mutex> lock(cudnn_mutex());
+  const cudnnTensorDescriptor_t t = tensor_desc(kDataType<T>, p.rows, p.cols);
+  const cudnnHandle_t h = handle();
+  cudnn_check(cudnnSetStream(h, p.stream), "cudnnSetStream");
+  const float one = 1.0f, zero = 0.0f;
+  cudnn_check(cudnnSoftmaxBackward(h, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE, &one, t, p.x, t, p.dy,
+                                   &zero, t, p.y),
+              "cudnnSoftmaxBackward");
+  ACT_CHECK_LAUNCH();
+}
+
 // Every type with the activations the registry uses (see elementwise.cu).
 template <class T>
 struct CudnnLaunchers {
@@ -174,7 +190,7 @@ const Launcher CudnnLaunchers<T>::kAll[] = {
     cudnn_activation<T, Activation::Sigmoid>, cudnn_activation<T, Activation::Tanh>,
     cudnn_activation<T, Activation::Relu>, cudnn_activation<T, Activation::Silu>, cudnn_softmax<T>,
     cudnn_activation_backward<T, Activation::Sigmoid>, cudnn_activation_backward<T, Activation::Tanh>,
-    cudnn_activation_backward<T, Activation::Relu>};
+    cudnn_activation_backward<T, Activation::Relu>, cudnn_softmax_backward<T>};
 template struct CudnnLaunchers<float>;
 template struct CudnnLaunchers<__half>;
 template struct CudnnLaunchers<__nv_bfloat16>;

@@ -51,8 +51,22 @@ extern const int64_t kSoftmaxWarpMaxCols;
 extern const int64_t kSoftmaxBlockMaxCols;
 extern const int64_t kSoftmaxClusterMaxCols;
 
+// kernels/softmax_backward.cu — p.x the saved softmax output y, p.dy the upstream gradient,
+// p.y receives dx.
+template <class T> void softmax_backward_naive(const Problem& p);
+template <class T> void softmax_backward_fused(const Problem& p);
+template <class T> void softmax_backward_warp(const Problem& p);
+template <class T> void softmax_backward_block(const Problem& p);
+template <class T> void softmax_backward_auto(const Problem& p);
+size_t softmax_backward_naive_workspace(int64_t rows, int64_t cols);
+// The longest rows `warp` and `block` hold in registers: y and dy, both in f32, the same in
+// every type.
+extern const int64_t kSoftmaxBackwardWarpMaxCols;
+extern const int64_t kSoftmaxBackwardBlockMaxCols;
+
 // kernels/cub.cu
 template <class T> void softmax_cub(const Problem& p);
+template <class T> void softmax_backward_cub(const Problem& p);
 
 // kernels/copy.cu — the roofline: a device-to-device copy of the same bytes.
 template <class T> void copy_cuda_memcpy(const Problem& p);
@@ -73,6 +87,7 @@ template <class T, Activation A> void cudnn_activation(const Problem& p);
 // A is Sigmoid, Tanh or Relu: dx from the saved tensor p.x and p.dy.
 template <class T, Activation A> void cudnn_activation_backward(const Problem& p);
 template <class T> void cudnn_softmax(const Problem& p);
+template <class T> void cudnn_softmax_backward(const Problem& p);
 #endif
 
 }  // namespace actbench

@@ -105,6 +105,14 @@ constexpr Accuracy kSoftmaxTol{{1e-9, 1e-5}, 1.0};
 // (2.1e-5 measured on an AMD EPYC host); 1e-4 bounds it with room, and stays far below a bug.
 // bf16 (its epsilon, 2^-7, dwarfs that): 1 ulp, and the flush floor above.
 constexpr Accuracy kOneDnnSoftmaxTol{{1e-9, 1e-4}, 1.0, 0.0, kOneDnnFlushFloor};
+// Softmax backward, dx_j = y_j (dy_j - dot): the f32 dot product's error (any order, tree or
+// blocked or compensated) is not in this tolerance: the reference adds each element's
+// summation bound, |y_j| times the f32 bound on the dot (host/reference.h, Expected::bound),
+// which compare() applies. What is left is exact inputs (values of the type, widened exactly),
+// one rounding of dy_j - dot and one of the product in f32 (2^-24 relative each, well inside
+// 1e-6), atol for outputs in the subnormal range (y_j itself may be subnormal), where
+// relative error is meaningless. 16-bit: that f32 result rounded once: 1 ulp.
+constexpr Accuracy kSoftmaxBackwardTol{{1e-37, 1e-6}, 1.0};
 
 // Something of a strategy in each element type, indexed by DType; nullptr where it has none.
 template <class T>
@@ -389,6 +397,29 @@ const Expanded& expanded() {
          "memcpy of the same bytes, OpenMP threads"},
     };
     rows.insert(rows.end(), softmax.begin(), softmax.end());
+    const std::vector<Row> softmax_backward = {
+        {kSoftmaxBackward, "naive", 0, G, per_type([](auto t) { return &softmax_backward_naive<decltype(t)>; }),
+         kSoftmaxBackwardTol, "two kernels: the row dot products one thread per row, then one thread per element",
+         per_type([](auto) { return &softmax_backward_naive_workspace; })},
+        {kSoftmaxBackward, "fused", 1, G, per_type([](auto t) { return &softmax_backward_fused<decltype(t)>; }),
+         kSoftmaxBackwardTol, "one kernel, one block per row, shared-memory tree reduction, y and dy read twice"},
+        {kSoftmaxBackward, "warp", 2, G, per_type([](auto t) { return &softmax_backward_warp<decltype(t)>; }),
+         kSoftmaxBackwardTol, "one warp per row, y and dy held in registers, shuffle reduction, one read and one write",
+         {}, kSoftmaxBackwardWarpMaxCols},
+        {kSoftmaxBackward, "block", 3, G, per_type([](auto t) { return &softmax_backward_block<decltype(t)>; }),
+         kSoftmaxBackwardTol, "one block per row, y and dy kept on chip, shuffle + shared-memory reduction", {},
+         kSoftmaxBackwardBlockMaxCols},
+        {kSoftmaxBackward, "auto", 4, G, per_type([](auto t) { return &softmax_backward_auto<decltype(t)>; }),
+         kSoftmaxBackwardTol, "picks warp, block or fused by shape"},
+        {kSoftmaxBackward, "cub", kLibraryStep, G, per_type([](auto t) { return &softmax_backward_cub<decltype(t)>; }),
+         kSoftmaxBackwardTol, "cub::BlockReduce of the dot product, one block per row"},
+#if ACTBENCH_HAVE_CUDNN
+        {kSoftmaxBackward, "cudnn", kLibraryStep + 1, G,
+         per_type([](auto t) { return &cudnn_softmax_backward<decltype(t)>; }), kSoftmaxBackwardTol,
+         "cudnnSoftmaxBackward (ACCURATE, INSTANCE)"},
+#endif
+    };
+    rows.insert(rows.end(), softmax_backward.begin(), softmax_backward.end());
 
     const std::vector<Family>& f = families();
     Expanded out;

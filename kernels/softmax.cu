@@ -13,62 +13,47 @@
 // Each launcher is the only place that picks its kernels' template parameters, grid and block;
 // it enqueues on p.stream and checks every launch. Grids are capped at what the device holds
 // at once (the kernels loop over rows), from SM counts and occupancies queried once per device
-// and kernel, then cached.
+// and kernel, then cached. warp and block pick their shapes through softmax_launch.cuh, which
+// softmax_backward.cu shares.
 #include <algorithm>
 #include <cstdint>
-#include <iterator>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
-#include <utility>
 
 #include "common/cuda_check.h"
 #include "common/occupancy.h"
 #include "launchers.h"
 #include "softmax.cuh"
+#include "softmax_launch.cuh"
 
 namespace actbench {
 
 namespace {
 
+using namespace softmax_launch;
+
 // ---- the shapes of each strategy --------------------------------------------------------------
 
-// The registers of warp and block hold the row's values widened to f32 (and then its
-// exponentials): a register budget is a number of columns whatever the type, so the column
-// limits below are the same for every type. What differs with the type is the vector: 4 floats
-// or 8 16-bit elements per 16-byte access (kVec), and every per-thread count on a vector path
-// is a multiple of it.
-//
-// warp. Short rows (up to 32 vectors): a group of 1..32 lanes (the narrowest that holds the
-// row at one vector per lane), kShortRows rows per group per step, so that every lane has 8
-// values in flight. Longer rows: the whole warp, with the first per-lane bucket that holds the
-// row (buckets ~15% apart where the vector allows, so padding wastes little; every lane's
-// values stay in registers with no spills up to 128).
-template <int kN> struct WarpShapes;
-template <> struct WarpShapes<4> {  // f32
-  static constexpr int kShortPerLane = 4;
-  template <int kVec> static constexpr int kShortRows = 2;
-  static constexpr int kPerLane[] = {8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128};
+// warp and block: every bucket of softmax_launch.cuh's tables. A lane keeps up to 128 values
+// (the row's exponentials) in registers with no spills (a 1024-thread block: 32 values a
+// thread within its 64 registers).
+struct SoftmaxForward {
+  static constexpr int kWarpMaxPerLane = 128;
+  static constexpr int kBlockMaxPerThread = 32;
+  template <class T, int kVec, int kPerLane, int kGroup, int kRows>
+  static constexpr auto warp_kernel() {
+    return softmax_warp_kernel<T, kVec, kPerLane, kGroup, kRows>;
+  }
+  template <class T, int kVec, int kThreads, int kPerThread>
+  static constexpr auto block_kernel() {
+    return softmax_block_kernel<T, kVec, kThreads, kPerThread>;
+  }
+  template <class T, class Kernel>
+  static void launch(Kernel kernel, int grid, int threads, const Problem& p) {
+    kernel<<<grid, threads, 0, p.stream>>>(in<T>(p), out<T>(p), p.rows, static_cast<int>(p.cols));
+    ACT_CHECK_LAUNCH();
+  }
 };
-template <> struct WarpShapes<8> {  // f16, bf16
-  static constexpr int kShortPerLane = 8;
-  // Two rows of 8 in the scalar kernels (misaligned or odd rows) made ptxas spill a register
-  // (32 registers and a 4-byte stack frame); one row of 8 has as many loads in flight.
-  template <int kVec> static constexpr int kShortRows = kVec == 1 ? 1 : 2;
-  static constexpr int kPerLane[] = {8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128};
-};
-template <class T>
-using WarpShapesOf = WarpShapes<Pack<T>::kN>;
-constexpr int kWarpGroups[] = {1, 2, 4, 8, 16, 32};
-constexpr int kWarpMaxPerLane = 128;
-static_assert(WarpShapes<4>::kPerLane[std::size(WarpShapes<4>::kPerLane) - 1] == kWarpMaxPerLane &&
-                  WarpShapes<8>::kPerLane[std::size(WarpShapes<8>::kPerLane) - 1] == kWarpMaxPerLane,
-              "warp: every type holds the same longest row");
-
-// block: the fewest threads (from 128) that hold the row at 32 values each, then the fewest
-// values per thread (a multiple of 8, so of every type's vector) that hold it with those threads.
-constexpr int kBlockThreads[] = {128, 256, 512, 1024};
-constexpr int kBlockPerThread[] = {8, 16, 24, 32};
 
 // online. Its shared memory holds the part in T, so the budgets are bytes and a 16-bit type
 // gets twice the columns. A part of at most kOnlineChunkMax<T> elements (48 KB),
@@ -107,122 +92,6 @@ constexpr int kFusedThreads = 256;
 // sits next to the 1024 / 2048 boundaries checked for cliffs.
 constexpr int64_t kAutoWarpMaxCols = 4096;
 constexpr int64_t kAutoBlockMaxCols = 16384;
-
-constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-// Blocks for `work` units of one block each, capped at what the device holds at once.
-int capped_grid(int64_t work, int resident) {
-  return static_cast<int>(std::min<int64_t>(work, resident));
-}
-
-// Rows start on 16-byte boundaries, so 16-byte loads and stores are legal: not for rows of a
-// length that is no multiple of the vector (row r starts r * cols elements in), nor for
-// offset pointers.
-template <class T>
-bool vector_rows(const Problem& p) {
-  return p.cols % Pack<T>::kN == 0 && is_aligned16(p.x) && is_aligned16(p.y);
-}
-
-template <class T>
-const T* in(const Problem& p) {
-  return static_cast<const T*>(p.x);
-}
-template <class T>
-T* out(const Problem& p) {
-  return static_cast<T*>(p.y);
-}
-
-void require_cols(const Problem& p, int64_t max_cols, const char* variant) {
-  if (p.cols > max_cols) {
-    throw std::invalid_argument(std::string("softmax/") + variant + ": cols = " + std::to_string(p.cols) +
-                                " exceeds its maximum of " + std::to_string(max_cols));
-  }
-}
-
-void require_workspace(const Problem& p, const char* variant) {
-  if (p.workspace == nullptr) throw std::invalid_argument(std::string("softmax/") + variant + ": no workspace");
-}
-
-// ---- warp ---------------------------------------------------------------------------------
-
-template <class T, int kVec, int kPerLane, int kGroup, int kRows>
-void launch_warp(const Problem& p) {
-  const auto kernel = softmax_warp_kernel<T, kVec, kPerLane, kGroup, kRows>;
-  constexpr int64_t kRowsPerBlock = (kSoftmaxWarpKernelThreads / kWarpSize) * (kWarpSize / kGroup) * kRows;
-  const int grid = capped_grid(ceil_div(p.rows, kRowsPerBlock), resident_blocks(kernel, kSoftmaxWarpKernelThreads));
-  kernel<<<grid, kSoftmaxWarpKernelThreads, 0, p.stream>>>(in<T>(p), out<T>(p), p.rows, static_cast<int>(p.cols));
-  ACT_CHECK_LAUNCH();
-}
-
-// The folds below launch the first table entry that holds the row (|| stops at it).
-template <class T, int kVec, size_t... I>
-void launch_warp_short(const Problem& p, int64_t group, std::index_sequence<I...>) {
-  constexpr int kPerLane = WarpShapesOf<T>::kShortPerLane;
-  constexpr int kRows = WarpShapesOf<T>::template kShortRows<kVec>;
-  (void)((group <= kWarpGroups[I] && (launch_warp<T, kVec, kPerLane, kWarpGroups[I], kRows>(p), true)) || ...);
-}
-
-template <class T, int kVec, size_t... I>
-void launch_warp_long(const Problem& p, int64_t per_lane, std::index_sequence<I...>) {
-  constexpr auto& kPerLane = WarpShapesOf<T>::kPerLane;
-  (void)((per_lane <= kPerLane[I] && (launch_warp<T, kVec, kPerLane[I], kWarpSize, 1>(p), true)) || ...);
-}
-
-template <class T, int kVec>
-void launch_warp_for(const Problem& p) {
-  using Shapes = WarpShapesOf<T>;
-  if (p.cols <= kWarpSize * Shapes::kShortPerLane) {
-    launch_warp_short<T, kVec>(p, ceil_div(p.cols, Shapes::kShortPerLane),
-                               std::make_index_sequence<std::size(kWarpGroups)>{});
-  } else {
-    launch_warp_long<T, kVec>(p, ceil_div(p.cols, kWarpSize), std::make_index_sequence<std::size(Shapes::kPerLane)>{});
-  }
-}
-
-// ---- block --------------------------------------------------------------------------------
-
-template <class T, int kVec, int kThreads, int kPerThread>
-void launch_block(const Problem& p) {
-  const auto kernel = softmax_block_kernel<T, kVec, kThreads, kPerThread>;
-  const int grid = capped_grid(p.rows, resident_blocks(kernel, kThreads));
-  kernel<<<grid, kThreads, 0, p.stream>>>(in<T>(p), out<T>(p), p.rows, static_cast<int>(p.cols));
-  ACT_CHECK_LAUNCH();
-}
-
-// The fewest values per thread a block of `threads` is ever given: launch_block_for picks it
-// only for rows that the next smaller block cannot hold at the most values per thread.
-constexpr int64_t block_min_per_thread(int threads) {
-  int smaller = 0;
-  for (int t : kBlockThreads) smaller = t < threads ? t : smaller;
-  return smaller == 0 ? 1 : ceil_div(int64_t{smaller} * kBlockPerThread[std::size(kBlockPerThread) - 1] + 1, threads);
-}
-
-// Launches the bucket when the row fits it; buckets below block_min_per_thread are never
-// chosen, so their kernels are not instantiated at all.
-template <class T, int kVec, int kThreads, int kPerThread>
-bool launch_block_if_fits(const Problem& p, int64_t per_thread) {
-  if constexpr (kPerThread < block_min_per_thread(kThreads)) {
-    return false;
-  } else {
-    if (per_thread > kPerThread) return false;
-    launch_block<T, kVec, kThreads, kPerThread>(p);
-    return true;
-  }
-}
-
-template <class T, int kVec, int kThreads, size_t... I>
-void launch_block_per_thread(const Problem& p, std::index_sequence<I...>) {
-  const int64_t per_thread = ceil_div(p.cols, kThreads);
-  (void)(launch_block_if_fits<T, kVec, kThreads, kBlockPerThread[I]>(p, per_thread) || ...);
-}
-
-template <class T, int kVec, size_t... I>
-void launch_block_for(const Problem& p, std::index_sequence<I...>) {
-  constexpr int kMaxPerThread = kBlockPerThread[std::size(kBlockPerThread) - 1];
-  (void)((p.cols <= int64_t{kBlockThreads[I]} * kMaxPerThread &&
-          (launch_block_per_thread<T, kVec, kBlockThreads[I]>(p, std::make_index_sequence<std::size(kBlockPerThread)>{}),
-           true)) || ...);
-}
 
 // ---- cluster ------------------------------------------------------------------------------
 
@@ -350,7 +219,7 @@ OnlinePlan plan_resident(int64_t rows, int64_t cols, int capacity) {
 
 template <class T, int kVec, bool kResident>
 void launch_online_kernel(const Problem& p, const OnlinePlan& plan) {
-  if (plan.splits > 1) require_workspace(p, "online");
+  if (plan.splits > 1) require_workspace(p, "softmax", "online");
   const auto kernel = softmax_online_kernel<T, kVec, kResident>;
   const size_t smem = kResident ? 2 * plan.chunk * sizeof(T) : 0;
   const T* x = in<T>(p);
@@ -378,21 +247,10 @@ void launch_online_for(const Problem& p) {
   }
 }
 
-// Calls launch<kVec>() with the type's 16-byte vector when the rows allow it, else scalar.
-template <class T, class Launch>
-void by_alignment(const Problem& p, Launch launch) {
-  if (vector_rows<T>(p)) {
-    launch(std::integral_constant<int, Pack<T>::kN>{});
-  } else {
-    launch(std::integral_constant<int, 1>{});
-  }
-}
-
 }  // namespace
 
-const int64_t kSoftmaxWarpMaxCols = int64_t{kWarpSize} * kWarpMaxPerLane;
-const int64_t kSoftmaxBlockMaxCols =
-    int64_t{kBlockThreads[std::size(kBlockThreads) - 1]} * kBlockPerThread[std::size(kBlockPerThread) - 1];
+const int64_t kSoftmaxWarpMaxCols = warp_max_cols<SoftmaxForward>();
+const int64_t kSoftmaxBlockMaxCols = block_max_cols<SoftmaxForward>();
 const int64_t kSoftmaxClusterMaxCols = int64_t{kClusterMax} * kClusterLargeBlockCols;
 
 size_t softmax_naive_workspace(int64_t rows, int64_t) { return 2 * static_cast<size_t>(rows) * sizeof(float); }
@@ -411,7 +269,7 @@ size_t softmax_auto_workspace(int64_t rows, int64_t cols) {
 template <class T>
 void softmax_naive(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
-  require_workspace(p, "naive");
+  require_workspace(p, "softmax", "naive");
   float* row_max = static_cast<float*>(p.workspace);
   float* row_sum = row_max + p.rows;
   const auto grid = static_cast<unsigned>(ceil_div(p.rows, kNaiveThreads));
@@ -436,22 +294,21 @@ void softmax_fused(const Problem& p) {
 template <class T>
 void softmax_warp(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
-  require_cols(p, kSoftmaxWarpMaxCols, "warp");
-  by_alignment<T>(p, [&](auto vec) { launch_warp_for<T, decltype(vec)::value>(p); });
+  require_cols(p, kSoftmaxWarpMaxCols, "softmax", "warp");
+  by_alignment<T>(p, [&](auto vec) { launch_warp_for<SoftmaxForward, T, decltype(vec)::value>(p); });
 }
 
 template <class T>
 void softmax_block(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
-  require_cols(p, kSoftmaxBlockMaxCols, "block");
-  const auto threads = std::make_index_sequence<std::size(kBlockThreads)>{};
-  by_alignment<T>(p, [&](auto vec) { launch_block_for<T, decltype(vec)::value>(p, threads); });
+  require_cols(p, kSoftmaxBlockMaxCols, "softmax", "block");
+  by_alignment<T>(p, [&](auto vec) { launch_block_for<SoftmaxForward, T, decltype(vec)::value>(p); });
 }
 
 template <class T>
 void softmax_cluster(const Problem& p) {
   if (p.rows == 0 || p.cols == 0) return;
-  require_cols(p, kSoftmaxClusterMaxCols, "cluster");
+  require_cols(p, kSoftmaxClusterMaxCols, "softmax", "cluster");
   if (compute_capability() < 90) {
     throw std::invalid_argument("softmax/cluster: thread-block clusters need sm_90 or newer; this GPU is sm_" +
                                 std::to_string(compute_capability()));

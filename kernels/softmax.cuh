@@ -107,9 +107,10 @@ __global__ void __launch_bounds__(kThreads)
 // kChunks chunks of kVec consecutive elements, widened to f32; chunk j starts at column
 // (j * stride + index) * kVec, so threads with consecutive indices touch consecutive 16-byte
 // vectors (kVec = Pack<T>::kN) or elements (kVec = 1): coalesced. Columns past the row hold
-// -inf: neutral for the max and 0 in the sum (softmax_term), so the padding needs no case of
-// its own. Vectors need 16-byte aligned rows (cols a multiple of kVec, aligned x and y), which
-// the launchers check; then a chunk is all in the row or all past it.
+// `pad`, chosen neutral for what the kernel reduces, so the padding needs no case of its own:
+// -inf for softmax (neutral for the max, 0 in the sum: softmax_term), 0 for softmax_backward's
+// dot product (0 * 0). Vectors need 16-byte aligned rows (cols a multiple of kVec, aligned
+// tensors), which the launchers check; then a chunk is all in the row or all past it.
 template <class T, int kVec, int kChunks>
 struct RowSlice {
   static_assert(kVec == 1 || kVec == Pack<T>::kN,
@@ -122,7 +123,7 @@ struct RowSlice {
   float v[kCount];
 
   // Every load is issued before any value is used: kChunks loads in flight per thread.
-  __device__ __forceinline__ void load(const T* row, int cols, int index, int stride, bool active) {
+  __device__ __forceinline__ void load(const T* row, int cols, int index, int stride, bool active, float pad) {
 #pragma unroll
     for (int j = 0; j < kChunks; ++j) {
       const int col = (j * stride + index) * kVec;
@@ -134,10 +135,10 @@ struct RowSlice {
           for (int k = 0; k < kVec; ++k) v[kVec * j + k] = q.f[k];
         } else {
 #pragma unroll
-          for (int k = 0; k < kVec; ++k) v[kVec * j + k] = -INFINITY;
+          for (int k = 0; k < kVec; ++k) v[kVec * j + k] = pad;
         }
       } else {
-        v[j] = inside ? widen(row[col]) : -INFINITY;
+        v[j] = inside ? widen(row[col]) : pad;
       }
     }
   }
@@ -168,7 +169,22 @@ struct RowSlice {
     return acc[0];
   }
 
-  __device__ __forceinline__ void store(T* row, int cols, int index, int stride, float scale) const {
+  // The sum of the products with `other`'s values, element by element (both slices of one row,
+  // loaded with the same index and stride).
+  __device__ __forceinline__ float dot(const RowSlice& other) const {
+    float acc[kAcc];
+#pragma unroll
+    for (int i = 0; i < kAcc; ++i) acc[i] = SumOp{}.identity();
+#pragma unroll
+    for (int i = 0; i < kCount; ++i) acc[i % kAcc] += v[i] * other.v[i];
+#pragma unroll
+    for (int i = 1; i < kAcc; ++i) acc[0] += acc[i];
+    return acc[0];
+  }
+
+  // Writes output(i, v[i]) for every value i inside the row, rounded once to T.
+  template <class Output>
+  __device__ __forceinline__ void store_each(T* row, int cols, int index, int stride, Output output) const {
 #pragma unroll
     for (int j = 0; j < kChunks; ++j) {
       const int col = (j * stride + index) * kVec;
@@ -176,12 +192,16 @@ struct RowSlice {
       if constexpr (kVec > 1) {
         Floats<T> q;
 #pragma unroll
-        for (int k = 0; k < kVec; ++k) q.f[k] = v[kVec * j + k] * scale;
+        for (int k = 0; k < kVec; ++k) q.f[k] = output(kVec * j + k, v[kVec * j + k]);
         *reinterpret_cast<uint4*>(row + col) = bits_as<uint4>(narrow_pack<T>(q));
       } else {
-        row[col] = narrow<T>(v[j] * scale);
+        row[col] = narrow<T>(output(j, v[j]));
       }
     }
+  }
+
+  __device__ __forceinline__ void store(T* row, int cols, int index, int stride, float scale) const {
+    store_each(row, cols, index, stride, [scale](int, float e) { return e * scale; });
   }
 };
 
@@ -189,37 +209,45 @@ struct RowSlice {
 
 constexpr int kSoftmaxWarpKernelThreads = 128;
 
-// Each group of kGroup lanes owns kRows rows per step and holds kPerLane elements of each.
+// The rows of a warp kernel (softmax's and softmax_backward's): each group of kGroup lanes owns
+// kRows rows per step, row(first, r) for r < kRows in the step that starts at row `first`.
 // Step r of a warp covers 32 / kGroup consecutive rows, one per group, so each load
-// instruction of the warp reads one contiguous stretch. A grid-stride loop over the rows
-// keeps the grid at what the GPU holds at once.
+// instruction of the warp reads one contiguous stretch. A grid-stride loop over the steps,
+// from `begin` by `stride`, keeps the grid at what the GPU holds at once. `index` is the
+// lane's place in its group. Rows past the last are the kernel's to skip (every lane still
+// takes part in the shuffles).
+template <int kGroup, int kRows>
+struct WarpRows {
+  static_assert(is_pow2(kGroup) && kGroup <= kWarpSize,
+                "WarpRows: kGroup must be a power of two no larger than the warp");
+  static constexpr int kGroupsPerWarp = kWarpSize / kGroup;
+  static constexpr int kRowsPerWarp = kGroupsPerWarp * kRows;
+  int index = static_cast<int>(threadIdx.x % kWarpSize) % kGroup;
+  int group = static_cast<int>(threadIdx.x % kWarpSize) / kGroup;
+  int64_t begin = (blockIdx.x * int64_t{blockDim.x} + threadIdx.x) / kWarpSize * kRowsPerWarp;
+  int64_t stride = int64_t{gridDim.x} * blockDim.x / kWarpSize * kRowsPerWarp;
+  __device__ __forceinline__ int64_t row(int64_t first, int r) const { return first + r * kGroupsPerWarp + group; }
+};
+
+// Each group of kGroup lanes holds kPerLane elements of each of its rows (WarpRows).
 template <class T, int kVec, int kPerLane, int kGroup, int kRows>
 __global__ void __launch_bounds__(kSoftmaxWarpKernelThreads)
     softmax_warp_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int cols) {
   static_assert(kPerLane % kVec == 0, "softmax_warp_kernel: kPerLane must be a multiple of kVec");
-  static_assert(is_pow2(kGroup) && kGroup <= kWarpSize,
-                "softmax_warp_kernel: kGroup must be a power of two no larger than the warp");
-  constexpr int kGroupsPerWarp = kWarpSize / kGroup;
-  constexpr int kRowsPerWarp = kGroupsPerWarp * kRows;
-  const int lane = threadIdx.x % kWarpSize;
-  const int index = lane % kGroup;
-  const int group = lane / kGroup;
-  const int64_t warp = (blockIdx.x * int64_t{blockDim.x} + threadIdx.x) / kWarpSize;
-  const int64_t warps = int64_t{gridDim.x} * blockDim.x / kWarpSize;
-
-  for (int64_t first = warp * kRowsPerWarp; first < rows; first += warps * kRowsPerWarp) {
+  const WarpRows<kGroup, kRows> w;
+  for (int64_t first = w.begin; first < rows; first += w.stride) {
     RowSlice<T, kVec, kPerLane / kVec> slice[kRows];
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
-      const int64_t row = first + r * kGroupsPerWarp + group;
-      slice[r].load(x + row * cols, cols, index, kGroup, row < rows);
+      const int64_t row = w.row(first, r);
+      slice[r].load(x + row * cols, cols, w.index, kGroup, row < rows, -INFINITY);
     }
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
-      const int64_t row = first + r * kGroupsPerWarp + group;
+      const int64_t row = w.row(first, r);
       const float m = warp_reduce<kGroup>(slice[r].max(), MaxOp{});
       const float s = warp_reduce<kGroup>(slice[r].exp_sum(m), SumOp{});
-      if (row < rows) slice[r].store(y + row * cols, cols, index, kGroup, 1.0f / s);
+      if (row < rows) slice[r].store(y + row * cols, cols, w.index, kGroup, 1.0f / s);
     }
   }
 }
@@ -233,7 +261,7 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ BlockReduceStorage<float, kThreads> storage;
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     RowSlice<T, kVec, kPerThread / kVec> slice;
-    slice.load(x + row * cols, cols, threadIdx.x, kThreads, true);
+    slice.load(x + row * cols, cols, threadIdx.x, kThreads, true, -INFINITY);
     const float m = block_reduce<kThreads>(slice.max(), MaxOp{}, storage);
     const float s = block_reduce<kThreads>(slice.exp_sum(m), SumOp{}, storage);
     slice.store(y + row * cols, cols, threadIdx.x, kThreads, 1.0f / s);
@@ -270,7 +298,7 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t clusters = gridDim.x / blocks;
   for (int64_t row = blockIdx.x / blocks; row < rows; row += clusters) {
     RowSlice<T, kVec, kPerThread / kVec> part;
-    part.load(x + row * cols + begin, len, threadIdx.x, kThreads, true);
+    part.load(x + row * cols + begin, len, threadIdx.x, kThreads, true, -INFINITY);
     const float m_part = block_reduce<kThreads>(part.max(), MaxOp{}, storage);
     if (threadIdx.x == 0) block_max = m_part;
     cluster.sync();

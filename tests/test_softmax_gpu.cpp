@@ -1,5 +1,5 @@
 // GPU tests specific to the softmax variants, over every GPU variant the registry lists for the
-// softmax family (naive, fused, warp, block, online, auto, cub, cudnn when built), in each
+// softmax family (naive, fused, warp, block, cluster, online, auto, cub, cudnn when built), in each
 // element type (inputs rounded to it, reference rounded to it); shapes a
 // variant does not support (Variant::supports) are skipped. test_variants.cpp already runs
 // every variant on a few shapes; these stress what is particular to a row-wise softmax:
@@ -24,6 +24,12 @@
 //                          double-buffered waves have no race.
 //   SoftmaxGpu.EqualLogits  equal logits of a row give bitwise-equal outputs: every thread,
 //                          warp and block of a row scales by the same (max, sum).
+//
+// And of softmax_backward's GPU variants (test_variants.cpp checks them on its shapes):
+//
+//   SoftmaxBackwardGpu.ZeroAndNanRows  a row of dy all 0 gives dx exactly 0; a NaN in one
+//                          row's dy makes that row all NaN and leaves the rows around it finite.
+//   SoftmaxBackwardGpu.Repeatable  two runs give bitwise the same dx.
 //
 // Every test starts with ACT_REQUIRE_GPU(); no CUDA call happens outside a test body. Shapes
 // stay within kMaxElements so the double reference and the copies take seconds.
@@ -51,16 +57,19 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr int64_t kMaxElements = int64_t{1} << 26;
 
-// The GPU softmax variants of type t.
-std::vector<const Variant*> gpu_softmax_variants(DType t) {
+const Family& softmax() { return family_named("softmax"); }
+const Family& softmax_backward() { return family_named("softmax_backward"); }
+
+// The GPU variants of `family` (softmax or softmax_backward) in type t.
+std::vector<const Variant*> gpu_variants_of(const Family& family, DType t) {
   std::vector<const Variant*> out;
   for (const Variant& v : variants()) {
-    if (v.device == Device::Gpu && v.family->act == Activation::Softmax && v.dtype == t) out.push_back(&v);
+    if (v.device == Device::Gpu && v.family == &family && v.dtype == t) out.push_back(&v);
   }
   return out;
 }
 
-const Family& softmax() { return family_named("softmax"); }
+std::vector<const Variant*> gpu_softmax_variants(DType t) { return gpu_variants_of(softmax(), t); }
 
 std::string describe(const Variant& v, const Case& c, int x_offset = 0, int y_offset = 0) {
   std::string s = v.id() + " rows=" + std::to_string(c.rows) + " cols=" + std::to_string(c.cols);
@@ -358,6 +367,58 @@ TEST(SoftmaxGpu, EqualLogits) {
             ASSERT_EQ(yr[i], yr[i % kPeriod]) << describe(*v, c) << " row " << r << " column " << i;
           }
         }
+      }
+    }
+  }
+}
+
+// ---- softmax_backward ----------------------------------------------------------------------
+
+// Per shape: row 1 of dy all 0 (dx = y (0 - 0): exactly 0), a NaN in the middle of row 3's dy
+// (its dot is NaN: the whole row NaN), the other rows ordinary and finite. Six rows put
+// neighbours in one lane group's step for short rows and in one grid-stride round otherwise;
+// the lengths reach each of warp's group widths and buckets, block and fused.
+TEST(SoftmaxBackwardGpu, ZeroAndNanRows) {
+  ACT_REQUIRE_GPU();
+  constexpr int64_t kRows = 6, kZeroRow = 1, kNanRow = 3;
+  for (int64_t cols : {1, 7, 33, 1000, 2048, 5000, 20000}) {
+    for (DType t : kDTypes) {
+      Case c = make_case(softmax_backward(), t, kRows, cols, 1300 + static_cast<uint64_t>(cols));
+      for (int64_t i = 0; i < cols; ++i) c.dy[kZeroRow * cols + i] = 0.0f;
+      c.dy[kNanRow * cols + cols / 2] = kNaN;
+      const Expected want = reference(softmax_backward(), t, c);
+      for (const Variant* v : gpu_variants_of(softmax_backward(), t)) {
+        if (!v->supports(cols) || v->special_values) continue;
+        const std::vector<float> dx = testing::run_and_expect(*v, c, want, describe(*v, c));
+        for (int64_t r = 0; r < kRows; ++r) {
+          for (int64_t i = 0; i < cols; ++i) {
+            const float d = dx[r * cols + i];
+            if (r == kZeroRow) {
+              ASSERT_EQ(d, 0.0f) << describe(*v, c) << " row " << r << " column " << i;
+            } else if (r == kNanRow) {
+              ASSERT_TRUE(std::isnan(d)) << describe(*v, c) << " row " << r << " column " << i << " is " << d;
+            } else {
+              ASSERT_TRUE(std::isfinite(d)) << describe(*v, c) << " row " << r << " column " << i << " is " << d;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Two runs give bitwise the same dx (auto's pick and every reduction order are fixed).
+TEST(SoftmaxBackwardGpu, Repeatable) {
+  ACT_REQUIRE_GPU();
+  for (const Shape s : {Shape{1000, 33}, Shape{64, 2048}, Shape{300, 16385}, Shape{3, 50257}}) {
+    for (DType t : kDTypes) {
+      const Case c = make_case(softmax_backward(), t, s.rows, s.cols, 43);
+      for (const Variant* v : gpu_variants_of(softmax_backward(), t)) {
+        if (!v->supports(s.cols)) continue;
+        const std::vector<float> first = run_once(*v, c);
+        const std::vector<float> second = run_once(*v, c);
+        EXPECT_EQ(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)), 0)
+            << describe(*v, c) << ": two runs differ";
       }
     }
   }
