@@ -117,20 +117,29 @@ cudnnActivationDescriptor_t activation_desc() {
   return desc;
 }
 
+// The one way every variant here calls cuDNN: nothing for an empty problem (and dy required
+// by a backward one), then, with the handle's lock held and on p.stream, call(handle, the
+// rows x cols descriptor of T, &alpha = 1, &beta = 0), whose status names the function.
+template <class T, class Call>
+void call_cudnn(const Problem& p, bool backward, Call call) {
+  if (p.rows * p.cols == 0) return;
+  if (backward && p.dy == nullptr) throw std::invalid_argument("cuDNN backward: no dy");
+  const std::lock_guard<std::mutex> lock(cudnn_mutex());
+  const cudnnTensorDescriptor_t t = tensor_desc(kDataType<T>, p.rows, p.cols);
+  const cudnnHandle_t h = handle();
+  cudnn_check(cudnnSetStream(h, p.stream), "cudnnSetStream");
+  const float one = 1.0f, zero = 0.0f;
+  call(h, t, &one, &zero);
+  ACT_CHECK_LAUNCH();
+}
+
 }  // namespace
 
 template <class T, Activation A>
 void cudnn_activation(const Problem& p) {
-  if (p.rows * p.cols == 0) return;
-  const std::lock_guard<std::mutex> lock(cudnn_mutex());
-  const cudnnTensorDescriptor_t t = tensor_desc(kDataType<T>, p.rows, p.cols);
-  const cudnnActivationDescriptor_t act = activation_desc<A>();
-  const cudnnHandle_t h = handle();
-  cudnn_check(cudnnSetStream(h, p.stream), "cudnnSetStream");
-  const float one = 1.0f, zero = 0.0f;
-  cudnn_check(cudnnActivationForward(h, act, &one, t, p.x, &zero, t, p.y),
-              "cudnnActivationForward");
-  ACT_CHECK_LAUNCH();
+  call_cudnn<T>(p, false, [&](cudnnHandle_t h, cudnnTensorDescriptor_t t, const float* one, const float* zero) {
+    cudnn_check(cudnnActivationForward(h, activation_desc<A>(), one, t, p.x, zero, t, p.y), "cudnnActivationForward");
+  });
 }
 
 // cuDNN takes the forward's input x and output y; a backward family keeps one saved tensor
@@ -139,45 +148,27 @@ void cudnn_activation(const Problem& p) {
 // timing is what shows whether this cuDNN reads the other one.
 template <class T, Activation A>
 void cudnn_activation_backward(const Problem& p) {
-  if (p.rows * p.cols == 0) return;
-  if (p.dy == nullptr) throw std::invalid_argument("cudnnActivationBackward: no dy");
-  const std::lock_guard<std::mutex> lock(cudnn_mutex());
-  const cudnnTensorDescriptor_t t = tensor_desc(kDataType<T>, p.rows, p.cols);
-  const cudnnActivationDescriptor_t act = activation_desc<A>();
-  const cudnnHandle_t h = handle();
-  cudnn_check(cudnnSetStream(h, p.stream), "cudnnSetStream");
-  const float one = 1.0f, zero = 0.0f;
-  cudnn_check(cudnnActivationBackward(h, act, &one, t, p.x, t, p.dy, t, p.x, &zero, t, p.y),
-              "cudnnActivationBackward");
-  ACT_CHECK_LAUNCH();
+  call_cudnn<T>(p, true, [&](cudnnHandle_t h, cudnnTensorDescriptor_t t, const float* one, const float* zero) {
+    cudnn_check(cudnnActivationBackward(h, activation_desc<A>(), one, t, p.x, t, p.dy, t, p.x, zero, t, p.y),
+                "cudnnActivationBackward");
+  });
 }
 
 template <class T>
 void cudnn_softmax(const Problem& p) {
-  if (p.rows * p.cols == 0) return;
-  const std::lock_guard<std::mutex> lock(cudnn_mutex());
-  const cudnnTensorDescriptor_t t = tensor_desc(kDataType<T>, p.rows, p.cols);
-  const cudnnHandle_t h = handle();
-  cudnn_check(cudnnSetStream(h, p.stream), "cudnnSetStream");
-  const float one = 1.0f, zero = 0.0f;
-  cudnn_check(cudnnSoftmaxForward(h, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE, &one, t,
-                                  p.x, &zero, t, p.y),
-              "cudnnSoftmaxForward");
-  ACT_CHECK_LAUNCH();
+  call_cudnn<T>(p, false, [&](cudnnHandle_t h, cudnnTensorDescriptor_t t, const float* one, const float* zero) {
+    cudnn_check(cudnnSoftmaxForward(h, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE, one, t, p.x, zero, t, p.y),
+                "cudnnSoftmaxForward");
+  });
 }
 
 template <class T>
 void cudnn_softmax_backward(const Problem& p) {
-  if (p.rows * p.cols == 0) return;
-  const std::lock_guard<std::mutex> lock(cudnn_mutex());
-  const cudnnTensorDescriptor_t t = tensor_desc(kDataType<T>, p.rows, p.cols);
-  const cudnnHandle_t h = handle();
-  cudnn_check(cudnnSetStream(h, p.stream), "cudnnSetStream");
-  const float one = 1.0f, zero = 0.0f;
-  cudnn_check(cudnnSoftmaxBackward(h, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE, &one, t, p.x, t, p.dy,
-                                   &zero, t, p.y),
-              "cudnnSoftmaxBackward");
-  ACT_CHECK_LAUNCH();
+  call_cudnn<T>(p, true, [&](cudnnHandle_t h, cudnnTensorDescriptor_t t, const float* one, const float* zero) {
+    cudnn_check(cudnnSoftmaxBackward(h, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE, one, t, p.x, t, p.dy,
+                                     zero, t, p.y),
+                "cudnnSoftmaxBackward");
+  });
 }
 
 // Every type with the activations the registry uses (see elementwise.cu).
