@@ -105,6 +105,15 @@ constexpr Accuracy kSoftmaxTol{{1e-9, 1e-5}, 1.0};
 // (2.1e-5 measured on an AMD EPYC host); 1e-4 bounds it with room, and stays far below a bug.
 // bf16 (its epsilon, 2^-7, dwarfs that): 1 ulp, and the flush floor above.
 constexpr Accuracy kOneDnnSoftmaxTol{{1e-9, 1e-4}, 1.0, 0.0, kOneDnnFlushFloor};
+// softmax_backward, f32: y (dy - dot) from the f32 dot is two roundings, within 1e-6 (8 ulps)
+// with room; the dot's own f32 summation error is not in it: compare() adds the reference's
+// bound for it per element (host/reference.h, Expected::bound). 16-bit: 1 ulp. atol: outputs in
+// the subnormal range, where relative error is meaningless.
+constexpr Accuracy kSoftmaxBackwardTol{{1e-37, 1e-6}, 1.0};
+// oneDNN's softmax backward, measured here: f32 within a tenth of kSoftmaxBackwardTol with the
+// summation bound (rows of 5 to 2^20 columns); bf16 within 1 ulp, but results below 2^-126
+// flushed to 0 (8.4e-39 came out 0), as its forward flushes: the flush floor.
+constexpr Accuracy kOneDnnSoftmaxBackwardTol{{1e-37, 1e-6}, 1.0, 0.0, kOneDnnFlushFloor};
 
 // Something of a strategy in each element type, indexed by DType; nullptr where it has none.
 template <class T>
@@ -216,6 +225,35 @@ void add_bias(std::vector<Row>& rows, FamilyIndex b, Accuracy precise, Accuracy 
                   precise, "fused and vectorized: 16-byte loads and stores, bias from L1"});
 }
 
+// The CPU baselines of elementwise backward family b, dx = Grad(s, dy) (A: the activation),
+// with the accuracy of the precise strategies and of oneDNN's. Each dx is a product of exact
+// inputs in f32 (sigmoid: dy (y (1 - y)), tanh: dy ((1 - y)(1 + y)), relu: a select): kPrecise,
+// relu kExact. oneDNN's eltwise_backward, measured here (AMD EPYC, avx512_core_bf16): f32
+// sigmoid and tanh within 1.5e-7 relative of the double reference over 2^20 values, relu
+// exact; bf16 within 1 ulp, but results below 2^-126 flushed to 0 (1.2e-38 absolute at most),
+// as its forward flushes: kOneDnnPrecise and kOneDnnExact, with their flush floor.
+template <Activation A, class Grad>
+void add_cpu_backward(std::vector<Row>& rows, FamilyIndex b, Accuracy precise, Accuracy onednn) {
+  const Device C = Device::Cpu;
+  rows.push_back({b, "cpu_scalar", kCpuStep, C,
+                  per_type([](auto t) { return &cpu_scalar_backward<decltype(t), Grad>; }), precise,
+                  "plain loop, one core"});
+  rows.push_back({b, "cpu_omp", kCpuStep + 1, C, per_type([](auto t) { return &cpu_omp_backward<decltype(t), A>; }),
+                  precise, "OpenMP threads + SIMD over the saved tensor and dy"});
+#if ACTBENCH_HAVE_ONEDNN
+  rows.push_back({b, "cpu_onednn", kCpuStep + 2, C,
+                  per_type([](auto t) { return &cpu_onednn_backward<decltype(t), A>; }), onednn,
+                  A == Activation::Sigmoid ? "oneDNN eltwise_backward (logistic_use_dst_for_bwd, from y)"
+                  : A == Activation::Tanh  ? "oneDNN eltwise_backward (tanh_use_dst_for_bwd, from y)"
+                                           : "oneDNN eltwise_backward (relu, from x)",
+                  {}, 0,
+                  A == Activation::Relu ? "oneDNN's relu backward multiplies dy by the mask: NaN or +-inf in dy gives "
+                                          "NaN where x <= 0, not 0"
+                                        : nullptr,
+                  onednn_backward_unsupported<A>});
+#endif
+}
+
 // The ladder of gated family g, y = op(a) * b over the two halves of each row (A and Op: the
 // activation of a). No library rows: cuDNN's activation modes and oneDNN's eltwise have no
 // gated form (each would be two calls, an activation and a multiply: unfused's pipeline),
@@ -302,6 +340,9 @@ const Expanded& expanded() {
     add_bias<Silu>(rows, kBiasSilu, kPrecise, kUnfused);
     add_gated<Activation::Silu, Silu>(rows, kSwiglu, kPrecise, kGatedUnfused);
     add_gated<Activation::Gelu, Gelu>(rows, kGeglu, kPrecise, kGatedUnfused);
+    add_cpu_backward<Activation::Sigmoid, SigmoidGrad>(rows, kSigmoidBackward, kPrecise, kOneDnnPrecise);
+    add_cpu_backward<Activation::Tanh, TanhGrad>(rows, kTanhBackward, kPrecise, kOneDnnPrecise);
+    add_cpu_backward<Activation::Relu, ReluGrad>(rows, kReluBackward, kExact, kOneDnnExact);
     const std::vector<Row> softmax = {
         {kSoftmax, "naive", 0, G, per_type([](auto t) { return &softmax_naive<decltype(t)>; }), kSoftmaxTol,
          "three kernels (max, sum, normalize), one thread per row",
@@ -343,6 +384,22 @@ const Expanded& expanded() {
          "memcpy of the same bytes, OpenMP threads"},
     };
     rows.insert(rows.end(), softmax.begin(), softmax.end());
+    // softmax_backward's CPU baselines.
+    const std::vector<Row> softmax_backward_cpu = {
+        {kSoftmaxBackward, "cpu_scalar", kCpuStep, C,
+         per_type([](auto t) { return &cpu_scalar_softmax_backward<decltype(t)>; }), kSoftmaxBackwardTol,
+         "plain loop, one core: each row's dot product, then its outputs"},
+        {kSoftmaxBackward, "cpu_omp", kCpuStep + 1, C,
+         per_type([](auto t) { return &cpu_omp_softmax_backward<decltype(t)>; }), kSoftmaxBackwardTol,
+         "OpenMP threads over rows (long rows split) + SIMD"},
+#if ACTBENCH_HAVE_ONEDNN
+        {kSoftmaxBackward, "cpu_onednn", kCpuStep + 2, C,
+         per_type([](auto t) { return &cpu_onednn_softmax_backward<decltype(t)>; }), kOneDnnSoftmaxBackwardTol,
+         "oneDNN softmax backward (accurate), over the last axis", {}, 0, nullptr,
+         onednn_backward_unsupported<Activation::Softmax>},
+#endif
+    };
+    rows.insert(rows.end(), softmax_backward_cpu.begin(), softmax_backward_cpu.end());
 
     const std::vector<Family>& f = families();
     Expanded out;
