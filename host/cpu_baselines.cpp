@@ -23,7 +23,10 @@
 //               The conversion code path (AVX-512, AVX2 + F16C, portable) is picked once by
 //               the CPU's features, as the clones are; cpu_converter names each path for
 //               tests/test_dtype.cpp, which checks them all against dtype.h. The gated
-//               families run the same loop with two operands, the halves of each row of x.
+//               families run the same loop with two operands, the halves of each row of x,
+//               and the elementwise backward families with the saved tensor and dy; softmax
+//               backward is a dot product per row (summed as softmax's sums are), then that
+//               loop over y and dy.
 //   cpu_memcpy  the CPU roofline: memcpy of the same bytes on the same threads.
 #include "host/cpu_baselines.h"
 
@@ -213,6 +216,13 @@ struct VecGated {
   [[gnu::always_inline]] float operator()(float a, float b) const { return VecOp<A>{}(a) * b; }
 };
 
+// The backward functors need no vector twins: ops.h's SigmoidGrad and TanhGrad are products,
+// its ReluGrad a select between dy and 0, both already loaded (no branch, no arithmetic to
+// move into one: every clone vectorizes it as it is).
+template <Activation A>
+using GradOp = std::conditional_t<A == Activation::Sigmoid, SigmoidGrad,
+                                  std::conditional_t<A == Activation::Tanh, TanhGrad, ReluGrad>>;
+
 // ops.h's softmax_term with the vector exp: x - m <= 0 whenever m is the row max.
 [[gnu::always_inline]] inline float vec_softmax_term(float x, float m) {
   return choose(x == -INFINITY, 0.0f, exp_nonpositive(x - m));
@@ -222,6 +232,12 @@ struct VecGated {
 struct VecSoftmaxOutput {
   float m, inv_s;
   [[gnu::always_inline]] float operator()(float x) const { return vec_softmax_term(x, m) * inv_s; }
+};
+
+// One element's softmax backward output once its row's dot product is known.
+struct SoftmaxBackwardOutput {
+  float dot;
+  [[gnu::always_inline]] float operator()(float y, float dy) const { return softmax_backward_output(y, dy, dot); }
 };
 
 // ---- element types --------------------------------------------------------------------------
@@ -515,6 +531,11 @@ Range share(int64_t n, int t, int threads) {
   return {edge(t), edge(t + 1)};
 }
 
+// Whether a call that reads `inputs` arrays of n elements of `bytes` bytes and writes one such
+// array streams it out: once what it moves exceeds a quarter of the last-level cache
+// (stream_min counts the 2 n elements of a map with one input).
+bool streams_output(int64_t n, int inputs, size_t bytes) { return (inputs + 1) * n >= 2 * stream_min(bytes); }
+
 // body(r) for each thread's share r of n elements of T, on all threads (one below
 // kParallelMin); with `stream` each thread then drains its streaming stores.
 template <class T, class Body>
@@ -526,11 +547,12 @@ void omp_shares(int64_t n, bool stream, Body body) {
   }
 }
 
-// y = f(x) over n elements of T on all threads.
-template <class T, class F>
-void omp_map(F f, const T* x, T* y, int64_t n) {
-  const bool stream = n >= stream_min(sizeof(T));
-  omp_shares<T>(n, stream, [&](Range r) { map_range(f, y + r.lo, r.hi - r.lo, stream, x + r.lo); });
+// y[i] = f(x[i]...) over n elements of T on all threads, every x n elements of T: an
+// activation's x, or a backward family's saved tensor and dy.
+template <class T, class F, class... X>
+void omp_map(F f, T* y, int64_t n, const X*... x) {
+  const bool stream = streams_output(n, sizeof...(X), sizeof(T));
+  omp_shares<T>(n, stream, [&](Range r) { map_range(f, y + r.lo, r.hi - r.lo, stream, (x + r.lo)...); });
 }
 
 // Outputs [r.lo, r.hi) of a gated family's rows of `cols`: y[e] = f(a, b), a and b the
@@ -642,6 +664,40 @@ ACT_CPU_CLONES void vec_softmax_row(const T* x, T* y, int64_t n, float* terms, b
 
 VecSoftmaxOutput softmax_output_of(SoftmaxState st) { return {st.m, 1.0f / st.s}; }
 
+// ---- softmax backward ---------------------------------------------------------------------
+
+// sum_k y_k dy_k over n elements, in row_sum's order (float lanes, blocks of kSumBlock added in
+// double); 16-bit elements widened a block at a time (their products are exact in f32).
+template <class T>
+[[gnu::always_inline]] inline float dot_body(const T* y, const T* dy, int64_t n) {
+  if constexpr (kWide<T>) {
+    return row_sum(n, [=](int64_t i) { return dy[i] * y[i]; });
+  } else {
+    alignas(64) float wy[kSumBlock], wdy[kSumBlock];
+    double total = 0.0;
+    for (int64_t b = 0; b < n; b += kSumBlock) {
+      const int64_t len = std::min(kSumBlock, n - b);
+      widen(y + b, wy, len);
+      widen(dy + b, wdy, len);
+      total += lane_reduce(
+          len, 0.0f, [](float u, float v) { return u + v; }, [&](int64_t i) { return wdy[i] * wy[i]; });
+    }
+    return static_cast<float>(total);
+  }
+}
+
+template <class T>
+ACT_CPU_CLONES float vec_dot(const T* y, const T* dy, int64_t n) {
+  return dot_body(y, dy, n);
+}
+
+// A whole row on one thread: its dot product, then dx from y and dy read again (from the cache,
+// for rows that fit it).
+template <class T>
+ACT_CPU_CLONES void vec_softmax_backward_row(const T* y, const T* dy, T* dx, int64_t n, bool stream) {
+  map_body(SoftmaxBackwardOutput{dot_body(y, dy, n)}, dx, n, stream, y, dy);
+}
+
 }  // namespace
 
 // ---- cpu_scalar ---------------------------------------------------------------------------
@@ -678,13 +734,47 @@ void cpu_scalar_softmax(const Problem& p) {
   }
 }
 
+// dx = Grad(s, dy), s the saved tensor.
+template <class T, class Grad>
+void cpu_scalar_backward(const Problem& p) {
+  const Grad grad;
+  const T* s = static_cast<const T*>(p.x);
+  const T* dy = static_cast<const T*>(p.dy);
+  T* dx = static_cast<T*>(p.y);
+  const int64_t n = p.rows * p.cols;
+  for (int64_t i = 0; i < n; ++i) dx[i] = from_float<T>(grad(to_float(s[i]), to_float(dy[i])));
+}
+
+// Two passes per row: the dot product sum_k dy_k y_k (summed as cpu_scalar_softmax sums), then
+// the outputs.
+template <class T>
+void cpu_scalar_softmax_backward(const Problem& p) {
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const T* y = static_cast<const T*>(p.x) + r * p.cols;
+    const T* dy = static_cast<const T*>(p.dy) + r * p.cols;
+    T* dx = static_cast<T*>(p.y) + r * p.cols;
+    const float dot = row_sum(p.cols, [=](int64_t i) { return to_float(dy[i]) * to_float(y[i]); });
+    for (int64_t i = 0; i < p.cols; ++i) {
+      dx[i] = from_float<T>(softmax_backward_output(to_float(y[i]), to_float(dy[i]), dot));
+    }
+  }
+}
+
 // ---- cpu_omp ------------------------------------------------------------------------------
 
 template <class T, Activation A>
 void cpu_omp_elementwise(const Problem& p) {
   static_assert(A != Activation::Softmax && A != Activation::Identity,
                 "cpu_omp_elementwise: an elementwise activation");
-  omp_map(VecOp<A>{}, static_cast<const T*>(p.x), static_cast<T*>(p.y), p.rows * p.cols);
+  omp_map(VecOp<A>{}, static_cast<T*>(p.y), p.rows * p.cols, static_cast<const T*>(p.x));
+}
+
+template <class T, Activation A>
+void cpu_omp_backward(const Problem& p) {
+  static_assert(A == Activation::Sigmoid || A == Activation::Tanh || A == Activation::Relu,
+                "cpu_omp_backward: sigmoid, tanh or relu");
+  omp_map(GradOp<A>{}, static_cast<T*>(p.y), p.rows * p.cols, static_cast<const T*>(p.x),
+          static_cast<const T*>(p.dy));
 }
 
 // The outputs split across the threads as omp_map splits them (omp_shares), each share walked
@@ -692,9 +782,7 @@ void cpu_omp_elementwise(const Problem& p) {
 template <class T, Activation A>
 void cpu_omp_gated(const Problem& p) {
   const int64_t n = p.rows * p.cols;
-  // Streaming pays once what is read and written exceeds a quarter of the last-level cache
-  // (stream_min: 2 n elements of an elementwise map); a gated call moves 3 n.
-  const bool stream = 3 * n >= 2 * stream_min(sizeof(T));
+  const bool stream = streams_output(n, 2, sizeof(T));  // reads a and b
   omp_shares<T>(n, stream, [&](Range r) {
     gated_range(VecGated<A>{}, static_cast<const T*>(p.x), static_cast<T*>(p.y), p.cols, r, stream);
   });
@@ -744,6 +832,49 @@ void cpu_omp_softmax(const Problem& p) {
   }
 }
 
+// As cpu_omp_softmax splits its work: many rows, one thread per row (vec_softmax_backward_row);
+// few long rows, every row split across the threads, whose partial dot products are added in
+// thread order (the same sum whichever thread finishes first) before each writes its share.
+template <class T>
+void cpu_omp_softmax_backward(const Problem& p) {
+  const T* const y_all = static_cast<const T*>(p.x);
+  const T* const dy_all = static_cast<const T*>(p.dy);
+  T* const dx_all = static_cast<T*>(p.y);
+  const int64_t rows = p.rows, cols = p.cols;
+  const bool stream = streams_output(rows * cols, 2, sizeof(T));
+  const bool parallel = rows * cols >= kParallelMin;
+  const int threads = omp_get_max_threads();
+  if (!parallel || rows >= 4 * threads) {
+#pragma omp parallel if (parallel)
+    {
+#pragma omp for schedule(static) nowait
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t at = r * cols;
+        vec_softmax_backward_row(y_all + at, dy_all + at, dx_all + at, cols, stream);
+      }
+      if (stream) _mm_sfence();
+    }
+    return;
+  }
+  std::vector<float> partial(threads);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), team = omp_get_num_threads();
+    const Range part = share<T>(cols, t, team);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t at = r * cols + part.lo;
+      partial[t] = vec_dot(y_all + at, dy_all + at, part.hi - part.lo);
+#pragma omp barrier
+      double dot = 0.0;
+      for (int k = 0; k < team; ++k) dot += partial[k];
+      map_range(SoftmaxBackwardOutput{static_cast<float>(dot)}, dx_all + at, part.hi - part.lo, stream,
+                y_all + at, dy_all + at);
+#pragma omp barrier  // partial[] is rewritten for the next row
+    }
+    if (stream) _mm_sfence();
+  }
+}
+
 // ---- roofline -----------------------------------------------------------------------------
 
 template <class T>
@@ -783,6 +914,10 @@ const Launcher CpuBaselines<T>::kAll[] = {
     cpu_omp_softmax<T>,
     cpu_scalar_gated<T, Silu>, cpu_scalar_gated<T, Gelu>,
     cpu_omp_gated<T, Activation::Silu>, cpu_omp_gated<T, Activation::Gelu>,
+    cpu_scalar_backward<T, SigmoidGrad>, cpu_scalar_backward<T, TanhGrad>, cpu_scalar_backward<T, ReluGrad>,
+    cpu_scalar_softmax_backward<T>,
+    cpu_omp_backward<T, Activation::Sigmoid>, cpu_omp_backward<T, Activation::Tanh>,
+    cpu_omp_backward<T, Activation::Relu>, cpu_omp_softmax_backward<T>,
     cpu_memcpy<T>,
 };
 template struct CpuBaselines<float>;

@@ -8,6 +8,8 @@
 //               CPU's own instructions where it has them (F16C), else exact vectorizable code
 //   cpu_onednn  oneDNN eltwise / softmax primitives (when oneDNN was found), in the types
 //               oneDNN supports on this CPU (onednn_unsupported says which)
+// The backward families take the same three: Problem::x is the saved tensor (registry.h,
+// saves_input), Problem::dy the upstream gradient, Problem::y receives dx.
 #pragma once
 
 #include <cstdint>
@@ -30,12 +32,24 @@ template <class T> void cpu_omp_softmax(const Problem& p);
 template <class T, class Op> void cpu_scalar_gated(const Problem& p);
 template <class T, Activation A> void cpu_omp_gated(const Problem& p);
 
+// The backward families without bias: dx = Grad(s, dy) elementwise (Grad: SigmoidGrad, TanhGrad
+// or ReluGrad of ops.h; A: Sigmoid, Tanh or Relu), and softmax's per row. No bias backward
+// baselines, as there are no forward bias ones.
+template <class T, class Grad> void cpu_scalar_backward(const Problem& p);
+template <class T> void cpu_scalar_softmax_backward(const Problem& p);
+template <class T, Activation A> void cpu_omp_backward(const Problem& p);
+template <class T> void cpu_omp_softmax_backward(const Problem& p);
+
 #if ACTBENCH_HAVE_ONEDNN
 template <class T, Activation A> void cpu_onednn_elementwise(const Problem& p);
 template <class T> void cpu_onednn_softmax(const Problem& p);
+template <class T, Activation A> void cpu_onednn_backward(const Problem& p);
+template <class T> void cpu_onednn_softmax_backward(const Problem& p);
 // "" when oneDNN runs activation A (Sigmoid, Tanh, Relu or Softmax) in type t on this CPU,
 // else why not (from oneDNN's own answer when asked for the primitive). Asked once per pair.
 template <Activation A> std::string onednn_unsupported(DType t);
+// The same for A's backward primitive (oneDNN's backward implementations are its own).
+template <Activation A> std::string onednn_backward_unsupported(DType t);
 #endif
 
 // The CPU roofline: memcpy of the same bytes (threaded like cpu_omp).

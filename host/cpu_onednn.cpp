@@ -1,18 +1,23 @@
 // cpu_onednn: oneDNN's eltwise and softmax primitives, the library baseline on the CPU, in the
 // element types oneDNN supports on this CPU (oneDNN 2.6 on x86: f32 everywhere, bf16 from
-// AVX-512 on, f16 not at all; onednn_unsupported asks oneDNN rather than assuming).
-// oneDNN 2.6 API (Debian 12): an operation descriptor, then a primitive descriptor. Building a
-// primitive JIT-compiles code, so the engine, stream, primitives and their memory objects are
-// made once per (operation, type, shape) and cached: a timed call only points the memory
-// objects at the caller's buffers and executes.
+// AVX-512 on, f16 not at all; onednn_unsupported asks oneDNN rather than assuming), forward
+// and backward (the backward families: eltwise_backward and softmax_backward).
+// oneDNN 2.6 API (Debian 12): an operation descriptor, then a primitive descriptor (a backward
+// one takes its forward_training primitive descriptor as a hint). Building a primitive
+// JIT-compiles code, so the engine, stream, primitives and their memory objects are made once
+// per (operation, type, shape) and cached: a timed call only points the memory objects at the
+// caller's buffers and executes.
 #include "host/cpu_baselines.h"
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <unordered_map>
+#include <vector>
 
 #include <dnnl.hpp>
 
@@ -42,19 +47,32 @@ memory::data_type data_type(DType t) {
 }
 
 // oneDNN's eltwise algorithm of each elementwise activation, and its name (swish with alpha
-// = 1 is SiLU).
+// = 1 is SiLU); for those with a backward family, the algorithm of its backward primitive,
+// which reads what the family saves (registry.h, saves_input): the forward output for sigmoid
+// and tanh (the *_use_dst_for_bwd forms), the forward input for relu.
 struct Eltwise {
   Activation act;
   algorithm alg;
   const char* name;
+  algorithm backward = algorithm::undef;
+  const char* backward_name = nullptr;
 };
 constexpr Eltwise kEltwise[] = {
-    {Activation::Sigmoid, algorithm::eltwise_logistic, "eltwise_logistic"},
-    {Activation::Tanh, algorithm::eltwise_tanh, "eltwise_tanh"},
-    {Activation::Relu, algorithm::eltwise_relu, "eltwise_relu"},
+    {Activation::Sigmoid, algorithm::eltwise_logistic, "eltwise_logistic", algorithm::eltwise_logistic_use_dst_for_bwd,
+     "eltwise_logistic_use_dst_for_bwd backward"},
+    {Activation::Tanh, algorithm::eltwise_tanh, "eltwise_tanh", algorithm::eltwise_tanh_use_dst_for_bwd,
+     "eltwise_tanh_use_dst_for_bwd backward"},
+    {Activation::Relu, algorithm::eltwise_relu, "eltwise_relu", algorithm::eltwise_relu, "eltwise_relu backward"},
     {Activation::Gelu, algorithm::eltwise_gelu_erf, "eltwise_gelu_erf"},
     {Activation::GeluTanh, algorithm::eltwise_gelu_tanh, "eltwise_gelu_tanh"},
     {Activation::Silu, algorithm::eltwise_swish, "eltwise_swish"},
+};
+
+// One operation of the cache: an activation's forward (x -> y) or backward (the saved tensor
+// and dy -> dx) primitive.
+struct Operation {
+  Activation act;
+  bool backward;
 };
 
 const Eltwise& eltwise_of(Activation act) {
@@ -64,8 +82,9 @@ const Eltwise& eltwise_of(Activation act) {
   throw std::logic_error("cpu_onednn: no eltwise algorithm for this activation");
 }
 
-const char* algorithm_name(Activation act) {
-  return act == Activation::Softmax ? "softmax" : eltwise_of(act).name;
+const char* algorithm_name(Operation op) {
+  if (op.act == Activation::Softmax) return op.backward ? "softmax backward" : "softmax";
+  return op.backward ? eltwise_of(op.act).backward_name : eltwise_of(op.act).name;
 }
 
 // The instruction set oneDNN dispatches to on this CPU, by its own name.
@@ -85,52 +104,98 @@ std::string isa_name() {
   }
 }
 
-// The primitive for `act` over rows x cols elements of type t, row-major; throws dnnl::error
-// when oneDNN has no implementation of it here.
-dnnl::primitive make_primitive(Activation act, const memory::desc& md) {
-  if (act == Activation::Softmax) {
+// The primitive for `op` over rows x cols elements of type t, row-major (every tensor of a
+// backward primitive alike); throws dnnl::error when oneDNN has no implementation of it here.
+dnnl::primitive make_primitive(Operation op, const memory::desc& md) {
+  const prop_kind forward = op.backward ? prop_kind::forward_training : prop_kind::forward_inference;
+  if (op.act == Activation::Softmax) {
     // Over the last axis; oneDNN's softmax subtracts the row max, like every variant here.
-    return dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
-        dnnl::softmax_forward::desc(prop_kind::forward_inference, md, 1), cpu_engine()));
+    const dnnl::softmax_forward::primitive_desc fwd(dnnl::softmax_forward::desc(forward, md, 1), cpu_engine());
+    if (!op.backward) return dnnl::softmax_forward(fwd);
+    return dnnl::softmax_backward(
+        dnnl::softmax_backward::primitive_desc(dnnl::softmax_backward::desc(md, md, 1), cpu_engine(), fwd));
   }
+  const Eltwise& e = eltwise_of(op.act);
+  const algorithm alg = op.backward ? e.backward : e.alg;
+  if (alg == algorithm::undef) throw std::logic_error("cpu_onednn: no backward family for this activation");
   // alpha: relu's negative slope (0), swish's beta in x * sigmoid(alpha x) (1); the others
   // ignore alpha and beta.
-  const float alpha = act == Activation::Silu ? 1.0f : 0.0f;
-  return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
-      dnnl::eltwise_forward::desc(prop_kind::forward_inference, eltwise_of(act).alg, md, alpha, 0.0f), cpu_engine()));
+  const float alpha = op.act == Activation::Silu ? 1.0f : 0.0f;
+  const dnnl::eltwise_forward::primitive_desc fwd(dnnl::eltwise_forward::desc(forward, alg, md, alpha, 0.0f),
+                                                  cpu_engine());
+  if (!op.backward) return dnnl::eltwise_forward(fwd);
+  return dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(
+      dnnl::eltwise_backward::desc(alg, md, md, alpha, 0.0f), cpu_engine(), fwd));
+}
+
+// The primitive's arguments in the order execute() passes its pointers: forward x, y; backward
+// the saved tensor (oneDNN's DST where the backward reads the forward output, SRC for relu),
+// dy, dx.
+std::vector<int> argument_ids(Operation op) {
+  if (!op.backward) return {DNNL_ARG_SRC, DNNL_ARG_DST};
+  return {op.act == Activation::Relu ? DNNL_ARG_SRC : DNNL_ARG_DST, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC};
 }
 
 memory::desc describe(DType t, int64_t rows, int64_t cols) {
   return memory::desc({rows, cols}, data_type(t), memory::format_tag::ab);
 }
 
+// A primitive and its arguments: args maps each argument id to a memory object created without
+// a buffer (set_data_handle() gives it the caller's); ids lists them in execute()'s order.
 struct Entry {
   dnnl::primitive primitive;
-  memory src, dst;  // created without a buffer; set_data_handle() gives them the caller's
+  std::vector<int> ids;
+  std::unordered_map<int, memory> args;
 };
 
-Entry make_entry(Activation act, DType t, int64_t rows, int64_t cols) {
+Entry make_entry(Operation op, DType t, int64_t rows, int64_t cols) {
   const memory::desc md = describe(t, rows, cols);
-  return {make_primitive(act, md), memory(md, cpu_engine(), DNNL_MEMORY_NONE),
-          memory(md, cpu_engine(), DNNL_MEMORY_NONE)};
+  Entry e{make_primitive(op, md), argument_ids(op), {}};
+  for (int id : e.ids) e.args.emplace(id, memory(md, cpu_engine(), DNNL_MEMORY_NONE));
+  return e;
 }
 
-// Runs `act` in type t on p.x -> p.y (rows x cols, row-major) through the cached primitive.
-// The lock makes concurrent callers safe; the harness calls from one thread, so it is never
-// contended.
-void execute(Activation act, DType t, const Problem& p) {
+// Runs `op` in type t (rows x cols, row-major) through the cached primitive: forward p.x ->
+// p.y, backward p.x (the saved tensor) and p.dy -> p.y. The lock makes concurrent callers
+// safe; the harness calls from one thread, so it is never contended.
+void execute(Operation op, DType t, const Problem& p) {
   static dnnl::stream stream(cpu_engine());
-  static std::map<std::tuple<Activation, DType, int64_t, int64_t>, Entry> cache;
+  static std::map<std::tuple<Activation, bool, DType, int64_t, int64_t>, Entry> cache;
   static std::mutex mutex;
   const std::lock_guard<std::mutex> lock(mutex);
-  const auto key = std::make_tuple(act, t, p.rows, p.cols);
+  const auto key = std::make_tuple(op.act, op.backward, t, p.rows, p.cols);
   auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, make_entry(act, t, p.rows, p.cols)).first;
+  if (it == cache.end()) it = cache.emplace(key, make_entry(op, t, p.rows, p.cols)).first;
   Entry& e = it->second;
-  e.src.set_data_handle(const_cast<void*>(p.x));  // read only: a source argument
-  e.dst.set_data_handle(p.y);
-  e.primitive.execute(stream, {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DST, e.dst}});
+  // The inputs are read only (source arguments).
+  void* const x = const_cast<void*>(p.x);
+  const std::array<void*, 3> pointers =
+      op.backward ? std::array<void*, 3>{x, const_cast<void*>(p.dy), p.y} : std::array<void*, 3>{x, p.y, nullptr};
+  for (size_t i = 0; i < e.ids.size(); ++i) e.args.at(e.ids[i]).set_data_handle(pointers[i]);
+  e.primitive.execute(stream, e.args);
   stream.wait();
+}
+
+// Asks oneDNN for op's primitive on a small shape, once per (op, t): it either has an
+// implementation for the type on this CPU ("") or refuses, and its refusal is the reason given.
+std::string unsupported(Operation op, DType t) {
+  static std::mutex mutex;
+  static std::map<std::tuple<Activation, bool, DType>, std::string> answers;
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto key = std::make_tuple(op.act, op.backward, t);
+  auto it = answers.find(key);
+  if (it == answers.end()) {
+    std::string why;
+    try {
+      make_primitive(op, describe(t, 4, 64));
+    } catch (const dnnl::error& e) {
+      const dnnl_version_t* v = dnnl_version();
+      why = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + " has no " + dtype_name(t) +
+            " " + algorithm_name(op) + " on this CPU (" + isa_name() + "): " + e.what();
+    }
+    it = answers.emplace(key, why).first;
+  }
+  return it->second;
 }
 
 }  // namespace
@@ -139,34 +204,34 @@ template <class T, Activation A>
 void cpu_onednn_elementwise(const Problem& p) {
   static_assert(A != Activation::Softmax && A != Activation::Identity,
                 "cpu_onednn_elementwise: oneDNN eltwise is used for the elementwise activations");
-  execute(A, Element<T>::kType, p);
+  execute({A, false}, Element<T>::kType, p);
 }
 
 template <class T>
 void cpu_onednn_softmax(const Problem& p) {
-  execute(Activation::Softmax, Element<T>::kType, p);
+  execute({Activation::Softmax, false}, Element<T>::kType, p);
 }
 
-// Asks oneDNN for the primitive on a small shape: it either has an implementation for the
-// type on this CPU or refuses, and its refusal is the reason given.
+template <class T, Activation A>
+void cpu_onednn_backward(const Problem& p) {
+  static_assert(A == Activation::Sigmoid || A == Activation::Tanh || A == Activation::Relu,
+                "cpu_onednn_backward: sigmoid, tanh or relu");
+  execute({A, true}, Element<T>::kType, p);
+}
+
+template <class T>
+void cpu_onednn_softmax_backward(const Problem& p) {
+  execute({Activation::Softmax, true}, Element<T>::kType, p);
+}
+
 template <Activation A>
 std::string onednn_unsupported(DType t) {
-  static std::mutex mutex;
-  static std::map<DType, std::string> answers;
-  const std::lock_guard<std::mutex> lock(mutex);
-  auto it = answers.find(t);
-  if (it == answers.end()) {
-    std::string why;
-    try {
-      make_primitive(A, describe(t, 4, 64));
-    } catch (const dnnl::error& e) {
-      const dnnl_version_t* v = dnnl_version();
-      why = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + " has no " + dtype_name(t) +
-            " " + algorithm_name(A) + " on this CPU (" + isa_name() + "): " + e.what();
-    }
-    it = answers.emplace(t, why).first;
-  }
-  return it->second;
+  return unsupported({A, false}, t);
+}
+
+template <Activation A>
+std::string onednn_backward_unsupported(DType t) {
+  return unsupported({A, true}, t);
 }
 
 // Every type with the operations the registry uses (see cpu_baselines.cpp).
@@ -179,7 +244,9 @@ const Launcher OneDnnBaselines<T>::kAll[] = {
     cpu_onednn_elementwise<T, Activation::Sigmoid>, cpu_onednn_elementwise<T, Activation::Tanh>,
     cpu_onednn_elementwise<T, Activation::Relu>,    cpu_onednn_elementwise<T, Activation::Gelu>,
     cpu_onednn_elementwise<T, Activation::GeluTanh>, cpu_onednn_elementwise<T, Activation::Silu>,
-    cpu_onednn_softmax<T>};
+    cpu_onednn_softmax<T>,
+    cpu_onednn_backward<T, Activation::Sigmoid>,     cpu_onednn_backward<T, Activation::Tanh>,
+    cpu_onednn_backward<T, Activation::Relu>,        cpu_onednn_softmax_backward<T>};
 template struct OneDnnBaselines<float>;
 template struct OneDnnBaselines<__half>;
 template struct OneDnnBaselines<__nv_bfloat16>;
@@ -191,5 +258,9 @@ template std::string onednn_unsupported<Activation::Gelu>(DType);
 template std::string onednn_unsupported<Activation::GeluTanh>(DType);
 template std::string onednn_unsupported<Activation::Silu>(DType);
 template std::string onednn_unsupported<Activation::Softmax>(DType);
+template std::string onednn_backward_unsupported<Activation::Sigmoid>(DType);
+template std::string onednn_backward_unsupported<Activation::Tanh>(DType);
+template std::string onednn_backward_unsupported<Activation::Relu>(DType);
+template std::string onednn_backward_unsupported<Activation::Softmax>(DType);
 
 }  // namespace actbench

@@ -113,6 +113,10 @@ constexpr Accuracy kOneDnnSoftmaxTol{{1e-9, 1e-4}, 1.0, 0.0, kOneDnnFlushFloor};
 // 1e-6), atol for outputs in the subnormal range (y_j itself may be subnormal), where
 // relative error is meaningless. 16-bit: that f32 result rounded once: 1 ulp.
 constexpr Accuracy kSoftmaxBackwardTol{{1e-37, 1e-6}, 1.0};
+// oneDNN's softmax backward, measured here: f32 within a tenth of kSoftmaxBackwardTol with the
+// summation bound (rows of 5 to 2^20 columns); bf16 within 1 ulp, but results below 2^-126
+// flushed to 0 (8.4e-39 came out 0), as its forward flushes: the flush floor.
+constexpr Accuracy kOneDnnSoftmaxBackwardTol{{1e-37, 1e-6}, 1.0, 0.0, kOneDnnFlushFloor};
 
 // Something of a strategy in each element type, indexed by DType; nullptr where it has none.
 template <class T>
@@ -251,11 +255,17 @@ void add_gated(std::vector<Row>& rows, FamilyIndex g, Accuracy precise, Accuracy
                   precise, "OpenMP threads + SIMD, vectorized exp, both halves a row at a time"});
 }
 
-// The GPU ladder of elementwise backward family f, dx = Grad(s, dy) (A: the forward activation).
-// The same launchers as the forward's: a functor of two arguments makes them read dy too.
+// The ladder of elementwise backward family f, dx = Grad(s, dy) (A: the forward activation):
+// the forward's GPU launchers (a functor of two arguments makes them read dy too), the library
+// references and the CPU baselines. Each dx is a product of exact inputs in f32 (sigmoid:
+// dy (y (1 - y)), tanh: dy ((1 - y)(1 + y)), relu: a select): kPrecise, relu kExact.
+// oneDNN's eltwise_backward, measured here (AMD EPYC, avx512_core_bf16): f32 sigmoid and tanh
+// within 1.5e-7 relative of the double reference over 2^20 values, relu exact; bf16 within
+// 1 ulp, but results below 2^-126 flushed to 0 (1.2e-38 absolute at most), as its forward
+// flushes: kOneDnnPrecise and kOneDnnExact, with their flush floor.
 template <Activation A, class Grad>
-void add_backward(std::vector<Row>& rows, FamilyIndex f, Accuracy accuracy) {
-  const Device G = Device::Gpu;
+void add_backward(std::vector<Row>& rows, FamilyIndex f, Accuracy accuracy, Accuracy onednn) {
+  const Device G = Device::Gpu, C = Device::Cpu;
   rows.push_back({f, "naive", 0, G, per_type([](auto t) { return &elementwise_naive<decltype(t), Grad>; }), accuracy,
                   "one thread per element, scalar loads of the saved tensor and dy"});
   rows.push_back({f, "warp", 1, G, per_type([](auto t) { return &elementwise_warp<decltype(t), Grad>; }), accuracy,
@@ -266,6 +276,23 @@ void add_backward(std::vector<Row>& rows, FamilyIndex f, Accuracy accuracy) {
   rows.push_back({f, "cudnn", kLibraryStep + 1, G,
                   per_type([](auto t) { return &cudnn_activation_backward<decltype(t), A>; }), accuracy,
                   cudnn_backward_summary(A)});
+#endif
+  rows.push_back({f, "cpu_scalar", kCpuStep, C,
+                  per_type([](auto t) { return &cpu_scalar_backward<decltype(t), Grad>; }), accuracy,
+                  "plain loop, one core"});
+  rows.push_back({f, "cpu_omp", kCpuStep + 1, C, per_type([](auto t) { return &cpu_omp_backward<decltype(t), A>; }),
+                  accuracy, "OpenMP threads + SIMD over the saved tensor and dy"});
+#if ACTBENCH_HAVE_ONEDNN
+  rows.push_back({f, "cpu_onednn", kCpuStep + 2, C,
+                  per_type([](auto t) { return &cpu_onednn_backward<decltype(t), A>; }), onednn,
+                  A == Activation::Sigmoid ? "oneDNN eltwise_backward (logistic_use_dst_for_bwd, from y)"
+                  : A == Activation::Tanh  ? "oneDNN eltwise_backward (tanh_use_dst_for_bwd, from y)"
+                                           : "oneDNN eltwise_backward (relu, from x)",
+                  {}, 0,
+                  A == Activation::Relu ? "oneDNN's relu backward multiplies dy by the mask: NaN or +-inf in dy gives "
+                                          "NaN where x <= 0, not 0"
+                                        : nullptr,
+                  onednn_backward_unsupported<A>});
 #endif
 }
 
@@ -350,9 +377,9 @@ const Expanded& expanded() {
     add_gated<Activation::Gelu, Gelu>(rows, kGeglu, kPrecise, kGatedUnfused);
     // Backward: products of the exact inputs in f32 (kPrecise; relu's select is exact; dbias is
     // checked against the reference's summation bound on top).
-    add_backward<Activation::Sigmoid, SigmoidGrad>(rows, kSigmoidBackward, kPrecise);
-    add_backward<Activation::Tanh, TanhGrad>(rows, kTanhBackward, kPrecise);
-    add_backward<Activation::Relu, ReluGrad>(rows, kReluBackward, kExact);
+    add_backward<Activation::Sigmoid, SigmoidGrad>(rows, kSigmoidBackward, kPrecise, kOneDnnPrecise);
+    add_backward<Activation::Tanh, TanhGrad>(rows, kTanhBackward, kPrecise, kOneDnnPrecise);
+    add_backward<Activation::Relu, ReluGrad>(rows, kReluBackward, kExact, kOneDnnExact);
     add_bias_backward<SigmoidGrad>(rows, kBiasSigmoidBackward, kPrecise);
     add_bias_backward<TanhGrad>(rows, kBiasTanhBackward, kPrecise);
     add_bias_backward<ReluGrad>(rows, kBiasReluBackward, kExact);
@@ -417,6 +444,18 @@ const Expanded& expanded() {
         {kSoftmaxBackward, "cudnn", kLibraryStep + 1, G,
          per_type([](auto t) { return &cudnn_softmax_backward<decltype(t)>; }), kSoftmaxBackwardTol,
          "cudnnSoftmaxBackward (ACCURATE, INSTANCE)"},
+#endif
+        {kSoftmaxBackward, "cpu_scalar", kCpuStep, C,
+         per_type([](auto t) { return &cpu_scalar_softmax_backward<decltype(t)>; }), kSoftmaxBackwardTol,
+         "plain loop, one core: each row's dot product, then its outputs"},
+        {kSoftmaxBackward, "cpu_omp", kCpuStep + 1, C,
+         per_type([](auto t) { return &cpu_omp_softmax_backward<decltype(t)>; }), kSoftmaxBackwardTol,
+         "OpenMP threads over rows (long rows split) + SIMD"},
+#if ACTBENCH_HAVE_ONEDNN
+        {kSoftmaxBackward, "cpu_onednn", kCpuStep + 2, C,
+         per_type([](auto t) { return &cpu_onednn_softmax_backward<decltype(t)>; }), kOneDnnSoftmaxBackwardTol,
+         "oneDNN softmax backward (accurate), over the last axis", {}, 0, nullptr,
+         onednn_backward_unsupported<Activation::Softmax>},
 #endif
     };
     rows.insert(rows.end(), softmax_backward.begin(), softmax_backward.end());
