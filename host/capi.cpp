@@ -72,6 +72,15 @@ const char* text(int i, F&& get) noexcept {
   });
 }
 
+// 1 or 0 as `holds` says of variant i's family; -1 for an index out of range.
+template <class F>
+int flag(int i, F&& holds) noexcept {
+  return guarded(-1, [&] {
+    const actbench::Variant* v = at(i);
+    return v ? (holds(*v->family) ? 1 : 0) : -1;
+  });
+}
+
 // The C interface's codes are the DType values: one list of types.
 static_assert(ACTBENCH_F32 == static_cast<int>(actbench::DType::F32) &&
                   ACTBENCH_F16 == static_cast<int>(actbench::DType::F16) &&
@@ -198,31 +207,19 @@ const char* actbench_variant_activation(int i) {
 }
 
 int actbench_variant_has_bias(int i) {
-  return guarded(-1, [i] {
-    const actbench::Variant* v = at(i);
-    return v ? (v->family->bias ? 1 : 0) : -1;
-  });
+  return flag(i, [](const actbench::Family& f) { return f.bias; });
 }
 
 int actbench_variant_is_gated(int i) {
-  return guarded(-1, [i] {
-    const actbench::Variant* v = at(i);
-    return v ? (v->family->gated ? 1 : 0) : -1;
-  });
+  return flag(i, [](const actbench::Family& f) { return f.gated; });
 }
 
 int actbench_variant_is_backward(int i) {
-  return guarded(-1, [i] {
-    const actbench::Variant* v = at(i);
-    return v ? (v->family->backward ? 1 : 0) : -1;
-  });
+  return flag(i, [](const actbench::Family& f) { return f.backward; });
 }
 
 int actbench_variant_saves_input(int i) {
-  return guarded(-1, [i] {
-    const actbench::Variant* v = at(i);
-    return v ? (actbench::saves_input(*v->family) ? 1 : 0) : -1;
-  });
+  return flag(i, [](const actbench::Family& f) { return actbench::saves_input(f); });
 }
 
 int actbench_variant_step(int i) {
