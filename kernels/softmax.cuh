@@ -59,14 +59,9 @@ __global__ void softmax_naive_sum_kernel(const T* __restrict__ x, const float* _
   if (row >= rows) return;
   const T* xr = x + row * cols;
   const float m = row_max[row];
-  float sum = 0.0f, lost = 0.0f;
-  for (int64_t c = 0; c < cols; ++c) {
-    const float term = softmax_term(widen(xr[c]), m) - lost;
-    const float next = sum + term;
-    lost = (next - sum) - term;
-    sum = next;
-  }
-  row_sum[row] = sum;
+  CompensatedSum s;
+  for (int64_t c = 0; c < cols; ++c) s.add(softmax_term(widen(xr[c]), m));
+  row_sum[row] = s.sum;
 }
 
 template <class T>

@@ -43,14 +43,9 @@ __global__ void softmax_backward_naive_dot_kernel(const T* __restrict__ y, const
   if (row >= rows) return;
   const T* yr = y + row * cols;
   const T* dyr = dy + row * cols;
-  float sum = 0.0f, lost = 0.0f;
-  for (int64_t c = 0; c < cols; ++c) {
-    const float term = widen(dyr[c]) * widen(yr[c]) - lost;
-    const float next = sum + term;
-    lost = isfinite(next) ? (next - sum) - term : 0.0f;
-    sum = next;
-  }
-  row_dot[row] = sum;
+  CompensatedSum dot;
+  for (int64_t c = 0; c < cols; ++c) dot.add(widen(dyr[c]) * widen(yr[c]));
+  row_dot[row] = dot.sum;
 }
 
 template <class T>

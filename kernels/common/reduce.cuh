@@ -8,6 +8,9 @@
 //   block_reduce_tree<kThreads>(v, op, s)  the classic shared-memory halving tree (one barrier
 //                                       per level), kept for the `fused` variant's ladder step
 //
+//   CompensatedSum                      one thread's Kahan sum of a long sequence (the naive
+//                                       kernels' whole-row sums)
+//
 // The value type may be any trivially copyable type made of 4-byte words (float,
 // SoftmaxState): it is shuffled one word at a time.
 #pragma once
@@ -20,6 +23,20 @@ namespace actbench {
 constexpr int kWarpSize = 32;
 
 __host__ __device__ constexpr bool is_pow2(int n) { return n > 0 && (n & (n - 1)) == 0; }
+
+// A float sum of many terms added one after another, compensated (Kahan): a plain float sum of
+// 2^20 terms drifts by ~1e-5 relative, this one stays at float rounding. Once the sum is no
+// longer finite the compensation stops: (inf - sum) - term would turn an infinite sum into NaN.
+struct CompensatedSum {
+  float sum = 0.0f, lost = 0.0f;
+
+  __device__ __forceinline__ void add(float value) {
+    const float term = value - lost;
+    const float next = sum + term;
+    lost = isfinite(next) ? (next - sum) - term : 0.0f;
+    sum = next;
+  }
+};
 
 // __shfl_xor_sync over the full warp for any value made of 4-byte words.
 template <class T>
