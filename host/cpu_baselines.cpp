@@ -531,10 +531,6 @@ Range share(int64_t n, int t, int threads) {
   return {edge(t), edge(t + 1)};
 }
 
-// Whether a call that reads `inputs` arrays of n elements of `bytes` bytes and writes one such
-// array streams it out: once what it moves exceeds a quarter of the last-level cache
-// (stream_min counts the 2 n elements of a map with one input).
-bool streams_output(int64_t n, int inputs, size_t bytes) { return (inputs + 1) * n >= 2 * stream_min(bytes); }
 
 // body(r) for each thread's share r of n elements of T, on all threads (one below
 // kParallelMin); with `stream` each thread then drains its streaming stores.
@@ -700,6 +696,14 @@ ACT_CPU_CLONES void vec_softmax_backward_row(const T* y, const T* dy, T* dx, int
 
 }  // namespace
 
+// What it moves, (inputs + 1) n elements, exceeds a quarter of the last-level cache (stream_min
+// counts the 2 n elements of a map with one input).
+int64_t streamed_output_min(int inputs, size_t bytes) {
+  return (2 * stream_min(bytes) + inputs) / (inputs + 1);
+}
+
+bool streams_output(int64_t n, int inputs, size_t bytes) { return n >= streamed_output_min(inputs, bytes); }
+
 // ---- cpu_scalar ---------------------------------------------------------------------------
 
 template <class T, class Op>
@@ -797,7 +801,7 @@ void cpu_omp_softmax(const Problem& p) {
   const T* const x_all = static_cast<const T*>(p.x);
   T* const y_all = static_cast<T*>(p.y);
   const int64_t rows = p.rows, cols = p.cols;
-  const bool stream = rows * cols >= stream_min(sizeof(T));
+  const bool stream = streams_output(rows * cols, 1, sizeof(T));
   const bool parallel = rows * cols >= kParallelMin;
   const int threads = omp_get_max_threads();
   if (!parallel || rows >= 4 * threads) {

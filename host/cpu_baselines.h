@@ -52,6 +52,12 @@ template <Activation A> std::string onednn_unsupported(DType t);
 template <Activation A> std::string onednn_backward_unsupported(DType t);
 #endif
 
+// cpu_omp writes an output of n elements of `bytes` bytes, computed from `inputs` arrays of as
+// many, with streaming stores when n >= streamed_output_min(inputs, bytes): from a quarter of
+// this machine's last-level cache moved on (so the tests size their streamed cases by it).
+int64_t streamed_output_min(int inputs, size_t bytes);
+bool streams_output(int64_t n, int inputs, size_t bytes);
+
 // The CPU roofline: memcpy of the same bytes (threaded like cpu_omp).
 template <class T> void cpu_memcpy(const Problem& p);
 

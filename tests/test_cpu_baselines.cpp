@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "test_support.h"
+#include "host/cpu_baselines.h"
 #include "host/inputs.h"
 #include "host/reference.h"
 #include "host/runner.h"
@@ -40,10 +41,13 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-// Past the streaming threshold of cpu_omp (a quarter of the last-level cache for input and
-// output together) on any machine with up to 512 MiB of it, and not a multiple of any vector
-// width: 2^24 floats, 2^25 16-bit elements.
-int64_t streamed_length(DType t) { return (int64_t{64} << 20) / static_cast<int64_t>(dtype_bytes(t)) + 37; }
+// Just past the length from which cpu_omp streams its output on this machine
+// (streamed_output_min: a quarter of the last-level cache moved), and a multiple of no vector
+// width: each streamed case streams on any machine and costs what its cache makes it (about
+// 2^20 floats at 32 MiB, rather than one size for the largest caches at seconds a case).
+int64_t streamed_length(DType t, int inputs) { return streamed_output_min(inputs, dtype_bytes(t)) + 37; }
+// Rows of `cols` that pass it together.
+int64_t streamed_rows(DType t, int64_t cols, int inputs) { return streamed_length(t, inputs) / cols + 1; }
 
 // The CPU variants of the softmax families or of the others, forward or backward.
 std::vector<const Variant*> cpu_variants(bool softmax, bool backward) {
@@ -406,9 +410,9 @@ std::vector<CpuCase> all_cases() {
       cases.push_back({v, "misaligned", misaligned});
       // Streamed rows, each with its own unaligned head, in one case: map_body's streaming loop
       // is sigmoid's and relu's (their streamed cases), the row walk around it the same for both
-      // families and every type. 4097 x 4099 streams on last-level caches up to 768 MiB.
+      // families and every type.
       if (streams(*v) && std::string(v->family->name) == "swiglu" && t == DType::F32) {
-        cases.push_back({v, "streamed", {{4097, 4099, 1, 3}}});
+        cases.push_back({v, "streamed", {{streamed_rows(t, 4099, 2), 4099, 1, 3}}});
       }
       cases.push_back({v, "specials", {{37, 129, 0, 0, Input::Specials}, {3, 40001, 1, 2, Input::Specials}}});
       cases.push_back({v, "edges", {{1, 4099, 0, 0, Input::Edges}, {65, 1025, last, 1, Input::Edges}}});
@@ -417,7 +421,7 @@ std::vector<CpuCase> all_cases() {
                                                     : Trial{5, 26215, 0, 0, Input::Range}}});
       continue;
     }
-    const int64_t streamed = streamed_length(t);
+    const int64_t streamed = streamed_length(t, 1);
     // Around 16-float and 32-element vectors, the 16-bit conversion blocks of 256, the 128-float
     // store blocks, the 2^13 threading threshold.
     std::vector<Trial> lengths;
@@ -435,8 +439,9 @@ std::vector<CpuCase> all_cases() {
     // streaming path of their own. cpu_omp's is one loop for every activation (map_body), and
     // cpu_onednn's one wrapper around oneDNN's eltwise for every algorithm (an elementwise
     // result does not depend on n), so sigmoid's and relu's cases stand for the others' (each
-    // case is seconds: 2^24 elements and more; CTest must stay within its 3 minutes); in f32 all
-    // three placements, in 16-bit (twice the elements) its unaligned head.
+    // case is a streamed output; CTest must stay within its 3 minutes); in f32 all three
+    // placements, in 16-bit its unaligned head. oneDNN's own streaming threshold is its own:
+    // its cases are as long as cpu_omp's.
     const std::string family = v->family->name;
     if (streams(*v) && (family == "sigmoid" || family == "relu")) {
       if (t == DType::F32) {
@@ -477,11 +482,12 @@ std::vector<CpuCase> all_cases() {
       misaligned.push_back({rows, cols, last, 0});
     }
     cases.push_back({v, "misaligned", misaligned});
-    // A streamed output: 4097 x 4099 floats, 8193 x 4099 16-bit elements (past 2^25).
+    // A streamed output, in rows of 4099.
+    const int64_t rows_streamed = streamed_rows(t, 4099, 1);
     if (t == DType::F32) {
-      cases.push_back({v, "streamed", {{4097, 4099}, {4097, 4099, 1, 3}}});
+      cases.push_back({v, "streamed", {{rows_streamed, 4099}, {rows_streamed, 4099, 1, 3}}});
     } else if (streams(*v)) {
-      cases.push_back({v, "streamed", {{8193, 4099, 3, last}}});
+      cases.push_back({v, "streamed", {{rows_streamed, 4099, 3, last}}});
     }
     cases.push_back({v, "specials",
                      {{64, 1000, 0, 0, Input::Specials},
