@@ -31,6 +31,15 @@ no library reference, peer or CPU baseline; among the CPU baselines in a run wit
 rows), its GB/s, its % of copy (the bench's pct_copy_bw: against a copy of the same bytes, the
 type's own roofline) and its speed-up in time over the first type.
 
+Where a run holds the peers (a scripts/torch_compare.py log: rows of torch, torch_compile or
+liger, or its peers_unavailable), a verdict section, per family and per type and shape of that
+run (never one run's variant against another run's peer): actbench's best variant (named, as
+above) and auto, each peer (torch, torch_compile, liger, and the cudnn variant as it is) as
+time and % of copy, the speed-up over the best peer (its time over actbench's best: above 1,
+actbench is faster), bold and marked where a peer wins, a geomean per family, per peer and
+over the best peer; an absent peer with the log's reason. scripts/gpu_check.py's summary has
+the same section (verdict_section).
+
 Where the runs hold backward families (sigmoid_backward, ..., softmax_backward), a section sets
 each activation's forward and backward side by side: per type and shape, the best variant of
 each (as above), its GB/s and % of copy, and, where a run holds PyTorch's rows of both
