@@ -27,10 +27,12 @@ Two more peers run beside PyTorch's eager calls, each on the same tensors:
                  "default"; no mode that replays CUDA graphs). It is compiled once per family,
                  type and shape, after the compiler's caches are reset, by a first call before
                  anything is checked or timed; the seconds that took are the row's compile_s,
-                 never inside its time, and count toward the item's time for the deadline. A
+                 never inside its time, and count toward the item's time for the deadline. The
+                 compiler's own start in the process is paid once before the work, by a small
+                 compile (torch_compile_startup_s), so that it is in no row's compile_s. A
                  compile that fails is recorded (peers_unavailable, below) and the work goes
-                 on; no torch.compile in this PyTorch, or no Triton, leaves the peer out of
-                 every family, saying so.
+                 on; no torch.compile in this PyTorch, no Triton, or a start-up compile that
+                 fails, leaves the peer out of every family, saying so.
   liger          Liger-Kernel's Triton kernels, where liger_kernel imports: SwiGLU and GeGLU
                  (LigerSiLUMulFunction, LigerGELUMulFunction) on contiguous copies of a and b
                  made before timing (its functions make their inputs contiguous,
@@ -87,7 +89,7 @@ last item: a caller leaves a margin.
 
 The log is shaped like actbench's (Google Benchmark JSON: context with machine, gpu_name and
 actbench_variants, the peers' entries among them; torch_compile, its settings and PyTorch's
-version; triton_version; peers_unavailable), rows named <family>/<variant>/<dtype>/<shape>,
+version; torch_compile_startup_s; triton_version; peers_unavailable), rows named <family>/<variant>/<dtype>/<shape>,
 the peers' as <family>/torch/..., <family>/torch_compile/... and <family>/liger/..., with
 bytes_per_second (the bytes of the type moved), pct_copy_bw against copy/cuda_memcpy of the
 same type measured here, max_abs_err, max_rel_err (a bias backward family's over dx and dbias
@@ -105,6 +107,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import datetime
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
@@ -345,9 +348,13 @@ def liger_lookup(v: CVariant) -> tuple[str, Any] | str | None:
     it is not there (`not importable: ...`: liger_kernel is missing, or Triton, which it needs,
     or its import fails); None where Liger-Kernel has no kernel for the family."""
     kernel = liger_kernel(v)
-    if kernel is None:
-        return None
-    module, function = kernel
+    return None if kernel is None else liger_import(*kernel)
+
+
+@functools.lru_cache(maxsize=None)
+def liger_import(module: str, function: str) -> tuple[str, Any] | str:
+    """liger_lookup's import, once per kernel in a run: a failing import is not cached by
+    Python, and liger_kernel's would run its package's imports again at every lookup."""
     try:
         ops = importlib.import_module(f"liger_kernel.ops.{module}")
         found = getattr(ops, function)
@@ -427,6 +434,7 @@ class Bench:
         self.compile_reason = compile_reason
         self.unavailable: dict[str, str] = {}
         self.compiles, self.compile_seconds = 0, 0.0
+        self.compile_startup_s: float | None = None  # start_compiler's
 
     def peers(self, v: CVariant) -> list[str]:
         """The peers a family runs against: PyTorch eager always; torch.compile where it can
@@ -615,6 +623,21 @@ class Bench:
             self.compiles += 1
             self.compile_seconds += seconds
         return (lambda: compiled(*args)), seconds
+
+    def start_compiler(self) -> None:
+        """torch.compile's start in this process (Dynamo's and Inductor's imports, its compile
+        workers, Triton's first kernel), by one compile of a small expression before the work,
+        so that a row's compile_s is the compile of its family, type and shape and not the
+        process's start (nor is the deadline's estimate of the next compile). Its seconds go to
+        compile_startup_s; if it fails, torch_compile is unavailable in every family, with
+        the reason (compile_reason), and no family pays for a compile that cannot work."""
+        if self.compile_reason is not None:
+            return
+        x = self.torch.ones(1024, dtype=self.torch.float32, device=self.device)
+        try:
+            _, self.compile_startup_s = self.compiled_op(lambda z: z * 2 + 1, (x,))
+        except CompileFailed as e:
+            self.compile_reason = f"compile failed at its start-up (a small expression): {e}"
 
     def torch_backward_op(self, v: CVariant, saved: Any, dy: Any) -> Callable[[], Any]:
         """PyTorch's eager backward of the family (TORCH_BACKWARD_OPS, torch_function): the
@@ -1012,10 +1035,10 @@ def measure(bench: Bench, gpu: list[CVariant], quick: bool,
     the first that would not fit or a Stopped: the benchmark rows of the finished items, the
     peers' actbench_variants entries (peer_entries) and, when the work was cut short, the
     context's cut_short record (cut_short_record); empty when every item ran."""
-    entries = peer_entries(bench, gpu)
     items = plan(gpu, quick)
     # (item, its rows): one append per finished item, so a Stopped leaves it whole or absent
     finished: list[tuple[Item, list[dict]]] = []
+    entries: list[dict] = []
 
     def rows() -> list[dict]:
         return [r for _, item_rows in finished for r in item_rows]
@@ -1023,6 +1046,8 @@ def measure(bench: Bench, gpu: list[CVariant], quick: bool,
     last: dict[str, Finished] = {}  # by activation, and "" for the last of all
     last_compiled: dict[str, Finished] = {}  # the same, of the items that compiled
     try:
+        bench.start_compiler()
+        entries = peer_entries(bench, gpu)
         for item in items:
             calls, compiles = item.calls(bench), item.compiles(bench)
             needed = estimate(item, calls, compiles, last.get(item.activation, last.get("")),
@@ -1048,6 +1073,7 @@ def measure(bench: Bench, gpu: list[CVariant], quick: bool,
             finished.append((item, item_rows))
     except Stopped as e:
         under_way = items[len(finished)] if len(finished) < len(items) else None
+        entries = entries or peer_entries(bench, gpu)  # stopped in the compiler's start-up
         return rows(), entries, cut_short_record(
             items[len(finished):], f"{e} after {deadline.used():.1f} s" +
             (f", during {', '.join(under_way.names())}" if under_way else ""))
@@ -1121,6 +1147,8 @@ def peers_context(bench: Bench) -> dict[str, Any]:
                                 f"{bench.torch.__version__}: compiled once per family, type and "
                                 f"shape (the compiler reset first) by a first call before timing; "
                                 f"the compile's seconds in the row's compile_s, never in its time")
+    if bench.compile_startup_s is not None:
+        ctx["torch_compile_startup_s"] = f"{bench.compile_startup_s:.3g}"
     try:
         ctx["triton_version"] = importlib.metadata.version("triton")
     except importlib.metadata.PackageNotFoundError:

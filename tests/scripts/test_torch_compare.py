@@ -55,12 +55,14 @@ class Peers(unittest.TestCase):
             self.assertGreaterEqual(r["compile_s"], 0.0)
         self.assertFalse(any("compile_s" in b for b in log["benchmarks"]
                              if "/torch_compile/" not in b["name"]))
-        # one torch.compile per family, type and shape, after a reset, with the stated settings;
-        # its result called three times: the compile, the check, the timed call
-        self.assertEqual(compile.compiled, [SETTINGS] * len(rows))
-        self.assertEqual(compile.calls, [3] * len(rows))
-        self.assertEqual(bench.torch.compiler.reset.call_count, len(rows))
-        self.assertEqual((bench.compiles, bench.compile_seconds > 0), (len(rows), True))
+        # the compiler's start-up first (one call), then one torch.compile per family, type and
+        # shape, each after a reset, with the stated settings; its result called three times:
+        # the compile, the check, the timed call
+        self.assertEqual(compile.compiled, [SETTINGS] * (1 + len(rows)))
+        self.assertEqual(compile.calls, [1] + [3] * len(rows))
+        self.assertEqual(bench.torch.compiler.reset.call_count, 1 + len(rows))
+        self.assertEqual((bench.compiles, bench.compile_seconds > 0), (1 + len(rows), True))
+        self.assertGreaterEqual(float(log["context"]["torch_compile_startup_s"]), 0.0)
         # the settings and the entries in the log
         ctx = log["context"]
         self.assertRegex(ctx["torch_compile"], r"^torch\.compile\(mode='default', dynamic=False, "
@@ -81,8 +83,9 @@ class Peers(unittest.TestCase):
         self.assertEqual({c["mode"] for c in other.compiled}, {"max-autotune-no-cudagraphs"})
 
     def test_a_failed_compile_is_recorded_and_the_work_goes_on(self):
-        # the first compile (sigmoid in f32) fails, as Inductor's do, with lines of message
-        rc, log = self.compare(PeerBench(FakeCompile(fails=lambda k: k == 0)))
+        # the first family's compile (sigmoid in f32, after the start-up) fails, as Inductor's
+        # do, with lines of message
+        rc, log = self.compare(PeerBench(FakeCompile(fails=lambda k: k == 1)))
         self.assertEqual(rc, 0)  # a peer that did not compile is no variant that disagreed
         names = {b["name"] for b in log["benchmarks"]}
         self.assertNotIn("sigmoid/torch_compile/f32/n:1048576", names)
@@ -96,13 +99,23 @@ class Peers(unittest.TestCase):
                          "CompilationError: at 3:4:")
         self.assertEqual([k for k in absent if "torch_compile" in k],
                          ["sigmoid/torch_compile/f32/n:1048576"])
-        # every compile failing: the run still ends and writes every other row
-        rc, log = self.compare(PeerBench(FakeCompile(fails=lambda k: True)))
+        # every compile after the start-up failing: the run still ends and writes every other row
+        rc, log = self.compare(PeerBench(FakeCompile(fails=lambda k: k > 0)))
         self.assertEqual(rc, 0)
         self.assertEqual(self.rows(log, "torch_compile"), {})
         self.assertEqual(len([k for k in log["context"]["peers_unavailable"] if "torch_compile" in k]),
                          len(COMPILED) * 3)
         self.assertEqual(len(self.rows(log, "torch")), 5 * 3)
+        # the start-up compile failing: no family tries, each says why
+        compile = FakeCompile(fails=lambda k: True)
+        rc, log = self.compare(PeerBench(compile))
+        self.assertEqual((rc, len(compile.compiled)), (0, 1))
+        absent = log["context"]["peers_unavailable"]
+        self.assertEqual({k for k in absent if "torch_compile" in k},
+                         {f"{f}/torch_compile" for f in COMPILED})
+        self.assertRegex(absent["sigmoid/torch_compile"],
+                         r"^compile failed at its start-up \(a small expression\): CompileError: ")
+        self.assertNotIn("torch_compile", log["context"])
 
     def test_liger_softmax_forward_and_backward(self):
         with torch_fakes.fake_liger() as liger:

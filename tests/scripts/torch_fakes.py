@@ -116,6 +116,7 @@ class PeerBench(torch_compare.Bench):
         self.torch = fake_torch(compile)
         self.lib = types.SimpleNamespace(actbench_variant_supports=lambda index, cols: 1)
         self.iterations = 10
+        self.device = "cuda"
         # with a torch.compile, Triton (absent here) is taken to be there
         self.init_peers(mode, None if compile else torch_compare.compile_unavailable(self.torch))
         self.timed: list[Any] = []  # each call time_us timed
@@ -173,10 +174,14 @@ def fake_liger() -> Iterator[type]:
     softmax = types.ModuleType("liger_kernel.ops.softmax")
     softmax.LigerSoftmaxFunction = LigerSoftmaxFunction
     LigerSoftmaxFunction.backward_calls = []
-    with mock.patch.dict(sys.modules, {"liger_kernel": types.ModuleType("liger_kernel"),
-                                       "liger_kernel.ops": types.ModuleType("liger_kernel.ops"),
-                                       "liger_kernel.ops.softmax": softmax}):
-        yield LigerSoftmaxFunction
+    torch_compare.liger_import.cache_clear()  # a lookup made without it
+    try:
+        with mock.patch.dict(sys.modules, {"liger_kernel": types.ModuleType("liger_kernel"),
+                                           "liger_kernel.ops": types.ModuleType("liger_kernel.ops"),
+                                           "liger_kernel.ops.softmax": softmax}):
+            yield LigerSoftmaxFunction
+    finally:
+        torch_compare.liger_import.cache_clear()
 
 
 def measure_shape_taking(seconds: Callable[[int], float], pass_time: Callable[[float], None]):
