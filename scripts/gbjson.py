@@ -48,10 +48,10 @@ DTYPES = ("f32", "f16", "bf16")
 DEFAULT_DTYPE = "f32"
 # Variant::step tiers (kernels/registry.h): the project's own kernels climb from 0, library
 # references (Thrust, CUB, cuDNN) start at LIBRARY_STEP, CPU baselines at CPU_STEP; a peer
-# such as PyTorch or Liger-Kernel in a torch_compare.py log sits above them all.
+# such as PyTorch, torch.compile or Liger-Kernel in a torch_compare.py log sits above them all.
 LIBRARY_STEP, CPU_STEP = 10, 20
 # The library references and peers by name, for a log whose steps were inferred from the names.
-LIBRARY_VARIANTS = frozenset({"thrust", "cub", "cudnn", "torch", "liger"})
+LIBRARY_VARIANTS = frozenset({"thrust", "cub", "cudnn", "torch", "torch_compile", "liger"})
 # A backward family's name: its forward family's, then this (registry.h's Family::backward).
 BACKWARD_SUFFIX = "_backward"
 

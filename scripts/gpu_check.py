@@ -16,8 +16,9 @@ order of value:
   sweep_core  every GPU variant in f32 and bf16 at the shapes that matter most (n = 2^20,
               2^24, 2^26; rows x cols of 2^26 elements for cols 32 .. 32768, and 64 x 2^20),
               with repetitions
-  torch       scripts/torch_compare.py: PyTorch forward and backward on the same tensors through
-              the C interface, to a deadline inside its limit (what it left out is reported)
+  torch       scripts/torch_compare.py: the peers (PyTorch eager, torch.compile, Liger-Kernel)
+              forward and backward on the same tensors as every variant through the C
+              interface, to a deadline inside its limit (what it left out is reported)
   memcheck    compute-sanitizer over the risky paths (tests/test_paths_gpu.cpp)
   racecheck   the same over the softmax kernels that use shared memory and barriers
   synccheck   (Rows/*_barriers, shapes sized for those slower tools)
@@ -35,9 +36,10 @@ on SIGTERM. Library references (Thrust, CUB, cuDNN) are left out of the sanitize
 is not this project's to fix.
 
 --out DIR (default results/gpu_check) receives at most 8 files, each under 16 MiB:
-summary.md (per step: status, seconds, one-line result; card, driver, commit), actbench.json
-(the sweeps merged), torch.json, report.md, and gpu_check.tgz (every log, the GoogleTest XML,
-the per-family sweep logs, the plots). When DIR is not results/gpu_check, the same files are
+summary.md (per step: status, seconds, one-line result; card, driver, commit; the verdict table
+of torch.json, actbench's best against the peers, as report.md has it), actbench.json (the
+sweeps merged), torch.json, report.md, and gpu_check.tgz (every log, the GoogleTest XML, the
+per-family sweep logs, the plots). When DIR is not results/gpu_check, the same files are
 also written there. Step outputs are kept in build/gpu_check_work; --only reruns the steps it
 names there and packs again. Exit status: 0 every step that ran passed (NOT RUN steps are named
 in the summary); 1 a step failed or timed out; 2 bad usage, no bundle, or no GPU.
@@ -130,7 +132,7 @@ PLAN = [
     Step("preflight", 20, "nvidia-smi, ldd of the bundle, the Python with torch"),
     Step("gpu_tests", 100, "GoogleTest: every GPU variant, elementwise, softmax, risky paths"),
     Step("sweep_core", 115, "GPU variants at the shapes that matter most, 3 repetitions"),
-    Step("torch", 70, "PyTorch forward and backward on the same tensors (scripts/torch_compare.py)"),
+    Step("torch", 70, "the peers, forward and backward, on the same tensors (scripts/torch_compare.py)"),
     Step("memcheck", 60, "compute-sanitizer memcheck over the risky paths"),
     Step("racecheck", 35, "compute-sanitizer racecheck over the softmax barrier kernels"),
     Step("synccheck", 25, "compute-sanitizer synccheck over the same"),
@@ -665,8 +667,26 @@ def bundle_facts(bundle: Path) -> dict[str, str]:
         return {}
 
 
+def verdict_lines(torch_log: Path) -> list[str]:
+    """The verdict table of the torch step's log (scripts/report.py's verdict_section, the one
+    the report has), or a line saying why there is none. Standard library only, as report.py
+    is without its plots."""
+    if not torch_log.exists():
+        return []
+    try:
+        if str(ROOT / "scripts") not in sys.path:
+            sys.path.insert(0, str(ROOT / "scripts"))
+        import gbjson
+        import report as report_md
+        run = gbjson.load(torch_log)
+        return report_md.verdict_section([run], [run.machine], report_md.build_families([run]),
+                                         multi=False)
+    except Exception as e:  # the summary is written whatever the log holds
+        return [f"verdict: not built from {torch_log.name}: {type(e).__name__}: {e}", ""]
+
+
 def summary_md(ctx: Context, results: dict[str, Result], budget: float, elapsed: float,
-               notes: list[str]) -> str:
+               notes: list[str], verdict: list[str] | None = None) -> str:
     facts = bundle_facts(ctx.bundle)
     lines = ["# actbench GPU check", "",
              f"- card: {ctx.facts.get('card', 'none visible')}",
@@ -680,6 +700,8 @@ def summary_md(ctx: Context, results: dict[str, Result], budget: float, elapsed:
     for name, r in results.items():
         lines.append(f"| {name} | {r.status} | {r.seconds:.0f} | {r.limit:.0f} | {r.line.replace('|', '/')} |")
     lines += [""] + [f"- {n}" for n in notes + [LIBRARIES_LEFT_OUT]]
+    if verdict:
+        lines += [""] + verdict
     return "\n".join(lines) + "\n"
 
 
@@ -714,7 +736,8 @@ def finish(ctx: Context, results: dict[str, Result], budget: float, start: float
             shutil.copy(ctx.work / "torch.json", stage / "torch.json")
         logs = [p for p in (stage / "actbench.json", stage / "torch.json") if p.exists()]
         notes += report(ctx, logs, stage, max(15.0, ctx.deadline - time.monotonic() - 5))
-        summary = summary_md(ctx, results, budget, time.monotonic() - start, notes)
+        summary = summary_md(ctx, results, budget, time.monotonic() - start, notes,
+                             verdict_lines(stage / "torch.json"))
         (stage / "summary.md").write_text(summary)
         with tarfile.open(stage / "gpu_check.tgz", "w:gz") as tar:
             for path in sorted(ctx.work.rglob("*")):

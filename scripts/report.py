@@ -31,6 +31,15 @@ no library reference, peer or CPU baseline; among the CPU baselines in a run wit
 rows), its GB/s, its % of copy (the bench's pct_copy_bw: against a copy of the same bytes, the
 type's own roofline) and its speed-up in time over the first type.
 
+Where a run holds the peers (a scripts/torch_compare.py log: rows of torch, torch_compile or
+liger, or its peers_unavailable), a verdict section, per family and per type and shape of that
+run (never one run's variant against another run's peer): actbench's best variant (named, as
+above) and auto, each peer (torch, torch_compile, liger, and the cudnn variant as it is) as
+time and % of copy, the speed-up over the best peer (its time over actbench's best: above 1,
+actbench is faster), bold and marked where a peer wins, a geomean per family, per peer and
+over the best peer; an absent peer with the log's reason. scripts/gpu_check.py's summary has
+the same section (verdict_section).
+
 Where the runs hold backward families (sigmoid_backward, ..., softmax_backward), a section sets
 each activation's forward and backward side by side: per type and shape, the best variant of
 each (as above), its GB/s and % of copy, and, where a run holds PyTorch's rows of both
@@ -56,8 +65,10 @@ rename). Exit status: 0 written; 2 unusable input (unreadable or malformed log).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +95,7 @@ CONTEXT_FIELDS = [
 ]
 # Google Benchmark's own context entries that say nothing about the numbers.
 CONTEXT_HIDDEN = {"executable", "mhz_per_cpu", "cpu_scaling_enabled", "caches", "load_avg",
-                  "actbench_variants"}
+                  "actbench_variants", "peers_unavailable"}  # the verdict shows the latter
 # Counters the bench writes beside the times: the bytes a call moves (every input read and
 # every output written once), and the worst element's |got - ref| / (atol + rtol·|ref|).
 IDEAL_BYTES, TOL_USED = "ideal_bytes", "tol_used"
@@ -363,6 +374,7 @@ def markdown(runs: list[gbjson.Run], labels: list[str], families: list[Family],
         out += md_table(["family", "type"] + (["run"] if multi else []) +
                         ["size", "fastest", "time", "GB/s", "% of copy", "× CPU", "× first step"],
                         summary_rows(families, labels, multi))
+    out += verdict_section(runs, labels, families, multi)
     out += types_section(families, labels, multi)
     out += forward_backward_section(activations(families), labels, multi, plots)
     for fam in families:
@@ -489,6 +501,211 @@ def types_table(fams: list[Family], labels: list[str], multi: bool) -> list[str]
                 cells.append(fmt(ratio, "x"))
         rows.append(cells)
     return md_table(header, rows)
+
+
+# ---- the verdict -------------------------------------------------------------------------------
+
+# The peers the verdict sets actbench's best against, in column order: PyTorch eager,
+# torch.compile and Liger-Kernel (scripts/torch_compare.py's rows), and the project's own cuDNN
+# variant, a library reference of the registry, as it is.
+PEERS = ("torch", "torch_compile", "liger", "cudnn")
+# A run with rows of these, or that lists peers it left out, is a torch_compare.py run: peers
+# and actbench's variants measured in one process on the same tensors, timed alike. The verdict
+# reads those runs only, never one run's variant against another run's peer.
+FRAMEWORK_PEERS = frozenset(PEERS[:3])
+PEER_WINS = "◀ peer wins"
+
+
+@dataclass
+class VerdictRow:
+    """One family, type and shape of one run: actbench's best variant there (best_of_type: the
+    project's own GPU variants, auto among them), auto's row, each peer's that was measured,
+    and why each peer that was not is absent (peer_absence), where the run says."""
+
+    run: int
+    dtype: str
+    sample: Row               # a row of the shape: its name, x and series
+    best: Row | None
+    auto: Row | None
+    peers: dict[str, Row]
+    absent: dict[str, str]
+
+    def over(self, peer: str) -> float | None:
+        """The speed-up of actbench's best over a peer: the peer's time / the best's (above 1:
+        actbench is faster)."""
+        theirs = self.peers.get(peer)
+        if self.best is None or theirs is None or self.best.time_ns <= 0:
+            return None
+        return theirs.time_ns / self.best.time_ns
+
+    @property
+    def best_peer(self) -> Row | None:
+        """The fastest peer measured at this shape."""
+        return min(self.peers.values(), key=lambda r: r.time_ns) if self.peers else None
+
+    @property
+    def speedup(self) -> float | None:
+        """The best peer's time / actbench's best's: the verdict (below 1: a peer wins)."""
+        best_peer = self.best_peer
+        return self.over(best_peer.variant.variant) if best_peer else None
+
+
+def geomean(values: Iterable[float | None]) -> float | None:
+    """The geometric mean of the positive values given, None when there is none."""
+    logs = [math.log(v) for v in values if v is not None and v > 0]
+    return math.exp(sum(logs) / len(logs)) if logs else None
+
+
+def unavailable_peers(run: gbjson.Run) -> dict[str, str]:
+    """The log's peers_unavailable (torch_compare.py): reason by `family/peer`, `family/peer/
+    dtype` or the row's full name; a JSON text of the same is read too."""
+    value = run.context.get("peers_unavailable")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def peer_absence(run: gbjson.Run, family: str, peer: str, dtype: str, shape: str) -> str | None:
+    """Why a peer has no timed row for a family, type and shape in a run: its failed row's
+    error, else the most specific peers_unavailable entry (the row's name, then `family/peer/
+    dtype`, then `family/peer`); None where the run says nothing (the peer has no such kernel,
+    or is no peer of the run)."""
+    name = f"{family}/{peer}/{dtype}/{shape}"
+    failed = run.benchmarks.get(name)
+    if failed is not None and failed.failed:
+        return "failed: " + "; ".join(failed.errors)
+    reasons = unavailable_peers(run)
+    for key in (name, f"{family}/{peer}/{dtype}", f"{family}/{peer}"):
+        if key in reasons:
+            return reasons[key]
+    return None
+
+
+def verdict_runs(runs: list[gbjson.Run]) -> list[int]:
+    """The runs the verdict reads: those with a framework peer's rows or peers_unavailable."""
+    return [i for i, run in enumerate(runs)
+            if "peers_unavailable" in run.context or any(
+                b.name.variant in FRAMEWORK_PEERS for b in run.benchmarks.values())]
+
+
+def verdict_rows(runs: list[gbjson.Run], families: list[Family]) -> dict[str, list[VerdictRow]]:
+    """Per family (registry order; the copy, the roofline, left out), every type and shape of
+    each verdict run, in the order of the run, the type, the size."""
+    chosen = set(verdict_runs(runs))
+    out: dict[str, list[VerdictRow]] = {}
+    for fam in families:
+        if fam.name in TYPES_LEFT_OUT:
+            continue
+        shapes: dict[tuple[int, tuple], list[Row]] = {}
+        for r in fam.rows:
+            if r.run in chosen:
+                shapes.setdefault((r.run, r.name.params), []).append(r)
+        for (run, _), rows in shapes.items():
+            sample = rows[0]
+            measured = {r.variant.variant: r for r in rows if r.variant.variant in PEERS}
+            absent = {}
+            for peer in PEERS:
+                if peer not in measured:
+                    why = peer_absence(runs[run], fam.name, peer, fam.dtype, sample.name.shape)
+                    if why is not None:
+                        absent[peer] = why
+            out.setdefault(fam.name, []).append(VerdictRow(
+                run, fam.dtype, sample, best_of_type(rows, gpu_run=True),
+                next((r for r in rows if r.variant.variant == "auto"), None), measured, absent))
+    for rows in out.values():
+        rows.sort(key=lambda v: (v.run, dtype_order(v.dtype), v.sample.x, v.sample.series))
+    return out
+
+
+def timed_cell(r: Row) -> str:
+    """`190 us · 94.2%`: a participant's time and its % of the measured copy bandwidth."""
+    return f"{gbjson.format_time(r.time_ns)} · {pct_cell(r)}"
+
+
+def verdict_cell(ratio: float | None, peer: str | None = None) -> str:
+    """A speed-up of actbench's best over a peer, marked (bold, PEER_WINS) where the peer wins."""
+    if ratio is None:
+        return "–"
+    text = fmt(ratio, "x") + (f" over {peer}" if peer else "")
+    return f"**{text}** {PEER_WINS}" if ratio < 1 else text
+
+
+def compile_note(run: gbjson.Run, label: str | None) -> list[str]:
+    """torch.compile's settings and how long its compiles took (each row's compile_s, never
+    inside its time), for a run with torch_compile rows."""
+    seconds = sorted(b.counters["compile_s"] for b in run.benchmarks.values()
+                     if b.name.variant == "torch_compile" and "compile_s" in b.counters)
+    if not seconds:
+        return []
+    settings = run.context.get("torch_compile", "settings not logged")
+    return [f"- torch_compile{f' ({label})' if label else ''}: {settings}. {len(seconds)} "
+            f"compiles, {statistics.median(seconds):.3g} s median, {sum(seconds):.3g} s in all "
+            f"(compile_s; not in any time)."]
+
+
+def verdict_section(runs: list[gbjson.Run], labels: list[str], families: list[Family],
+                    multi: bool) -> list[str]:
+    """The verdict: per family, type and shape, actbench's best variant against every peer in
+    the same run, with the speed-up over the best peer, marked where a peer wins, a geomean per
+    family (per run), and % of copy beside every time; a peer absent with its reason. Empty
+    where no run has peers (no torch_compare.py log). scripts/gpu_check.py's summary has the
+    same table."""
+    by_family = verdict_rows(runs, families)
+    if not by_family:
+        return []
+    out = ["## Verdict: actbench against its peers", "",
+           "Per family, type and shape, in the run that measured the peers "
+           "(scripts/torch_compare.py: every call on the same tensors, verified against the "
+           "same float64 reference and timed alike): actbench's best variant (the fastest of "
+           "the project's own GPU variants, named), `auto` where the family has it, and each "
+           "peer: PyTorch eager (torch), torch.compile (torch_compile), Liger-Kernel (liger) "
+           "and the project's cuDNN variant (cudnn). Each cell is the time · its % of the "
+           "measured copy bandwidth. × best peer is the fastest peer's time over actbench's "
+           f"best (above 1: actbench is faster); a peer that wins is in bold and marked "
+           f"{PEER_WINS}. The geomean row gives, per peer and over the best peer, the geometric "
+           "mean of those speed-ups over the family's types and shapes. A peer that was not "
+           "measured is `absent`, with the reason the run gives below the table (`–`: the run "
+           "says nothing, the peer has no such kernel).", ""]
+    out += [line for i in verdict_runs(runs)
+            for line in compile_note(runs[i], labels[i] if multi else None)]
+    if out[-1] != "":
+        out.append("")
+    for name, rows in by_family.items():
+        peers = [p for p in PEERS if any(p in v.peers or p in v.absent for v in rows)]
+        has_auto = any(v.auto for v in rows)
+        header = (["run"] if multi else []) + ["type", "size", "actbench best"] + \
+            (["auto"] if has_auto else []) + peers + ["× best peer"]
+        notes: dict[str, int] = {}  # reason -> its footnote number
+
+        def peer_cell(v: VerdictRow, peer: str) -> str:
+            if peer in v.peers:
+                cell = timed_cell(v.peers[peer])
+                ratio = v.over(peer)
+                return f"**{cell}**" if ratio is not None and ratio < 1 else cell
+            if peer in v.absent:
+                return f"absent [{notes.setdefault(v.absent[peer], len(notes) + 1)}]"
+            return "–"
+
+        table = []
+        for v in rows:
+            best_peer = v.best_peer
+            table.append(([labels[v.run]] if multi else []) + [v.dtype, v.sample.name.shape] +
+                         [f"{v.best.variant.variant} {timed_cell(v.best)}" if v.best else "–"] +
+                         ([timed_cell(v.auto) if v.auto else "–"] if has_auto else []) +
+                         [peer_cell(v, p) for p in peers] +
+                         [verdict_cell(v.speedup, best_peer.variant.variant if best_peer else None)])
+        for run in dict.fromkeys(v.run for v in rows):
+            mine = [v for v in rows if v.run == run]
+            table.append(([labels[run]] if multi else []) + ["geomean", "", ""] +
+                         ([""] if has_auto else []) +
+                         [verdict_cell(geomean(v.over(p) for v in mine)) for p in peers] +
+                         [verdict_cell(geomean(v.speedup for v in mine))])
+        out += [f"### {name}", ""] + md_table(header, table)
+        out += [f"- [{k}] {reason}" for reason, k in notes.items()] + ([""] if notes else [])
+    return out
 
 
 # PyTorch's rows in a scripts/torch_compare.py log: <family>/torch/<dtype>/<shape>.

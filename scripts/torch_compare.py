@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""PyTorch as a peer: every GPU variant of the registry against the same op in PyTorch.
+"""The peers: every GPU variant of the registry against PyTorch eager, torch.compile and
+Liger-Kernel, on the same tensors, verified and timed alike.
 
     scripts/torch_compare.py [--lib PATH] [--out FILE.json] [--quick] [--deadline-s SECONDS]
+                             [--compile-mode default|max-autotune-no-cudagraphs]
 
 Loads libactbench_capi (host/capi.h) with ctypes and, for a few shapes per family and every
 element type the registry lists (f32, f16, bf16: torch.float32, torch.float16,
@@ -14,20 +16,53 @@ actbench_run_backward) run against the aten ops eager autograd calls, on the sam
 and upstream gradient dy: torch.ops.aten.sigmoid_backward(dy, y), tanh_backward(dy, y),
 threshold_backward(dy, x, 0) (relu_backward, which saves the input; bias_relu_backward's saved
 tensor is y), _softmax_backward_data(dy, y, -1, dtype); with a bias, dx as those, then
-dbias = dx.sum(0), the two ops eager runs. Where the liger_kernel package is importable,
-Liger-Kernel's Triton SwiGLU and GeGLU (LigerSiLUMulFunction, LigerGELUMulFunction) run too, on
-contiguous copies of a and b made before timing: its functions make their inputs contiguous
-(@ensure_contiguous), so handing them the chunks of x would time a copy. Liger's GeGLU is the
-tanh approximation of GELU (up to 4.7e-4 from the erf form, times |b|): like PyTorch's, its
-error against the erf reference is reported, not judged. All are checked against a float64 reference
-computed by PyTorch from the exactly converted inputs (x.double() of the 16-bit tensor), the
-op in float64, rounded once to the type (the variant within its registry tolerance for that
-type; where an output is a sum, dbias and softmax_backward's row dot product, plus the
-summation bound host/reference.h adds), and timed alike: CUDA events around the call alone on
-the current stream, after warm-up, with the L2 flushed before each timed call by reading a
+dbias = dx.sum(0), the two ops eager runs.
+
+Two more peers run beside PyTorch's eager calls, each on the same tensors:
+
+  torch_compile  torch.compile of the same expression (Bench.torch_function: the same
+                 operations without out= or in-place forms, whose buffers Inductor plans
+                 itself) for every family but the copy, with dynamic=False, fullgraph=True (a
+                 graph break fails, never falls back to eager) and --compile-mode (default:
+                 "default"; no mode that replays CUDA graphs). It is compiled once per family,
+                 type and shape, after the compiler's caches are reset, by a first call before
+                 anything is checked or timed; the seconds that took are the row's compile_s,
+                 never inside its time, and count toward the item's time for the deadline. The
+                 compiler's own start in the process is paid once before the work, by a small
+                 compile (torch_compile_startup_s), so that it is in no row's compile_s. A
+                 compile that fails is recorded (peers_unavailable, below) and the work goes
+                 on; no torch.compile in this PyTorch, no Triton, or a start-up compile that
+                 fails, leaves the peer out of every family, saying so.
+  liger          Liger-Kernel's Triton kernels, where liger_kernel imports: SwiGLU and GeGLU
+                 (LigerSiLUMulFunction, LigerGELUMulFunction) on contiguous copies of a and b
+                 made before timing (its functions make their inputs contiguous,
+                 @ensure_contiguous, so handing them the chunks of x would time a copy);
+                 softmax (LigerSoftmaxFunction.apply over the last dimension); and
+                 softmax_backward, through the same Function's backward(ctx, dy), the call
+                 autograd makes, with the ctx its forward leaves (the kernel settings it chose
+                 for the row length, taken from one forward call on a tensor of the shape before
+                 timing) holding our saved y: the same kernel autograd would run, on the same
+                 y and dy as the other variants, without the forward or autograd's engine in
+                 the timed call. Liger's GeGLU is the tanh approximation of GELU (up to 4.7e-4
+                 from the erf form, times |b|): like PyTorch's, its error against the erf
+                 reference is reported, not judged. It has no kernel for the other families.
+
+A peer that cannot run is never silently absent: the log's context lists it in
+peers_unavailable, by `family/peer` (the whole family: `not importable: ...`, no torch.compile)
+or by the row's name (one type and shape: `compile failed: ...`, a Liger call that could not
+be set up), with the reason. A peer's call that fails once set up is an error row, as a
+variant's.
+
+All are checked against a float64 reference computed by PyTorch from the exactly converted
+inputs (x.double() of the 16-bit tensor), the op in float64, rounded once to the type (the
+variant within its registry tolerance for that type; where an output is a sum, dbias and
+softmax_backward's row dot product, plus the summation bound host/reference.h adds; the peers'
+errors reported, not judged), and timed alike: CUDA events around the call alone on the
+current stream, after warm-up, with the L2 flushed before each timed call by reading a
 buffer twice its size (which leaves no dirty line to be written back inside the timed window),
-then the stream kept busy for ~20 us so that the start event and the call are queued before
-the GPU reaches them (no launch latency timed), median of the calls: as host/timer.h.
+then the stream kept busy for ~100 us so that the start event and the call are queued before
+the GPU reaches them (no launch latency timed, nor a compiled call's guards), median of the
+calls: as host/timer.h, one path (Bench.time_us) for every variant and peer.
 
 A training step of an activation is its forward and its backward: each backward family is
 measured at its forward family's shapes, on the forward's own inputs (drawn from a seed of the
@@ -41,22 +76,25 @@ family and the backward families of it (sigmoid with sigmoid_backward; bias_relu
 bias_relu_backward), in one type at one shape, so that a training step's two halves are there
 together or not at all. Types f32 and bf16 (the type the 16-bit targets are stated in) come
 before f16; within them every activation's largest shape (the one report.py's summary reads),
-then the next largest, ...; the copy (every row's % of copy) first at each. With --deadline-s, an item starts only when the time
-left would fit it by an estimate from what was measured so far (the last item of the same
-activation, else the last item, scaled to the calls and the bytes of this one); the first
-item that would not fit ends the work, and it and those after it are listed in the log's
-context as cut_short ("family/dtype/shape" each, every row of which is missing), with
-cut_short_reason. SIGTERM ends the work the same way, the item under way included: what was
-measured is written either way, never a silent truncation. Writing the log takes a second or
-two after the deadline's last item: a caller leaves a margin.
+then the next largest, ...; the copy (every row's % of copy) first at each. With --deadline-s,
+an item starts only when the time left would fit it by an estimate from what was measured so
+far (the last item of the same activation, else the last item, scaled to the calls and the
+bytes of this one, plus its compiles at the seconds per compile of the last item that
+compiled, of the same activation where one did); the first item that would not fit ends the
+work, and it and those after it are listed in the log's context as cut_short
+("family/dtype/shape" each, every row of which is missing), with cut_short_reason. SIGTERM
+ends the work the same way, the item under way included: what was measured is written either
+way, never a silent truncation. Writing the log takes a second or two after the deadline's
+last item: a caller leaves a margin.
 
 The log is shaped like actbench's (Google Benchmark JSON: context with machine, gpu_name and
-actbench_variants; rows named <family>/<variant>/<dtype>/<shape>, PyTorch's as
-<family>/torch/<dtype>/<shape> and Liger-Kernel's as <family>/liger/<dtype>/<shape>, with
-bytes_per_second (the bytes of the type moved),
-pct_copy_bw against copy/cuda_memcpy of the same type measured here, max_abs_err,
-max_rel_err; a bias backward family's over dx and dbias together), so `scripts/report.py`
-shows PyTorch as one more variant of each type.
+actbench_variants, the peers' entries among them; torch_compile, its settings and PyTorch's
+version; torch_compile_startup_s; triton_version; peers_unavailable), rows named <family>/<variant>/<dtype>/<shape>,
+the peers' as <family>/torch/..., <family>/torch_compile/... and <family>/liger/..., with
+bytes_per_second (the bytes of the type moved), pct_copy_bw against copy/cuda_memcpy of the
+same type measured here, max_abs_err, max_rel_err (a bias backward family's over dx and dbias
+together) and a torch_compile row's compile_s, so `scripts/report.py` shows the peers as more
+variants of each type, and its verdict sets actbench's best against them.
 
 Without PyTorch, or without a GPU it can see, it says so in one line and exits 0 writing
 nothing. Exit status: 0 written, every variant agreed; 1 written, some variant disagreed (its
@@ -69,8 +107,10 @@ from __future__ import annotations
 import argparse
 import ctypes
 import datetime
+import functools
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import signal
@@ -79,6 +119,7 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -89,14 +130,27 @@ import gbjson  # noqa: E402  (the scripts folder is not a package)
 
 ROOT = Path(__file__).resolve().parents[1]
 TORCH_STEP = 30  # after actbench's own variants, library references and CPU baselines
-LIGER_STEP = TORCH_STEP + 1
-# Liger-Kernel's gated kernels by the activation of a (liger_kernel.ops.<module>.<function>).
+COMPILE_STEP = TORCH_STEP + 1
+LIGER_STEP = TORCH_STEP + 2
+# The peers, by their variant name in the rows: PyTorch eager, torch.compile, Liger-Kernel.
+TORCH, COMPILE, LIGER = "torch", "torch_compile", "liger"
+# Liger-Kernel's kernels (liger_kernel.ops.<module>.<Function>) by the activation of a gated
+# family's a, and softmax's (its forward, and its backward through the same Function).
 LIGER_FUNCTIONS = {"silu": ("swiglu", "LigerSiLUMulFunction"),
-                   "gelu": ("geglu", "LigerGELUMulFunction")}
+                   "gelu": ("geglu", "LigerGELUMulFunction"),
+                   "softmax": ("softmax", "LigerSoftmaxFunction")}
+# torch.compile's modes that are timed as the other calls are: one call, no CUDA graph replay
+# (reduce-overhead and max-autotune replay graphs whose outputs the next replay overwrites).
+COMPILE_MODES = ("default", "max-autotune-no-cudagraphs")
 WARMUP = 3
-# The GPU's lead over the host before each timed call: ~20 us at Hopper's ~2 GHz (host/timer.h's
-# GpuTimer::kLeadNs), longer than an event record and a launch take to enqueue.
-LEAD_CYCLES = 40_000
+# The GPU's lead over the host before each timed call: ~100 us at Hopper's ~2 GHz, longer than
+# an event record and a call take to enqueue. host/timer.h's GpuTimer::kLeadNs is 20 us, which
+# covers a launch through the C interface and PyTorch's dispatcher; a compiled call (Dynamo's
+# guards, then Inductor's wrapper and Triton's launcher) and Liger-Kernel's (an autograd
+# Function, then Triton's launcher) can take longer than that on the host, and what the host
+# takes past the lead would be timed as the kernel's. The lead is spent before the start
+# event: it is never timed.
+LEAD_CYCLES = 200_000
 # host/capi.h's element type codes (ACTBENCH_F32, ACTBENCH_F16, ACTBENCH_BF16), the bytes of
 # one element, and the torch dtype's attribute name.
 DTYPE_CODES = {"f32": 0, "f16": 1, "bf16": 2}
@@ -279,33 +333,115 @@ def input_seed(v: CVariant, rows: int, cols: int) -> int:
     return zlib.crc32(f"{v.forward().family}/{v.dtype}/{rows}x{cols}".encode())
 
 
-def liger_function(v: CVariant) -> tuple[str, Any] | None:
-    """(version, autograd Function) of Liger-Kernel's kernel for a gated variant's family, or
-    None: not gated, no such kernel, or liger_kernel not importable (it needs Triton)."""
-    if not v.gated or v.activation not in LIGER_FUNCTIONS:
-        return None
-    module, function = LIGER_FUNCTIONS[v.activation]
+def liger_kernel(v: CVariant) -> tuple[str, str] | None:
+    """(module, Function) of Liger-Kernel's kernel for a variant's family, or None where it has
+    none: a gated family's (SwiGLU, GeGLU) and softmax's, forward and backward."""
+    if v.activation == "softmax" and not v.has_bias:
+        return LIGER_FUNCTIONS["softmax"]
+    if v.gated and not v.backward and v.activation in LIGER_FUNCTIONS:
+        return LIGER_FUNCTIONS[v.activation]
+    return None
+
+
+def liger_lookup(v: CVariant) -> tuple[str, Any] | str | None:
+    """(version, autograd Function) of Liger-Kernel's kernel for a variant's family; the reason
+    it is not there (`not importable: ...`: liger_kernel is missing, or Triton, which it needs,
+    or its import fails); None where Liger-Kernel has no kernel for the family."""
+    kernel = liger_kernel(v)
+    return None if kernel is None else liger_import(*kernel)
+
+
+@functools.lru_cache(maxsize=None)
+def liger_import(module: str, function: str) -> tuple[str, Any] | str:
+    """liger_lookup's import, once per kernel in a run: a failing import is not cached by
+    Python, and liger_kernel's would run its package's imports again at every lookup."""
     try:
         ops = importlib.import_module(f"liger_kernel.ops.{module}")
+        found = getattr(ops, function)
+    except Exception as e:  # ImportError, and whatever its modules raise on import
+        return f"not importable: {brief(e, lines=1)}"
+    try:
         version = importlib.metadata.version("liger-kernel")
-    except (ImportError, importlib.metadata.PackageNotFoundError):
-        return None
-    return version, getattr(ops, function)
+    except importlib.metadata.PackageNotFoundError:  # on sys.path without its dist-info
+        version = "(version unknown)"
+    return version, found
+
+
+def liger_function(v: CVariant) -> tuple[str, Any] | None:
+    """(version, autograd Function) of Liger-Kernel's kernel for the family, or None: no such
+    kernel, or liger_kernel not importable (liger_lookup says why)."""
+    found = liger_lookup(v)
+    return found if isinstance(found, tuple) else None
+
+
+def first_line(e: BaseException) -> str:
+    """An exception's message, first line, or its type where it has none."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def brief(e: BaseException, lines: int = 2, limit: int = 300) -> str:
+    """`Type: message` on one line: the message's first non-empty lines (a compiler's first
+    line often only says which backend raised; the cause is on the next), at most limit
+    characters (a compiler's message can run to pages)."""
+    text = " ".join([line.strip() for line in str(e).splitlines() if line.strip()][:lines])
+    text = f"{type(e).__name__}: {text}" if text else type(e).__name__
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def compiles(v: CVariant) -> bool:
+    """Whether the family has a torch_compile peer: every family but the copy (a compiled copy
+    is a copy; Tensor.copy_ and copy/cuda_memcpy are the roofline already)."""
+    return v.activation != "identity"
+
+
+def compile_unavailable(torch: Any) -> str | None:
+    """Why torch.compile cannot run here, or None: a PyTorch without it, or no Triton (Inductor
+    generates its GPU kernels with it)."""
+    if not callable(getattr(torch, "compile", None)):
+        return f"PyTorch {torch.__version__} has no torch.compile"
+    if importlib.util.find_spec("triton") is None:
+        return "Triton is not importable (Inductor generates its GPU kernels with it)"
+    return None
+
+
+class CompileFailed(Exception):
+    """torch.compile of one family, type and shape failed (at its first call, where it
+    compiles): recorded in the log's peers_unavailable, the work goes on."""
 
 
 class Bench:
     """Everything that needs PyTorch: inputs, the reference, the torch op, timing."""
 
-    def __init__(self, torch: Any, lib: ctypes.CDLL, iterations: int) -> None:
+    def __init__(self, torch: Any, lib: ctypes.CDLL, iterations: int,
+                 compile_mode: str = COMPILE_MODES[0]) -> None:
         self.torch = torch
         self.lib = lib
         self.iterations = iterations
+        self.init_peers(compile_mode, compile_unavailable(torch))
         self.device = torch.device("cuda")
         props = torch.cuda.get_device_properties(self.device)
         l2 = getattr(props, "L2_cache_size", 0) or (64 << 20)
         self.flush = torch.zeros(2 * l2 // 4, dtype=torch.float32, device=self.device)
         self.flush_sink = torch.empty((), dtype=torch.float32, device=self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(20261127)
+
+    def init_peers(self, compile_mode: str, compile_reason: str | None) -> None:
+        """The peers' state over the run: torch.compile's mode, or why it cannot run; what is
+        absent and why (peers_unavailable: `family/peer` for a whole family, the row's name for
+        one type and shape); the compiles so far and the seconds they took."""
+        self.compile_mode = compile_mode
+        self.compile_reason = compile_reason
+        self.unavailable: dict[str, str] = {}
+        self.compiles, self.compile_seconds = 0, 0.0
+        self.compile_startup_s: float | None = None  # start_compiler's
+
+    def peers(self, v: CVariant) -> list[str]:
+        """The peers a family runs against: PyTorch eager always; torch.compile where it can
+        run (compile_reason None) and the family has it; Liger-Kernel where it imports and has
+        a kernel for the family."""
+        return ([TORCH] + ([COMPILE] if self.compile_reason is None and compiles(v) else []) +
+                ([LIGER] if liger_function(v) else []))
 
     def dtype(self, name: str) -> Any:
         """The torch dtype of an element type: torch.float32, torch.float16, torch.bfloat16."""
@@ -427,29 +563,112 @@ class Bench:
         act = {"sigmoid": t.sigmoid, "tanh": t.tanh}[v.activation]
         return lambda: act(x, out=y)
 
-    def torch_backward_op(self, v: CVariant, saved: Any, dy: Any) -> Callable[[], Any]:
-        """PyTorch's eager backward of the family (TORCH_BACKWARD_OPS): the aten op its
-        autograd calls, returning a new tensor; with a bias, (dx, dbias) with dbias =
-        dx.sum(0), the reduction autograd runs for a bias broadcast over the rows."""
-        aten = self.torch.ops.aten
-        grad = {"sigmoid": lambda: aten.sigmoid_backward(dy, saved),
-                "tanh": lambda: aten.tanh_backward(dy, saved),
-                "relu": lambda: aten.threshold_backward(dy, saved, 0),
-                "softmax": lambda: aten._softmax_backward_data(dy, saved, -1, saved.dtype),
-                }[v.activation]
-        if not v.has_bias:
-            return grad
+    def torch_function(self, v: CVariant) -> Callable[..., Any]:
+        """The expression eager runs (torch_op, torch_backward_op) as a function of its inputs,
+        returning new tensors: of x (and b with a bias) for a forward family, of dy and the
+        saved tensor for a backward one. What torch_compile compiles: no out= and no in-place
+        form (Inductor plans its own buffers), the same operations: act(x + b), F.silu(a) * b
+        of x.chunk(2, dim=-1), torch.softmax(x, dim=-1), the aten backward ops and
+        dbias = dx.sum(0)."""
+        t = self.torch
+        F = t.nn.functional
+        if v.backward:
+            aten = t.ops.aten
+            grad = {"sigmoid": lambda dy, s: aten.sigmoid_backward(dy, s),
+                    "tanh": lambda dy, s: aten.tanh_backward(dy, s),
+                    "relu": lambda dy, s: aten.threshold_backward(dy, s, 0),
+                    "softmax": lambda dy, s: aten._softmax_backward_data(dy, s, -1, s.dtype),
+                    }[v.activation]
+            if not v.has_bias:
+                return grad
 
-        def with_dbias() -> tuple[Any, Any]:
-            dx = grad()
-            return dx, dx.sum(0)
-        return with_dbias
+            def with_dbias(dy: Any, s: Any) -> tuple[Any, Any]:
+                dx = grad(dy, s)
+                return dx, dx.sum(0)
+            return with_dbias
+        act = {"sigmoid": lambda z: t.sigmoid(z), "tanh": lambda z: t.tanh(z),
+               "relu": lambda z: t.relu(z), "gelu": lambda z: F.gelu(z),
+               "gelu_tanh": lambda z: F.gelu(z, approximate="tanh"), "silu": lambda z: F.silu(z),
+               "softmax": lambda z: t.softmax(z, dim=-1)}[v.activation]
+        if v.gated:
+            def gated(x: Any) -> Any:
+                a, gate = x.chunk(2, dim=-1)
+                return act(a) * gate
+            return gated
+        if v.has_bias:
+            return lambda x, b: act(x + b)
+        return act
+
+    def compiled_op(self, fn: Callable[..., Any], args: tuple) -> tuple[Callable[[], Any], float]:
+        """torch.compile(fn, mode, dynamic=False, fullgraph=True) on args: compiled for them
+        alone (static shapes and type; fullgraph: a graph break is a failure, never a silent
+        fall back to eager), by its first call, here, after the compiler's caches are reset (a
+        fresh compile per family, type and shape, which no cache size limit sends back to
+        eager). Returns (the call, the seconds the compile took: that first call and a
+        synchronize); raises CompileFailed with the compiler's message. Every compile's seconds
+        count in compile_seconds, a failed one's too (the deadline's estimate)."""
+        t = self.torch
+        reset = getattr(getattr(t, "compiler", None), "reset", None)
+        if reset is not None:
+            reset()
+        begin = time.perf_counter()
+        try:
+            compiled = t.compile(fn, mode=self.compile_mode, dynamic=False, fullgraph=True)
+            compiled(*args)
+            t.cuda.synchronize()
+        except Exception as e:  # Dynamo's, Inductor's and Triton's errors: one family's loss
+            raise CompileFailed(brief(e)) from e
+        finally:
+            seconds = time.perf_counter() - begin
+            self.compiles += 1
+            self.compile_seconds += seconds
+        return (lambda: compiled(*args)), seconds
+
+    def start_compiler(self) -> None:
+        """torch.compile's start in this process (Dynamo's and Inductor's imports, its compile
+        workers, Triton's first kernel), by one compile of a small expression before the work,
+        so that a row's compile_s is the compile of its family, type and shape and not the
+        process's start (nor is the deadline's estimate of the next compile). Its seconds go to
+        compile_startup_s; if it fails, torch_compile is unavailable in every family, with
+        the reason (compile_reason), and no family pays for a compile that cannot work."""
+        if self.compile_reason is not None:
+            return
+        x = self.torch.ones(1024, dtype=self.torch.float32, device=self.device)
+        try:
+            _, self.compile_startup_s = self.compiled_op(lambda z: z * 2 + 1, (x,))
+        except CompileFailed as e:
+            self.compile_reason = f"compile failed at its start-up (a small expression): {e}"
+
+    def torch_backward_op(self, v: CVariant, saved: Any, dy: Any) -> Callable[[], Any]:
+        """PyTorch's eager backward of the family (TORCH_BACKWARD_OPS, torch_function): the
+        aten op its autograd calls, returning a new tensor; with a bias, (dx, dbias) with
+        dbias = dx.sum(0), the reduction autograd runs for a bias broadcast over the rows."""
+        grad = self.torch_function(v)
+        return lambda: grad(dy, saved)
 
     def liger_op(self, function: Any, x: Any) -> Callable[[], Any]:
         """Liger-Kernel's gated kernel on contiguous a and b, copied out of x before timing
         (its Function would otherwise copy the chunks inside the timed call)."""
         a, gate = (part.contiguous() for part in x.chunk(2, dim=-1))
         return lambda: function.apply(a, gate)
+
+    def liger_softmax_op(self, function: Any, x: Any) -> Callable[[], Any]:
+        """Liger-Kernel's softmax over the last dimension of x (contiguous: nothing copied)."""
+        return lambda: function.apply(x)
+
+    def liger_softmax_backward_op(self, function: Any, saved: Any, dy: Any) -> Callable[[], Any]:
+        """Liger-Kernel's softmax backward on the saved y and dy: its Function's backward(ctx,
+        dy), the call autograd makes. ctx is what its forward leaves on the autograd node
+        (whatever it stored there: the kernel settings it chose for the row length), taken
+        from one forward call on a tensor of this shape before timing, with saved_tensors our
+        y: so the same kernel runs on the same tensors as the other variants, without the
+        forward and without autograd's engine in the timed call."""
+        probe = saved.detach().clone().requires_grad_(True)
+        node = function.apply(probe).grad_fn
+        ctx = types.SimpleNamespace(**{k: v for k, v in vars(node).items()
+                                       if k != "saved_tensors"})
+        ctx.saved_tensors = (saved,)
+        return lambda: function.backward(ctx, dy)
 
     def actbench_op(self, v: CVariant, x: Any, b: Any, y: Any) -> Callable[[], None]:
         rows, cols = y.shape
@@ -526,9 +745,8 @@ def error_row(name: str, message: str) -> dict:
             "time_unit": "us"}
 
 
-def torch_entry(torch: Any, first: CVariant) -> dict:
-    """PyTorch as one more variant of the family in first's type in actbench_variants (no
-    tolerance: its error is reported, not judged)."""
+def expression_text(first: CVariant) -> str:
+    """What PyTorch computes for the family, as its summaries say it."""
     op = {"identity": "Tensor.copy_", "softmax": "torch.softmax(dim=-1)"}.get(
         first.activation, f"torch.{first.activation}" + ("(x + b)" if first.has_bias else ""))
     if first.gated:
@@ -537,31 +755,61 @@ def torch_entry(torch: Any, first: CVariant) -> dict:
         op = TORCH_BACKWARD_OPS[first.activation].format(s="x" if first.saves_input else "y")
         if first.has_bias:
             op += " then dbias = dx.sum(0)"
-    return {"id": f"{first.family}/torch/{first.dtype}", "family": first.family,
-            "variant": "torch", "step": TORCH_STEP, "device": "gpu", "dtype": first.dtype,
-            "summary": f"PyTorch {torch.__version__} eager {op} on torch.{TORCH_DTYPES[first.dtype]}",
+    return op
+
+
+def torch_entry(torch: Any, first: CVariant) -> dict:
+    """PyTorch as one more variant of the family in first's type in actbench_variants (no
+    tolerance: its error is reported, not judged)."""
+    return {"id": f"{first.family}/{TORCH}/{first.dtype}", "family": first.family,
+            "variant": TORCH, "step": TORCH_STEP, "device": "gpu", "dtype": first.dtype,
+            "summary": f"PyTorch {torch.__version__} eager {expression_text(first)} on "
+                       f"torch.{TORCH_DTYPES[first.dtype]}",
+            "atol": None, "rtol": None}
+
+
+def compile_settings(mode: str) -> str:
+    """torch.compile's arguments, as the log's context and the summaries state them."""
+    return f"torch.compile(mode={mode!r}, dynamic=False, fullgraph=True)"
+
+
+def compile_entry(torch: Any, first: CVariant, mode: str) -> dict:
+    """torch.compile of PyTorch's expression as a peer, like PyTorch's (no tolerance)."""
+    return {"id": f"{first.family}/{COMPILE}/{first.dtype}", "family": first.family,
+            "variant": COMPILE, "step": COMPILE_STEP, "device": "gpu", "dtype": first.dtype,
+            "summary": f"PyTorch {torch.__version__} {compile_settings(mode)} of "
+                       f"{expression_text(first)} on torch.{TORCH_DTYPES[first.dtype]}, compiled "
+                       f"per shape before timing (compile_s)",
             "atol": None, "rtol": None}
 
 
 def liger_entry(first: CVariant, version: str, function: Any) -> dict:
-    """Liger-Kernel as a peer of a gated family in actbench_variants, like PyTorch's: its
-    error is reported, not judged (its GeGLU is the tanh form)."""
+    """Liger-Kernel as a peer of a gated family or of softmax (and its backward) in
+    actbench_variants, like PyTorch's: its error is reported, not judged (its GeGLU is the
+    tanh form)."""
     tanh = " (GELU's tanh form)" if first.activation == "gelu" else ""
-    return {"id": f"{first.family}/liger/{first.dtype}", "family": first.family,
-            "variant": "liger", "step": LIGER_STEP, "device": "gpu", "dtype": first.dtype,
-            "summary": f"Liger-Kernel {version} {function.__name__}{tanh} on contiguous a and b, "
-                       f"torch.{TORCH_DTYPES[first.dtype]}",
+    call = f"{function.__name__}{tanh}"
+    if first.gated:
+        call += " on contiguous a and b"
+    elif first.backward:
+        call += ".backward(ctx, dy), ctx from its forward, on the saved y and dy"
+    return {"id": f"{first.family}/{LIGER}/{first.dtype}", "family": first.family,
+            "variant": LIGER, "step": LIGER_STEP, "device": "gpu", "dtype": first.dtype,
+            "summary": f"Liger-Kernel {version} {call}, torch.{TORCH_DTYPES[first.dtype]}",
             "atol": None, "rtol": None}
 
 
 def measured(bench: Bench, name: str, op: Callable[[], Any], judged_by: CVariant | None,
              reset: Callable[[], Any], outputs: Callable[[Any], Any], ref: Any, bound: Any,
-             moved: int) -> dict:
+             moved: int, extra: dict[str, float] | None = None) -> dict:
     """One benchmark row: the call once with its outputs poisoned first (reset: an element it
     forgets is a mismatch), its result (outputs: from what the call returned, None for the
     variants that write into the outputs) against the reference, judged by judged_by's
-    tolerance (None for the peers: reported only), then timed; an error row for a mismatch or
-    a failing call."""
+    tolerance (None for the peers: reported only), then timed; extra: counters the row carries
+    beside (a compiled peer's compile_s); an error row for a mismatch or a failing call."""
+    # the library's errors and PyTorch's (out of memory, ...) are RuntimeErrors; a peer's call
+    # may raise anything (Triton's compile errors at a first call), and costs its row alone
+    caught = RuntimeError if judged_by else Exception
     try:
         reset()
         got = outputs(op())
@@ -572,42 +820,72 @@ def measured(bench: Bench, name: str, op: Callable[[], Any], judged_by: CVariant
                              f"rtol={judged_by.rtol:g}" +
                              (" plus the summation bound" if bound is not None else ""))
         time_us = bench.time_us(op)
-    except RuntimeError as e:  # the library's errors, and PyTorch's (out of memory, ...)
-        return error_row(name, str(e).splitlines()[0])
+    except caught as e:
+        return error_row(name, first_line(e))
     return row(name, time_us, bench.iterations, {
         "bytes_per_second": moved / (time_us * 1e-6), "ideal_bytes": moved,
-        "max_abs_err": abs_err, "max_rel_err": rel_err})
+        "max_abs_err": abs_err, "max_rel_err": rel_err, **(extra or {})})
+
+
+# (variant name, the call, whose tolerance judges it: None for the peers, counters beside)
+Run = tuple[str, Callable[[], Any], "CVariant | None", dict[str, float]]
+
+
+def peer_runs(bench: Bench, first: CVariant, rows: int, cols: int, eager: Callable[[], Any],
+              args: tuple, liger_op: Callable[[Any], Callable[[], Any]]) -> list[Run]:
+    """The peers' calls for one family, type and shape (Bench.peers): PyTorch's eager call;
+    torch.compile of its expression (torch_function) compiled here for args, its compile_s
+    beside; Liger-Kernel's, set up by liger_op(its Function). A compile that fails, or a Liger
+    call that cannot be set up, is recorded in bench.unavailable under the row's name, and
+    the others run."""
+    def name(peer: str) -> str:
+        return bench_name(first.family, peer, first.dtype, first.row_shaped, rows, cols)
+
+    peers = bench.peers(first)
+    runs: list[Run] = [(TORCH, eager, None, {})]
+    if COMPILE in peers:
+        try:
+            op, seconds = bench.compiled_op(bench.torch_function(first), args)
+            runs.append((COMPILE, op, None, {"compile_s": seconds}))
+        except CompileFailed as e:
+            bench.unavailable[name(COMPILE)] = f"compile failed: {e}"
+    liger = liger_function(first) if LIGER in peers else None
+    if liger:
+        try:
+            runs.append((LIGER, liger_op(liger[1]), None, {}))
+        except Exception as e:  # its forward on a probe (softmax's backward), Triton's compile
+            bench.unavailable[name(LIGER)] = f"could not be set up: {brief(e)}"
+    return runs
 
 
 def measure_shape(bench: Bench, members: list[CVariant], rows: int, cols: int) -> list[dict]:
-    """The peers (PyTorch; Liger-Kernel for a gated family) and every variant of one family in
-    one type that supports the shape, on the same inputs of that type."""
+    """The peers (peer_runs) and every variant of one family in one type that supports the
+    shape, on the same inputs of that type."""
     first = members[0]
     if first.backward:
         return measure_backward_shape(bench, members, rows, cols)
     x, b = bench.inputs(first, rows, cols)
     ref = bench.reference(first, x, b)
     y = bench.torch.empty(rows, cols, dtype=x.dtype, device=x.device)
-    # (variant name, the call, whose tolerance judges it: None for the peers)
-    runs: list[tuple[str, Callable[[], Any], CVariant | None]] = [
-        ("torch", bench.torch_op(first, x, b, y), None)]
-    liger = liger_function(first)
-    if liger:
-        runs.append(("liger", bench.liger_op(liger[1], x), None))
-    runs += [(v.name, bench.actbench_op(v, x, b, y), v) for v in members
+    liger_op = (lambda f: bench.liger_op(f, x)) if first.gated else \
+        (lambda f: bench.liger_softmax_op(f, x))
+    runs = peer_runs(bench, first, rows, cols, bench.torch_op(first, x, b, y),
+                     (x,) if b is None else (x, b), liger_op)
+    runs += [(v.name, bench.actbench_op(v, x, b, y), v, {}) for v in members
              if bench.lib.actbench_variant_supports(v.index, cols) == 1]
     return [measured(bench, bench_name(first.family, variant, first.dtype, first.row_shaped,
                                        rows, cols),
                      op, judged_by, lambda: y.fill_(float("nan")),
                      lambda result: result if result is not None else y, ref, None,
-                     ideal_bytes(first, rows, cols))
-            for variant, op, judged_by in runs]
+                     ideal_bytes(first, rows, cols), extra)
+            for variant, op, judged_by, extra in runs]
 
 
 def measure_backward_shape(bench: Bench, members: list[CVariant], rows: int,
                            cols: int) -> list[dict]:
-    """PyTorch's backward and every variant of one backward family in one type that supports
-    the shape, on the same saved tensor and dy; their outputs, dx then a bias family's dbias,
+    """The peers (peer_runs: PyTorch's backward, its compiled form, Liger-Kernel's for
+    softmax_backward) and every variant of one backward family in one type that supports the
+    shape, on the same saved tensor and dy; their outputs, dx then a bias family's dbias,
     checked as one (the order actbench's runner returns them in)."""
     first = members[0]
     t = bench.torch
@@ -626,14 +904,15 @@ def measure_backward_shape(bench: Bench, members: list[CVariant], rows: int,
             (result if isinstance(result, tuple) else (result, None))
         return got_dx.flatten() if got_dbias is None else t.cat([got_dx.flatten(), got_dbias])
 
-    runs: list[tuple[str, Callable[[], Any], CVariant | None]] = [
-        ("torch", bench.torch_backward_op(first, saved, dy), None)]
-    runs += [(v.name, bench.actbench_backward_op(v, saved, dy, dx, dbias), v) for v in members
-             if bench.lib.actbench_variant_supports(v.index, cols) == 1]
+    runs = peer_runs(bench, first, rows, cols, bench.torch_backward_op(first, saved, dy),
+                     (dy, saved), lambda f: bench.liger_softmax_backward_op(f, saved, dy))
+    runs += [(v.name, bench.actbench_backward_op(v, saved, dy, dx, dbias), v, {})
+             for v in members if bench.lib.actbench_variant_supports(v.index, cols) == 1]
     return [measured(bench, bench_name(first.family, variant, first.dtype, first.row_shaped,
                                        rows, cols),
-                     op, judged_by, reset, outputs, ref, bound, ideal_bytes(first, rows, cols))
-            for variant, op, judged_by in runs]
+                     op, judged_by, reset, outputs, ref, bound, ideal_bytes(first, rows, cols),
+                     extra)
+            for variant, op, judged_by, extra in runs]
 
 
 # ---- the order of the work and its deadline -------------------------------------------------------
@@ -662,12 +941,16 @@ class Item:
         return [f"{g[0].family}/{g[0].dtype}/{shape_name(g[0].row_shaped, self.rows, self.cols)}"
                 for g in self.groups]
 
-    def calls(self, lib: ctypes.CDLL) -> int:
-        """The calls it measures: per family PyTorch's, Liger-Kernel's (a gated family, where
-        importable) and each variant's that supports the shape."""
-        return sum(1 + (liger_function(g[0]) is not None) +
-                   sum(lib.actbench_variant_supports(v.index, self.cols) == 1 for v in g)
+    def calls(self, bench: Bench) -> int:
+        """The calls it measures: per family each peer's (Bench.peers) and each variant's that
+        supports the shape."""
+        return sum(len(bench.peers(g[0])) +
+                   sum(bench.lib.actbench_variant_supports(v.index, self.cols) == 1 for v in g)
                    for g in self.groups)
+
+    def compiles(self, bench: Bench) -> int:
+        """The torch.compile calls it makes: one per family that has the peer."""
+        return sum(COMPILE in bench.peers(g[0]) for g in self.groups)
 
 
 def plan(gpu: list[CVariant], quick: bool) -> list[Item]:
@@ -716,44 +999,59 @@ def stop(signum: int, frame: Any) -> None:
     raise Stopped(signal.Signals(signum).name)
 
 
-def estimate(item: Item, calls: int, like: tuple[Item, int, float] | None) -> float:
-    """The seconds an item should take, from `like` (item, calls, seconds) that finished: its
-    seconds per call times this item's calls, times the ratio of the bytes a call moves where
-    this one's are more (never less: a call's fixed costs do not shrink with its bytes). 0
-    before any item finished."""
-    if like is None:
-        return 0.0
-    other, other_calls, seconds = like
-    return seconds / max(other_calls, 1) * calls * max(1.0, item.bytes / other.bytes)
+@dataclass(frozen=True)
+class Finished:
+    """What a finished item took, for the estimates of those after it: its calls and the
+    seconds they took beside its compiles, its compiles and the seconds those took."""
+
+    item: Item
+    calls: int
+    seconds: float    # the item's seconds less its compiles'
+    compiles: int
+    compile_seconds: float
+
+
+def estimate(item: Item, calls: int, compiles: int, like: Finished | None,
+             compiled: Finished | None = None) -> float:
+    """The seconds an item should take: from `like` (a finished item), its seconds per call
+    times this item's calls, times the ratio of the bytes a call moves where this one's are more
+    (never less: a call's fixed costs do not shrink with its bytes); plus, from `compiled` (a
+    finished item that compiled; `like` where that did), its seconds per compile times this
+    item's compiles (a compile's time does not grow with the bytes). 0 for what no finished
+    item tells."""
+    seconds = 0.0
+    if like is not None:
+        seconds = like.seconds / max(like.calls, 1) * calls * max(1.0, item.bytes / like.item.bytes)
+    if compiled is not None and compiled.compiles:
+        seconds += compiled.compile_seconds / compiled.compiles * compiles
+    return seconds
 
 
 def measure(bench: Bench, gpu: list[CVariant], quick: bool,
             deadline: Deadline) -> tuple[list[dict], list[dict], dict[str, Any]]:
     """The items of the plan in order, each started only when the deadline leaves the time its
-    estimate asks (from the last finished item of the same activation, else the last one),
-    until the first that would not fit or a Stopped: the benchmark rows of the finished items,
-    the peers' actbench_variants entries (PyTorch's for each family and type, Liger-Kernel's
-    for the gated ones where it is importable) and, when the work was cut short, the context's
-    cut_short record (cut_short_record); empty when every item ran."""
-    entries: list[dict] = []
-    for family, dtype in dict.fromkeys((v.family, v.dtype) for v in gpu):
-        first = next(v for v in gpu if v.family == family and v.dtype == dtype)
-        entries.append(torch_entry(bench.torch, first))
-        liger = liger_function(first)
-        if liger:
-            entries.append(liger_entry(first, *liger))
+    estimate asks (from the last finished item of the same activation, else the last one; its
+    compiles from the last that compiled, of the same activation where there is one), until
+    the first that would not fit or a Stopped: the benchmark rows of the finished items, the
+    peers' actbench_variants entries (peer_entries) and, when the work was cut short, the
+    context's cut_short record (cut_short_record); empty when every item ran."""
     items = plan(gpu, quick)
     # (item, its rows): one append per finished item, so a Stopped leaves it whole or absent
     finished: list[tuple[Item, list[dict]]] = []
+    entries: list[dict] = []
 
     def rows() -> list[dict]:
         return [r for _, item_rows in finished for r in item_rows]
 
-    last: dict[str, tuple[Item, int, float]] = {}  # by activation, and "" for the last of all
+    last: dict[str, Finished] = {}  # by activation, and "" for the last of all
+    last_compiled: dict[str, Finished] = {}  # the same, of the items that compiled
     try:
+        bench.start_compiler()
+        entries = peer_entries(bench, gpu)
         for item in items:
-            calls = item.calls(bench.lib)
-            needed = estimate(item, calls, last.get(item.activation, last.get("")))
+            calls, compiles = item.calls(bench), item.compiles(bench)
+            needed = estimate(item, calls, compiles, last.get(item.activation, last.get("")),
+                              last_compiled.get(item.activation, last_compiled.get("")))
             left = deadline.left()
             if left <= needed:
                 return rows(), entries, cut_short_record(
@@ -761,18 +1059,47 @@ def measure(bench: Bench, gpu: list[CVariant], quick: bool,
                     f"--deadline-s {deadline.seconds:g}: {deadline.used():.1f} s used, "
                     f"{max(left, 0.0):.1f} s left; the next item ({', '.join(item.names())}) "
                     f"estimated at {needed:.1f} s")
-            begin = deadline.clock()
+            begin, compiles_before = deadline.clock(), (bench.compiles, bench.compile_seconds)
             item_rows = [r for g in item.groups
                          for r in measure_shape(bench, list(g), item.rows, item.cols)]
             bench.torch.cuda.empty_cache()  # this item's tensors: the next may be 16x larger
-            last[item.activation] = last[""] = (item, calls, deadline.clock() - begin)
+            compiled = bench.compiles - compiles_before[0]
+            compile_seconds = bench.compile_seconds - compiles_before[1]
+            done = Finished(item, calls, max(0.0, deadline.clock() - begin - compile_seconds),
+                            compiled, compile_seconds)
+            last[item.activation] = last[""] = done
+            if compiled:
+                last_compiled[item.activation] = last_compiled[""] = done
             finished.append((item, item_rows))
     except Stopped as e:
         under_way = items[len(finished)] if len(finished) < len(items) else None
+        entries = entries or peer_entries(bench, gpu)  # stopped in the compiler's start-up
         return rows(), entries, cut_short_record(
             items[len(finished):], f"{e} after {deadline.used():.1f} s" +
             (f", during {', '.join(under_way.names())}" if under_way else ""))
     return rows(), entries, {}
+
+
+def peer_entries(bench: Bench, gpu: list[CVariant]) -> list[dict]:
+    """The peers' actbench_variants entries, for each family and type: PyTorch's; torch.compile's
+    where it can run, else its reason in bench.unavailable under `family/torch_compile`;
+    Liger-Kernel's where it has a kernel for the family and imports, else why not under
+    `family/liger`."""
+    entries: list[dict] = []
+    for family, dtype in dict.fromkeys((v.family, v.dtype) for v in gpu):
+        first = next(v for v in gpu if v.family == family and v.dtype == dtype)
+        entries.append(torch_entry(bench.torch, first))
+        if compiles(first):
+            if bench.compile_reason is None:
+                entries.append(compile_entry(bench.torch, first, bench.compile_mode))
+            else:
+                bench.unavailable[f"{family}/{COMPILE}"] = bench.compile_reason
+        liger = liger_lookup(first)
+        if isinstance(liger, tuple):
+            entries.append(liger_entry(first, *liger))
+        elif liger is not None:
+            bench.unavailable[f"{family}/{LIGER}"] = liger
+    return entries
 
 
 def cut_short_record(left_out: list[Item], reason: str) -> dict[str, Any]:
@@ -807,6 +1134,28 @@ def git_sha() -> str:
     except OSError:
         return "unknown"
     return out.stdout.strip() or "unknown"
+
+
+def peers_context(bench: Bench) -> dict[str, Any]:
+    """The context entries of the peers: torch.compile's settings where it ran (its mode,
+    dynamic=False, fullgraph=True, PyTorch's version, how it was compiled and timed), Triton's
+    version where it imports, and peers_unavailable: every peer left out and why, by
+    `family/peer` (the whole family) or the row's name (one type and shape)."""
+    ctx: dict[str, Any] = {}
+    if bench.compile_reason is None:
+        ctx["torch_compile"] = (f"{compile_settings(bench.compile_mode)}, PyTorch "
+                                f"{bench.torch.__version__}: compiled once per family, type and "
+                                f"shape (the compiler reset first) by a first call before timing; "
+                                f"the compile's seconds in the row's compile_s, never in its time")
+    if bench.compile_startup_s is not None:
+        ctx["torch_compile_startup_s"] = f"{bench.compile_startup_s:.3g}"
+    try:
+        ctx["triton_version"] = importlib.metadata.version("triton")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    if bench.unavailable:
+        ctx["peers_unavailable"] = dict(sorted(bench.unavailable.items()))
+    return ctx
 
 
 def context(torch: Any, gpu: list[CVariant], torch_variants: list[dict],
@@ -850,6 +1199,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--deadline-s", type=float, metavar="SECONDS",
                    help="start no item that would not end within SECONDS of the start, by its "
                         "estimate; what was left out is listed in the log (cut_short)")
+    p.add_argument("--compile-mode", choices=COMPILE_MODES, default=COMPILE_MODES[0],
+                   help="torch.compile's mode for the torch_compile peer (always dynamic=False, "
+                        "fullgraph=True; modes that replay CUDA graphs are not offered: their "
+                        "calls are not timed as the others are)")
     args = p.parse_args(argv)
     if args.deadline_s is not None and not args.deadline_s > 0:
         p.error(f"--deadline-s {args.deadline_s:g}: a number of seconds above 0")
@@ -866,7 +1219,7 @@ def compare(bench: Bench, gpu: list[CVariant], quick: bool, deadline: Deadline,
         rows, torch_variants, cut = measure(bench, gpu, quick, deadline)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         copy_gbs = add_pct_copy(rows)
-        ctx = context(bench.torch, gpu, torch_variants, copy_gbs) | cut
+        ctx = context(bench.torch, gpu, torch_variants, copy_gbs) | peers_context(bench) | cut
         out = out or ROOT / "results" / (
             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%dT%H%MZ}_"
             f"{gbjson.slug(ctx['machine'])}_{ctx['git_sha']}_torch.json")
@@ -911,7 +1264,7 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     gpu = [v for v in variants if v.device == "gpu"]
-    bench = Bench(torch, lib, iterations=10 if args.quick else 30)
+    bench = Bench(torch, lib, iterations=10 if args.quick else 30, compile_mode=args.compile_mode)
     return compare(bench, gpu, args.quick, Deadline(args.deadline_s, started), args.out)
 
 

@@ -1,7 +1,7 @@
 """scripts/gpu_check.py without a GPU: the plan against the budget, steps cut short or unable
 to run reported as such (never as passed), the torch step over a stand-in for the Python with
 torch (torch_fakes.py: torch_compare.py's own work, order and deadline over fakes), GoogleTest
-reports, the merged sweep log, and the output folder's limits (at most 8 files of at most 16 MiB, two levels deep). The dry run over
+reports, the merged sweep log, the summary's verdict table, and the output folder's limits (at most 8 files of at most 16 MiB, two levels deep). The dry run over
 a real build is its own CTest test (gpu_check.dry_run)."""
 from __future__ import annotations
 
@@ -315,6 +315,26 @@ class Evidence(unittest.TestCase):
         problems = gpu_check.layout_problems(big)
         self.assertTrue(any("huge.bin" in p and "16 MiB" in p for p in problems), problems)
         self.assertTrue(any("deep.txt" in p for p in problems), problems)
+
+    def test_the_summary_carries_the_reports_verdict_table(self) -> None:
+        """summary.md has the verdict of the torch step's log, built by report.py's own
+        verdict_section; a log it cannot read costs the table alone, saying why."""
+        import gbjson
+        import report
+
+        peers = Path(__file__).resolve().parent / "fixtures" / "gpu_peers.json"
+        verdict = gpu_check.verdict_lines(peers)
+        run = gbjson.load(peers)
+        self.assertEqual(verdict, report.verdict_section([run], [run.machine],
+                                                         report.build_families([run]), False))
+        summary = gpu_check.summary_md(fake_context(self.dir, 60), {"torch": Result("PASS", 1, 50, "x")},
+                                       480, 10, [], verdict)
+        self.assertIn("\n## Verdict: actbench against its peers\n", summary)
+        self.assertIn("**0.947× over torch_compile** ◀ peer wins", summary)
+        self.assertEqual(gpu_check.verdict_lines(self.dir / "absent.json"), [])
+        (self.dir / "torch.json").write_text("{not json")
+        self.assertRegex(gpu_check.verdict_lines(self.dir / "torch.json")[0],
+                         r"^verdict: not built from torch\.json: LogError: ")
 
     def test_finish_writes_a_summary_the_log_the_report_and_one_archive(self) -> None:
         work, out = self.dir / "work", self.dir / "out"

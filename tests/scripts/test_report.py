@@ -2,7 +2,8 @@
 side, a CPU-only run, a foreign Google Benchmark log, no matplotlib, and bad input; the element
 types (a section and a plot per type, the types side by side for the best variant, a log from
 before the types read as f32); forward and backward families side by side, with the training
-step against PyTorch's; and what keeps a report from misleading: what the L2 flush
+step against PyTorch's; the verdict against the peers (its arithmetic, who wins, absent peers
+with their reasons, the peers' run alone); and what keeps a report from misleading: what the L2 flush
 applies to, sizes that fit in cache, the share of its tolerance a variant used, shapes that
 are no sweep, alt texts, and the noise."""
 from __future__ import annotations
@@ -32,6 +33,9 @@ SWEEP = FIXTURES / "gpu_sweep.json"  # a full GPU sweep's shapes, with tol_used 
 TYPES = FIXTURES / "gpu_types.json"
 # a torch_compare.py log of forward and backward families with PyTorch's rows, synthetic
 BACKWARD = FIXTURES / "gpu_backward.json"
+# a torch_compare.py log with every peer (torch, torch_compile, liger, cudnn), some winning, some
+# absent for each reason, synthetic
+PEERS = FIXTURES / "gpu_peers.json"
 FLUSH_ROW = "| GPU L2 before each timed iteration |"
 NO_FLUSH = "not applicable: no GPU variant ran, and CPU variants are never flushed"
 NO_MATPLOTLIB = "matplotlib is not installed (python3 -m pip install matplotlib)"
@@ -499,6 +503,92 @@ class ReportTest(unittest.TestCase):
         # the best backward's line: warp's bandwidth at both sizes
         ys = {tuple(round(y) for y in line.get_ydata()) for line in fig.axes[0].lines}
         self.assertIn((2097, 2684), ys)
+
+    def test_the_verdict_sets_actbench_best_against_every_peer_with_the_reasons_of_the_absent(self):
+        self.assertIn("synthetic", fixture("gpu_peers.json")["context"]["fixture"])
+        md, _ = self.render_tables_only(PEERS)
+        section = md.split("## Verdict: actbench against its peers")[1].split("\n## ")[0]
+        # every family but the copy (the roofline), in registry order
+        self.assertEqual(re.findall(r"^### (.*)$", section, re.MULTILINE),
+                         ["sigmoid", "sigmoid_backward", "softmax", "softmax_backward", "swiglu"])
+        self.assertIn("7 compiles, 2 s median, 14 s in all (compile_s; not in any time)", section)
+        sigmoid = section.split("### sigmoid\n")[1].split("### ")[0]
+        # columns: the peers the family has (no Liger kernel, no reason: no column); each cell
+        # the time and its % of copy (in cache where the working set fits in the 50 MiB L2)
+        self.assertIn("| type | size | actbench best | torch | torch_compile | cudnn | × best peer |",
+                      sigmoid)
+        self.assertIn("| f32 | n:1048576 | warp 4 us · in cache | 6 us · in cache | 8 us · in cache "
+                      "| 5 us · in cache | 1.25× over cudnn |", sigmoid)
+        # a peer that wins is bold and marked, in its cell and in the verdict; a tie is no win
+        self.assertIn("| f32 | n:67108864 | warp 190 us · 94.2% | 210 us · 85.2% | **180 us · 99.4%** "
+                      "| 200 us · 89.5% | **0.947× over torch_compile** ◀ peer wins |", sigmoid)
+        self.assertIn("| bf16 | n:67108864 | warp 100 us · 89.5% | 110 us · 81.3% | 100 us · 89.5% | – "
+                      "| 1× over torch_compile |", sigmoid)
+        # geomeans over the family's types and shapes: per peer and over the best peer
+        self.assertIn("| geomean |  |  | 1.22× | 1.24× | 1.15× | 1.06× |", sigmoid)
+        softmax = section.split("### softmax\n")[1].split("### ")[0]
+        self.assertIn("| type | size | actbench best | auto | torch | torch_compile | liger | cudnn "
+                      "| × best peer |", softmax)
+        # absent peers with the reason the run gives: a failed row, a failed compile
+        self.assertIn("| bf16 | rows:4096/cols:1024 | warp 7 us · in cache | 7 us · in cache | "
+                      "absent [1] | absent [2] | 8 us · in cache | 9 us · in cache | "
+                      "1.14× over liger |", softmax)
+        self.assertIn("- [1] failed: CUDA out of memory (synthetic)\n- [2] compile failed: "
+                      "BackendCompilerFailed: backend='inductor' raised: RuntimeError: synthetic\n",
+                      softmax)
+        self.assertIn("| geomean |  |  |  | 1.26× | **0.987×** ◀ peer wins | 1.12× | 1.31× | 1.04× |",
+                      softmax)
+        # a Liger call not set up at one shape, Liger not importable for a whole family
+        self.assertIn("| absent [1] | 1.11× over torch_compile |\n",
+                      section.split("### softmax_backward")[1])
+        self.assertIn("- [1] could not be set up: AttributeError: synthetic",
+                      section.split("### softmax_backward")[1])
+        self.assertIn("- [1] not importable: ImportError: cannot import name "
+                      "'LigerSiLUMulFunction' (synthetic)", section.split("### swiglu")[1])
+        # the settings are in the context table; the reasons are the verdict's, not repeated there
+        self.assertIn("| torch_compile | torch.compile(mode='default', dynamic=False, "
+                      "fullgraph=True), PyTorch 2.9.0:", md)
+        self.assertNotIn("| peers_unavailable |", md)
+
+    def test_the_verdict_arithmetic(self):
+        runs = [gbjson.load(PEERS)]
+        verdict = report.verdict_rows(runs, report.build_families(runs))
+        self.assertNotIn("copy", verdict)
+        big = next(v for v in verdict["sigmoid"] if v.dtype == "f32" and v.sample.x == 1 << 26)
+        self.assertEqual((big.best.variant.variant, big.best_peer.variant.variant),
+                         ("warp", "torch_compile"))
+        self.assertAlmostEqual(big.speedup, 180 / 190)
+        self.assertAlmostEqual(big.over("torch"), 210 / 190)
+        self.assertIsNone(big.over("liger"))
+        self.assertEqual(big.absent, {})
+        self.assertAlmostEqual(report.geomean(v.speedup for v in verdict["sigmoid"]),
+                               (5 / 4 * 180 / 190 * 100 / 100) ** (1 / 3))
+        self.assertAlmostEqual(report.geomean([2.0, None, 8.0]), 4.0)
+        self.assertIsNone(report.geomean([None]))
+        # softmax's best is the project's own fastest, auto among them, never a peer or cuDNN
+        long_rows = next(v for v in verdict["softmax"] if v.sample.x == 32768)
+        self.assertEqual((long_rows.best.variant.variant, long_rows.auto.time_ns), ("online", 52e3))
+        self.assertEqual(sorted(long_rows.peers), ["cudnn", "liger", "torch", "torch_compile"])
+        short_bf16 = next(v for v in verdict["softmax"] if v.dtype == "bf16")
+        self.assertEqual(sorted(short_bf16.absent), ["torch", "torch_compile"])
+        self.assertAlmostEqual(short_bf16.speedup, 8 / 7)
+        self.assertEqual(report.verdict_cell(0.9, "liger"), "**0.9× over liger** ◀ peer wins")
+        self.assertEqual(report.verdict_cell(1.0, "liger"), "1× over liger")
+        self.assertEqual(report.verdict_cell(None), "–")
+
+    def test_the_verdict_reads_the_run_that_measured_the_peers(self):
+        """Beside an actbench log (gpu_check's report reads both), the verdict's rows are the
+        peers' run's alone; a log without peers has no verdict; PyTorch's rows alone make one."""
+        md, _ = self.render_tables_only(TYPES, PEERS)
+        section = md.split("## Verdict: actbench against its peers")[1].split("\n## ")[0]
+        runs = {line.split(" | ")[0] for line in section.splitlines()
+                if line.startswith("| ") and not line.startswith(("| run", "| ---"))}
+        self.assertEqual(runs, {"| gpu_peers"})
+        types, _ = self.render_tables_only(TYPES)
+        self.assertNotIn("## Verdict", types)
+        backward, _ = self.render_tables_only(BACKWARD)
+        self.assertIn("| type | size | actbench best | torch | × best peer |\n",
+                      backward.split("## Verdict")[1].split("### sigmoid\n")[1])
 
     def test_unusable_logs_exit_2_and_write_nothing(self):
         text = (FIXTURES / "gpu_single.json").read_text()

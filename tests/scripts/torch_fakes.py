@@ -5,15 +5,23 @@ backward family, in f32, bf16 and f16), and measure_shape replaced by one that t
 time per call and writes a row per call. With them torch_compare.compare runs as it does on a
 GPU machine: its order of the work, its deadline, SIGTERM and the log.
 
+For the peers, PeerBench runs torch_compare's own measure_shape over a PyTorch of mocks
+(fake_torch) whose numerics are stubbed (every result agrees, every call takes 10 us), with a
+torch.compile that compiles at its first call (FakeCompile: it records its arguments, and
+fails at the compiles it is told to, as Inductor does, with a message of several lines), and
+a Liger-Kernel softmax (fake_liger: its Function's forward and backward, put on sys.modules).
+
 main() is torch_compare.py's main over these fakes: gpu_check.py's torch step runs it as its
 Python (see executable()), with torch_compare.py's own arguments."""
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import types
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
+from unittest import mock
 
 import torch_compare
 from torch_compare import CVariant
@@ -40,10 +48,12 @@ def registry() -> list[CVariant]:
     return found
 
 
-class FakeBench:
-    """What torch_compare.compare asks of a Bench outside measure_shape."""
+class FakeBench(torch_compare.Bench):
+    """What torch_compare.compare asks of a Bench outside measure_shape: a PyTorch without
+    torch.compile (the peers are PyTorch's eager calls, and Liger-Kernel's where it imports)."""
 
     def __init__(self) -> None:
+        self.init_peers("default", "fake PyTorch: no torch.compile")
         props = types.SimpleNamespace(name="Fake GPU", multi_processor_count=132, major=9,
                                       minor=0, total_memory=1 << 37, L2_cache_size=50 << 20)
         cuda = types.SimpleNamespace(get_device_properties=lambda device: props,
@@ -53,6 +63,125 @@ class FakeBench:
                                            device=lambda name: name)
         self.lib = types.SimpleNamespace(actbench_variant_supports=lambda index, cols: 1)
         self.iterations = 10
+
+
+class CompileError(RuntimeError):
+    """What a failing compile raises (Dynamo wraps Inductor's errors in a RuntimeError)."""
+
+
+class FakeCompile:
+    """torch.compile: returns fn wrapped, compiled at its first call (counted in calls), which
+    raises CompileError where fails(k) for the k-th compile of the run."""
+
+    def __init__(self, fails: Callable[[int], bool] = lambda k: False) -> None:
+        self.fails = fails
+        self.compiled: list[dict[str, Any]] = []  # per torch.compile: its keyword arguments
+        self.calls: list[int] = []  # per torch.compile: the calls of what it returned
+
+    def __call__(self, fn: Callable[..., Any], **kwargs: Any) -> Callable[..., Any]:
+        k = len(self.compiled)
+        self.compiled.append(kwargs)
+        self.calls.append(0)
+
+        def compiled(*args: Any) -> Any:
+            if self.calls[k] == 0 and self.fails(k):
+                raise CompileError("backend='inductor' raised:\nCompilationError: at 3:4:\n...")
+            self.calls[k] += 1
+            return mock.MagicMock(name=f"compiled {k} result")
+        return compiled
+
+
+def fake_torch(compile: Callable[..., Any] | None) -> mock.MagicMock:
+    """A PyTorch of mocks: any op returns a mock; a card, a version, torch.compile (none where
+    compile is None)."""
+    torch = mock.MagicMock(name="torch")
+    torch.__version__ = "0.0+fake"
+    torch.version = types.SimpleNamespace(cuda="13.0")
+    torch.cuda.get_device_properties.return_value = types.SimpleNamespace(
+        name="Fake GPU", multi_processor_count=132, major=9, minor=0, total_memory=1 << 37,
+        L2_cache_size=50 << 20)
+    if compile is None:
+        del torch.compile
+    else:
+        torch.compile = compile
+    return torch
+
+
+class PeerBench(torch_compare.Bench):
+    """A Bench over fake_torch: its own peer calls (torch.compile, Liger-Kernel) and its
+    measure_shape's order; inputs, references and errors stubbed, every call agreeing and
+    timed at 10 us (time_us makes one call, the one a timing would)."""
+
+    def __init__(self, compile: Callable[..., Any] | None, mode: str = "default") -> None:
+        self.torch = fake_torch(compile)
+        self.lib = types.SimpleNamespace(actbench_variant_supports=lambda index, cols: 1)
+        self.iterations = 10
+        self.device = "cuda"
+        # with a torch.compile, Triton (absent here) is taken to be there
+        self.init_peers(mode, None if compile else torch_compare.compile_unavailable(self.torch))
+        self.timed: list[Any] = []  # each call time_us timed
+
+    def inputs(self, v: CVariant, rows: int, cols: int) -> tuple[Any, Any]:
+        return mock.MagicMock(name="x"), (mock.MagicMock(name="b") if v.has_bias else None)
+
+    def backward_inputs(self, v: CVariant, rows: int, cols: int) -> tuple[Any, Any]:
+        return mock.MagicMock(name="saved"), mock.MagicMock(name="dy")
+
+    def reference(self, v: CVariant, x: Any, b: Any) -> Any:
+        return mock.MagicMock(name="reference")
+
+    def backward_reference(self, v: CVariant, saved: Any, dy: Any) -> tuple[Any, Any]:
+        return mock.MagicMock(name="reference"), None
+
+    def errors(self, got: Any, ref: Any) -> tuple[float, float]:
+        return 0.0, 0.0
+
+    def agrees(self, v: CVariant, got: Any, ref: Any, bound: Any = None) -> bool:
+        return True
+
+    def time_us(self, op: Callable[[], Any]) -> float:
+        self.timed.append(op())
+        return 10.0
+
+    def actbench_op(self, v: CVariant, x: Any, b: Any, y: Any) -> Callable[[], None]:
+        return lambda: None
+
+    def actbench_backward_op(self, v: CVariant, saved: Any, dy: Any, dx: Any,
+                             dbias: Any) -> Callable[[], None]:
+        return lambda: None
+
+
+class LigerSoftmaxFunction:
+    """liger_kernel.ops.softmax.LigerSoftmaxFunction: apply (the forward) leaves its settings on
+    the output's grad_fn, as an autograd Function's forward leaves them on its ctx; backward
+    records the ctx and dy it was given."""
+
+    backward_calls: list[tuple[Any, Any]] = []
+
+    @staticmethod
+    def apply(x: Any) -> Any:
+        return types.SimpleNamespace(grad_fn=types.SimpleNamespace(BLOCK_SIZE=1024, num_warps=4))
+
+    @staticmethod
+    def backward(ctx: Any, dy: Any) -> Any:
+        LigerSoftmaxFunction.backward_calls.append((ctx, dy))
+        return mock.MagicMock(name="liger dx")
+
+
+@contextlib.contextmanager
+def fake_liger() -> Iterator[type]:
+    """liger_kernel importable, with its softmax only (its gated kernels do not import)."""
+    softmax = types.ModuleType("liger_kernel.ops.softmax")
+    softmax.LigerSoftmaxFunction = LigerSoftmaxFunction
+    LigerSoftmaxFunction.backward_calls = []
+    torch_compare.liger_import.cache_clear()  # a lookup made without it
+    try:
+        with mock.patch.dict(sys.modules, {"liger_kernel": types.ModuleType("liger_kernel"),
+                                           "liger_kernel.ops": types.ModuleType("liger_kernel.ops"),
+                                           "liger_kernel.ops.softmax": softmax}):
+            yield LigerSoftmaxFunction
+    finally:
+        torch_compare.liger_import.cache_clear()
 
 
 def measure_shape_taking(seconds: Callable[[int], float], pass_time: Callable[[float], None]):
