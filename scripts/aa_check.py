@@ -10,6 +10,10 @@ into a copy of the second log, one benchmark at a time (every benchmark the A/A 
 judged, in turn), and checks that each comparison exits 1 naming that benchmark alone as
 SLOWER. UNCERTAIN benchmarks (too noisy on this machine to judge) are counted, not planted
 into; a pair in which compare.py judged nothing cannot show a plant caught, and fails.
+With two pairs or more, each run is then also compared against the other pairs' runs taken
+at other times: against each one alone (counted: a one-run baseline from another time is
+where false alarms come from) and against each other pair's two runs pooled as one baseline
+(compare.py BASE BASE NEW), which must pass as the A/A pairs must.
 --busy keeps all cores but one busy during the runs (one bounded busy loop per core, started
 before and stopped after each run by its PID): the shared-machine case. Flags after `--` go
 to bench.sh after --quick.
@@ -57,12 +61,15 @@ class Comparison:
         return [n for n, s in self.statuses.items() if s == status]
 
 
-def compare(base: Path, new: Path) -> Comparison:
-    """scripts/compare.py BASE NEW as a user runs it: its exit status and its table."""
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), str(base), str(new)],
+def compare(base: Path | tuple[Path, ...], new: Path) -> Comparison:
+    """scripts/compare.py BASE [BASE ...] NEW as a user runs it: its exit status and its
+    table."""
+    bases = [str(b) for b in (base if isinstance(base, tuple) else (base,))]
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), *bases, str(new)],
                        capture_output=True, text=True)
     if r.returncode not in (0, 1):
-        raise RunFailed(f"compare.py {base} {new} exited {r.returncode}: {r.stderr.strip()}")
+        raise RunFailed(f"compare.py {' '.join(bases)} {new} exited {r.returncode}: "
+                        f"{r.stderr.strip()}")
     lines = r.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("benchmark "))
     c = Comparison(r.returncode, summary=lines[-1])
@@ -120,7 +127,8 @@ def plant(log: dict, name: str, folder: Path) -> Path:
     return path
 
 
-def check_pair(index: int, args: argparse.Namespace, folder: Path) -> bool:
+def check_pair(index: int, args: argparse.Namespace, folder: Path) -> tuple[bool, tuple[Path, Path]]:
+    """One A/A pair and its plants: whether it passed, and its two logs."""
     (a, ta), (b, tb) = bench(args.flags, args.busy), bench(args.flags, args.busy)
     aa = compare(a, b)
     changes = ", ".join(f"{len(aa.named(s))} {s.lower()}"
@@ -145,7 +153,29 @@ def check_pair(index: int, args: argparse.Namespace, folder: Path) -> bool:
             print(f"    {aa.statuses[name]}: {name}")
     for m in missed:
         print(f"    missed: {m}")
-    return aa_ok and not missed
+    return aa_ok and not missed, (a, b)
+
+
+def check_across(pairs: list[tuple[Path, Path]]) -> bool:
+    """Every run against the runs of the other pairs: each alone (counted), and each other
+    pair's two pooled (must pass). Whether none of the pooled comparisons false-alarmed."""
+    alone = alarms = pooled = pooled_alarms = 0
+    for i, (_, run) in enumerate(pairs):
+        for j, other in enumerate(pairs):
+            if i == j:
+                continue
+            for base in other:
+                alone += 1
+                alarms += compare(base, run).code != 0
+            c = compare(other, run)
+            pooled += 1
+            if c.code != 0:
+                pooled_alarms += 1
+                print(f"    FALSE ALARM across pairs: {other[0].name} + {other[1].name} vs "
+                      f"{run.name}: {', '.join(c.named('SLOWER') + c.named('ERROR'))}")
+    print(f"across pairs: one-run baselines false-alarmed {alarms}/{alone}; "
+          f"two runs pooled {pooled_alarms}/{pooled}", flush=True)
+    return pooled_alarms == 0
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -164,18 +194,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    passed = 0
+    passed, logs = 0, []
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(1, args.pairs + 1):
-            try:
-                passed += check_pair(i, args, Path(tmp))
-            except RunFailed as e:
-                print(f"aa_check.py: error: {e}", file=sys.stderr)
-                return 2
+        try:
+            for i in range(1, args.pairs + 1):
+                ok, pair = check_pair(i, args, Path(tmp))
+                passed += ok
+                logs.append(pair)
+            across = len(logs) < 2 or check_across(logs)
+        except RunFailed as e:
+            print(f"aa_check.py: error: {e}", file=sys.stderr)
+            return 2
+    ok = passed == args.pairs and across
     print(f"aa_check: {passed}/{args.pairs} pairs passed"
-          f"{' with the other cores busy' if args.busy else ''}: "
-          f"{'OK' if passed == args.pairs else 'FAILED'}")
-    return 0 if passed == args.pairs else 1
+          f"{' with the other cores busy' if args.busy else ''}"
+          f"{'' if across else ', and a pooled baseline false-alarmed across pairs'}: "
+          f"{'OK' if ok else 'FAILED'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Compares two Google Benchmark JSON logs (actbench's or any other) and fails on a real slowdown.
 
-    scripts/compare.py BASE.json NEW.json [--threshold 0.05] [--noise-factor 3]
-                       [--max-band 0.1] [--allow-different-machines]
+    scripts/compare.py BASE.json [BASE.json ...] NEW.json [--threshold 0.05]
+                       [--noise-factor 2] [--max-band 0.15] [--max-run-shift 0.1]
+                       [--allow-different-machines]
 
 Benchmarks are matched by full name, element type included (`sigmoid/warp/bf16/n:1024` and
 `sigmoid/warp/f16/n:1024` are two benchmarks; a name from a log before the types,
@@ -48,9 +49,23 @@ removes. Logs of one process lack the first: 6 single-process --quick runs compa
 false alarms in 10 of 30 pairs (the median/MAD model in 4-6), and compare.py warns on such a
 log. scripts/aa_check.py repeats the A/A check on any machine.
 
+A baseline of several runs. Noise measured within one run cannot see what moves between runs
+taken at different times: on the build machine a benchmark's fastest repetitions agreed within
+each of two runs and differed by 20% between them (relu/cpu_omp/bf16: 7.6-7.7 us in all four
+processes of one run, 9.2-9.6 us in all four of another, the whole run moving 8%). Several
+BASE logs (runs of one build on one machine, best taken at different times) are pooled into
+one baseline, each run's processes its own (gbjson.pool), so that the spread between
+processes includes the spread between runs. Measured on 6 --quick runs of one build over 17
+minutes, the other core busy for most of them (3 back-to-back pairs, 210 benchmarks each):
+one base log against each other run, 4 of the 30 ordered pairs false-alarmed (each across two
+pairs, none within one); two base logs pooled against a third run, 0 of 60 (7% of benchmarks
+judged; back-to-back pairs judged 2-47%). A CI that compares against a stored baseline taken
+on another day keeps two or more runs of it.
+
 Each benchmark is SAME, FASTER, SLOWER, UNCERTAIN, NEW (only in NEW.json), GONE (only in
 BASE.json) or ERROR (errored on either side). Logs from different machines (context machine /
-gpu_name / host_name) are refused unless --allow-different-machines.
+gpu_name / host_name) are refused unless --allow-different-machines; several BASE logs must
+come from one machine in any case.
 
 Exit status: 0 no regression (UNCERTAIN benchmarks do not fail it: the summary line counts
 them and a warning on stderr says so); 1 at least one SLOWER or ERROR; 2 unusable input
@@ -260,7 +275,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="compare.py", description=__doc__.split("\n\n")[0], epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("base", type=Path, help="baseline log (Google Benchmark JSON)")
+    p.add_argument("base", type=Path, nargs="+",
+                   help="baseline log (Google Benchmark JSON); several runs of one build are "
+                        "pooled into one baseline")
     p.add_argument("new", type=Path, help="log to check against it")
     p.add_argument("--threshold", type=float, default=0.05,
                    help="smallest relative change that counts (default 0.05)")
@@ -285,10 +302,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
-        base, new = gbjson.load(args.base), gbjson.load(args.new)
+        bases, new = [gbjson.load(path) for path in args.base], gbjson.load(args.new)
     except gbjson.LogError as e:
         print(f"compare.py: error: {e}", file=sys.stderr)
         return 2
+    for other in bases[1:]:
+        apart = machine_mismatch(bases[0], other)
+        if apart:
+            print(f"compare.py: error: the base logs come from different machines: {apart} "
+                  f"({bases[0].path} vs {other.path}); a baseline of several runs is one "
+                  f"machine's", file=sys.stderr)
+            return 2
+    base = gbjson.pool(bases)
     mismatch = machine_mismatch(base, new)
     if mismatch and not args.allow_different_machines:
         print(f"compare.py: error: the logs come from different machines: {mismatch}; "
@@ -299,7 +324,9 @@ def main(argv: list[str]) -> int:
     for warning in warnings:
         print(f"compare.py: {warning}", file=sys.stderr)
     verdicts = compare(base, new, args)
-    print(f"base: {base.path} ({base.machine})\nnew:  {new.path} ({new.machine})\n")
+    pooled = f", {len(bases)} runs pooled" if len(bases) > 1 else ""
+    print(f"base: {' + '.join(str(b.path) for b in bases)} ({base.machine}{pooled})\n"
+          f"new:  {new.path} ({new.machine})\n")
     print(format_table(verdicts))
     for v in verdicts:
         if v.note:

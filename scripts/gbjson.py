@@ -354,6 +354,41 @@ def load(path: str | Path) -> Run:
     return run
 
 
+def pool(runs: list[Run]) -> Run:
+    """Several runs of one benchmark set as one baseline: each benchmark with every run's
+    repetitions, each run's processes numbered apart from the others' (run 0's first, then
+    run 1's, ...), so that Benchmark.fast_ns is the median over all their processes and
+    fast_noise's spread between processes is also the spread between the runs. The first run's
+    path and context; a benchmark some runs lack holds the others'. The caller checks that
+    the runs come from one machine."""
+    if len(runs) == 1:
+        return runs[0]
+    pooled: dict[str, Benchmark] = {}
+    centers: dict[str, list[float]] = {}
+    first_process = 0
+    for run in runs:
+        after = first_process
+        for key, b in run.by_key().items():
+            into = pooled.setdefault(key, Benchmark(b.name, counters=dict(b.counters)))
+            into.times_ns += b.times_ns
+            into.processes += [first_process + p for p in b.processes]
+            into.errors += [e for e in b.errors if e not in into.errors]
+            if b.center_ns is not None:
+                centers.setdefault(key, []).append(b.center_ns)
+            after = max([after] + [first_process + p + 1 for p in b.processes])
+        first_process = after
+    for key, b in pooled.items():
+        if b.times_ns:
+            b.center_ns = statistics.median(b.times_ns)
+            if len(b.times_ns) >= 2 and b.center_ns > 0:
+                b.cv = statistics.stdev(b.times_ns) / statistics.fmean(b.times_ns)
+        elif key in centers:  # only aggregates in every run: the median of their centers
+            b.center_ns = statistics.median(centers[key])
+    first = runs[0]
+    return Run(first.path, first.context, {b.name.raw: b for b in pooled.values()},
+               first.variants, first.has_registry)
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None

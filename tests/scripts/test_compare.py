@@ -3,7 +3,9 @@ band, UNCERTAIN comparisons, real A/A pairs, a foreign log, NEW/GONE, errors, ma
 input (exit 2, no traceback), and aa_check.py's plant."""
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
 import tempfile
 import unittest
@@ -182,6 +184,40 @@ class CompareCli(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertEqual([x.split()[0] for x in status_lines(r.stdout, "SLOWER")], [WARP_16M])
         self.assertNotIn("come from one process", r.stderr)  # these logs span two
+
+    def test_several_base_runs_are_pooled_their_spread_taken_as_noise(self):
+        """Two base runs, each steady within itself (every repetition 100..101 us, and
+        120..121 us), pooled: the spread between them is noise. Against the first alone, the
+        second is +20% SLOWER (the false alarm a one-run baseline taken at another time gives);
+        against both pooled it is not, and a log +25% beyond the slower run is still not taken
+        as a regression the pool cannot tell from noise (band 2 x 10/110 = 18%: UNCERTAIN)."""
+        fast = changed(self.reps, WARP_16M, repetition_times([100, 101, 100.5, 100.2, 100.8]))
+        slow = changed(self.reps, WARP_16M, repetition_times([120, 121, 120.5, 120.2, 120.8]))
+        paths = [write_log(self.dir, f"{name}.json", log)
+                 for name, log in (("fast", fast), ("slow", slow))]
+        r = run_script("compare.py", paths[0], paths[1])
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual([x.split()[0] for x in status_lines(r.stdout, "SLOWER")], [WARP_16M])
+        r = run_script("compare.py", *paths, write_log(self.dir, "new.json", slow))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"UNCERTAIN {WARP_16M}: noise band ±18% is wider than --max-band 15%", r.stdout)
+        self.assertIn("2 runs pooled", r.stdout)
+        self.assertIn(" + ", r.stdout.splitlines()[0])  # both base logs named
+        self.assertNotIn("the base log's repetitions come from one process", r.stderr)  # it spans two
+        # the other benchmarks, alike in both runs, are judged as before: +25% is caught alone
+        other = "copy/cpu_memcpy/f32/n:16777216/real_time"
+        r = run_script("compare.py", *paths,
+                       write_log(self.dir, "planted.json", changed(slow, other, scale_time(1.25))))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual([x.split()[0] for x in status_lines(r.stdout, "SLOWER")], [other])
+
+    def test_base_runs_from_different_machines_are_refused(self):
+        gpu_b = copy.deepcopy(self.reps)
+        gpu_b["context"].update(machine="Synthetic GPU B", gpu_name="Synthetic GPU B")
+        r = run_script("compare.py", write_log(self.dir, "a.json", self.reps),
+                       write_log(self.dir, "b.json", gpu_b), write_log(self.dir, "new.json", self.reps),
+                       "--allow-different-machines")
+        self.assertCleanFailure(r, "the base logs come from different machines")
 
     def test_a_run_that_moved_a_little_is_judged_relative_to_it(self):
         """All benchmarks 7% slower (under --max-run-shift 10%): the machine, not the code; a
@@ -385,6 +421,23 @@ class RealLogs(unittest.TestCase):
             scaled += factor != 1.0
             self.assertAlmostEqual(after["real_time"], before["real_time"] * factor)
         self.assertEqual(scaled, 20 + 3)  # the repetitions, mean, median, stddev
+
+    def test_aa_check_across_pairs_pools_the_other_pairs_runs(self):
+        """Two pairs: runs of one pair alike, the second pair's WARP_16M 30% slower in both of
+        its runs (what a change of the machine between the pairs would do to one benchmark):
+        a slower run against the first pair, alone or pooled, names it (the other way round it
+        is FASTER, no alarm), and the check fails; with the pairs alike it passes."""
+        reps = fixture("gpu_reps.json")
+        slower = changed(reps, WARP_16M, scale_time(1.3))
+        runs = [write_log(self.dir, f"{i}.json", log) for i, log in enumerate((reps, reps, slower, slower))]
+        alike = [write_log(self.dir, f"alike{i}.json", reps) for i in range(2)]
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            self.assertFalse(aa_check.check_across([(runs[0], runs[1]), (runs[2], runs[3])]))
+        self.assertIn("one-run baselines false-alarmed 2/4; two runs pooled 1/2", out.getvalue())
+        self.assertIn("FALSE ALARM across pairs", out.getvalue())
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            self.assertTrue(aa_check.check_across([(runs[0], runs[1]), tuple(alike)]))
+        self.assertIn("one-run baselines false-alarmed 0/4; two runs pooled 0/2", out.getvalue())
 
     def test_aa_check_refuses_bad_arguments(self):
         r = run_script("aa_check.py", "--pairs", "0")
