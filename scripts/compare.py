@@ -2,8 +2,8 @@
 """Compares two Google Benchmark JSON logs (actbench's or any other) and fails on a real slowdown.
 
     scripts/compare.py BASE.json [BASE.json ...] NEW.json [--threshold 0.05]
-                       [--noise-factor 2] [--max-band 0.15] [--max-run-shift 0.1]
-                       [--allow-different-machines]
+                       [--noise-factor 2] [--spread-factor 4] [--max-band 0.15]
+                       [--max-run-shift 0.1] [--allow-different-machines]
 
 Benchmarks are matched by full name, element type included (`sigmoid/warp/bf16/n:1024` and
 `sigmoid/warp/f16/n:1024` are two benchmarks; a name from a log before the types,
@@ -17,9 +17,13 @@ whose interference only ever adds time:
   * its noise is the larger of the spread between processes (half the range of their
     fastest repetitions, over the time) and the spread of the fast end (the 30th percentile
     of all repetitions over the fastest);
-  * the noise band is max(threshold, noise-factor x the noisier side's noise); the change is
-    taken relative to the whole run's (the median change over all benchmarks: what the
-    machine did between the runs) and is SLOWER or FASTER beyond the band, SAME within it;
+  * the change is taken relative to the other benchmarks' (the median of their changes:
+    what the machine did between the runs), and the noise band is max(threshold,
+    noise-factor x the noisier side's noise, spread-factor x the others' spread: 1.4826 x
+    the median of their absolute relative changes, how far benchmarks moved among themselves
+    between the two runs); SLOWER or FASTER beyond the band, SAME within it. The others',
+    not all: a benchmark's own change, a regression, moves neither its reference nor its
+    band;
   * a benchmark is UNCERTAIN, not judged, when a side has fewer than 5 repetitions (a log
     without repetitions, or one that kept only aggregates, carries no noise estimate), or
     when its band is wider than --max-band (15%): too noisy to tell a regression from noise;
@@ -48,6 +52,15 @@ and the other core's load slows every benchmark a little, which the run-relative
 removes. Logs of one process lack the first: 6 single-process --quick runs compared so gave
 false alarms in 10 of 30 pairs (the median/MAD model in 4-6), and compare.py warns on such a
 log. scripts/aa_check.py repeats the A/A check on any machine.
+
+The benchmarks' spread. Two runs also differ by what lasts a run: 10 --quick runs of one build
+on a quiet machine (5 back-to-back pairs over 12 minutes, 143 benchmarks each), all 90 ordered
+pairs compared: without the spread term (--spread-factor 0) 19 pairs had a benchmark SLOWER
+or FASTER beyond its band, with a spread factor of 3 11, with 4 (the default) 3, judging 36%,
+34% and 25% of the benchmarks; a 25% plant into a judged benchmark (8 a pair) was caught, and
+named alone, 443 times in 456 with 4. Taking the reference and the spread from the other
+benchmarks only keeps a plant from widening its own band (with all of them, a plant into a
+20-benchmark log moved the median enough to leave every benchmark UNCERTAIN).
 
 A baseline of several runs. Noise measured within one run cannot see what moves between runs
 taken at different times: on the build machine a benchmark's fastest repetitions agreed within
@@ -90,6 +103,7 @@ NOISE_FACTOR = 2.0
 MAX_BAND = 0.15
 MIN_REPETITIONS = 5  # fewer: UNCERTAIN (and 4 vs 4 is the least a rank test can reject at 5%)
 MAX_RUN_SHIFT = 0.1
+SPREAD_FACTOR = 4.0
 MIN_BENCHMARKS_FOR_SHIFT = 5
 
 
@@ -164,12 +178,15 @@ def _errors(side: str, b: gbjson.Benchmark) -> str:
 
 def compare(base: gbjson.Run, new: gbjson.Run, args: argparse.Namespace) -> list[Verdict]:
     """Verdicts in BASE order, then the benchmarks only NEW has; none judged when the whole
-    run moved (see run_shift)."""
+    run moved (see run_shift). Each benchmark is judged against the others: its change
+    relative to theirs (the median of their changes), within a band at least spread_factor x
+    their spread (run_spread), so that its own change, a regression, moves neither."""
     base_keyed, new_keyed = base.by_key(), new.by_key()
     names = list(base_keyed) + [n for n in new_keyed if n not in base_keyed]
     verdicts = [judge(n, base_keyed.get(n), new_keyed.get(n), args) for n in names]
     shift = run_shift(verdicts)
     moved = 0.0 if shift is None else shift[0]
+    changes = timed_changes(verdicts)
     for v in verdicts:
         if v.status != "SAME":
             continue
@@ -178,10 +195,31 @@ def compare(base: gbjson.Run, new: gbjson.Run, args: argparse.Namespace) -> list
             v.note = (f"the whole run moved {moved:+.0%} (median of {shift[1]} benchmarks): "
                       f"the machine changed between the runs, no benchmark can be judged")
             continue
-        v.relative = (1 + v.change) / (1 + moved) - 1
+        others = [c for k, c in changes.items() if k != id(v)]
+        if len(others) < MIN_BENCHMARKS_FOR_SHIFT:
+            v.relative = v.change
+        else:
+            their_shift = statistics.median(others)
+            v.relative = (1 + v.change) / (1 + their_shift) - 1
+            spread = run_spread(others, their_shift)
+            if args.spread_factor * spread > v.band:
+                v.band = args.spread_factor * spread
+                if v.band > args.max_band:
+                    v.status = "UNCERTAIN"
+                    v.note = (f"the benchmarks moved ±{spread:.1%} among themselves between "
+                              f"the runs (their spread): a band of {args.spread_factor:g} x that, "
+                              f"±{v.band:.0%}, is wider than --max-band {args.max_band:.0%}")
+                    continue
         if abs(v.relative) > v.band:
             v.status = "SLOWER" if v.relative > 0 else "FASTER"
     return verdicts
+
+
+def timed_changes(verdicts: list[Verdict]) -> dict[int, float]:
+    """The change of every benchmark timed on both sides (judged or not), by id() of its
+    verdict."""
+    return {id(v): v.change for v in verdicts
+            if v.change is not None and math.isfinite(v.change) and v.status != "ERROR"}
 
 
 def run_shift(verdicts: list[Verdict]) -> tuple[float, int] | None:
@@ -190,11 +228,19 @@ def run_shift(verdicts: list[Verdict]) -> tuple[float, int] | None:
     of code moves the benchmarks it touches; a change of the machine between the runs (load,
     clocks, a neighbour) moves them all, which noise measured within each run cannot see: two
     A/A runs on either side of a burst of load came out 46-84% apart with bands of 6-9%."""
-    changes = [v.change for v in verdicts
-               if v.change is not None and math.isfinite(v.change) and v.status != "ERROR"]
+    changes = list(timed_changes(verdicts).values())
     if len(changes) < MIN_BENCHMARKS_FOR_SHIFT:
         return None
     return statistics.median(changes), len(changes)
+
+
+def run_spread(changes: list[float], shift: float) -> float:
+    """How far benchmarks moved among themselves between the two runs: 1.4826 x the median of
+    their absolute changes relative to the run's shift (the standard deviation a normal
+    distribution of them would have; deaf to the few a change of code moves). Noise within a
+    run cannot see it: a machine's state that lasts a run (where its threads land, a
+    neighbour's load) moves some benchmarks of that run in all of its processes alike."""
+    return gbjson.MAD_TO_SIGMA * statistics.median(abs((1 + c) / (1 + shift) - 1) for c in changes)
 
 
 def machine_mismatch(base: gbjson.Run, new: gbjson.Run) -> str | None:
@@ -234,13 +280,16 @@ def summary_line(verdicts: list[Verdict], args: argparse.Namespace) -> str:
     """`0 slower, ... 2 uncertain, ...: no regression; 2 UNCERTAIN not judged` and the rule."""
     counts = {s: sum(v.status == s for v in verdicts) for s in STATUSES}
     parts = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
+    shift = run_shift(verdicts)
+    spread = "" if shift is None else (
+        f", {args.spread_factor:g} x the benchmarks' spread "
+        f"±{run_spread(list(timed_changes(verdicts).values()), shift[0]):.1%}")
     rule = (f"fastest repetition (median over processes), noise band max({args.threshold:.0%}, "
-            f"{args.noise_factor:g} x its spread) up to {args.max_band:.0%}, >= {MIN_REPETITIONS} "
-            f"repetitions")
+            f"{args.noise_factor:g} x its spread{spread}) up to {args.max_band:.0%}, "
+            f">= {MIN_REPETITIONS} repetitions")
     outcome = "REGRESSION" if exit_status(verdicts) == 1 else "no regression"
     if counts["UNCERTAIN"]:
         outcome += f"; {counts['UNCERTAIN']} UNCERTAIN (not judged)"
-    shift = run_shift(verdicts)
     if shift is not None:
         moved = abs(shift[0]) > args.max_run_shift
         outcome += (f"; the whole run moved {shift[0]:+.1%}" + (
@@ -291,11 +340,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="when the median change of all benchmarks is beyond this, the machine "
                         "changed between the runs and nothing is judged "
                         f"(default {MAX_RUN_SHIFT:g})")
+    p.add_argument("--spread-factor", type=float, default=SPREAD_FACTOR,
+                   help="the noise band is at least this many times how far the benchmarks moved "
+                        f"among themselves between the runs (default {SPREAD_FACTOR:g})")
     p.add_argument("--allow-different-machines", action="store_true",
                    help="compare logs whose machine or GPU names differ")
     args = p.parse_args(argv)
-    if args.threshold < 0 or args.noise_factor < 0 or args.max_band < args.threshold or args.max_run_shift < 0:
-        p.error("--threshold and --noise-factor must be >= 0, --max-band at least --threshold")
+    if (args.threshold < 0 or args.noise_factor < 0 or args.spread_factor < 0
+            or args.max_band < args.threshold or args.max_run_shift < 0):
+        p.error("--threshold, --noise-factor, --spread-factor and --max-run-shift must be >= 0, "
+                "--max-band at least --threshold")
     return args
 
 
