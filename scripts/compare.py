@@ -25,8 +25,9 @@ whose interference only ever adds time:
     not all: a benchmark's own change, a regression, moves neither its reference nor its
     band;
   * a benchmark is UNCERTAIN, not judged, when a side has fewer than 5 repetitions (a log
-    without repetitions, or one that kept only aggregates, carries no noise estimate), or
-    when its band is wider than --max-band (15%): too noisy to tell a regression from noise;
+    without repetitions, or one that kept only aggregates, carries no noise estimate), when a
+    side was stalled (a repetition 10x its fastest or more), or when its band is wider than
+    --max-band (15%): too noisy to tell a regression from noise;
   * when the whole run moved beyond --max-run-shift (10%), the machine changed between the
     runs (a burst of load, clocks): nothing is judged, and the summary says the runs are not
     comparable. A change of code moves the benchmarks it touches, not the median of all.
@@ -53,14 +54,24 @@ removes. Logs of one process lack the first: 6 single-process --quick runs compa
 false alarms in 10 of 30 pairs (the median/MAD model in 4-6), and compare.py warns on such a
 log. scripts/aa_check.py repeats the A/A check on any machine.
 
-The benchmarks' spread. Two runs also differ by what lasts a run: 10 --quick runs of one build
-on a quiet machine (5 back-to-back pairs over 12 minutes, 143 benchmarks each), all 90 ordered
-pairs compared: without the spread term (--spread-factor 0) 19 pairs had a benchmark SLOWER
-or FASTER beyond its band, with a spread factor of 3 11, with 4 (the default) 3, judging 36%,
-34% and 25% of the benchmarks; a 25% plant into a judged benchmark (8 a pair) was caught, and
-named alone, 443 times in 456 with 4. Taking the reference and the spread from the other
-benchmarks only keeps a plant from widening its own band (with all of them, a plant into a
-20-benchmark log moved the median enough to leave every benchmark UNCERTAIN).
+The benchmarks' spread. Two runs also differ by what lasts a run: 16 --quick runs of one build
+on a quiet machine (8 back-to-back pairs over 30 minutes, 143 benchmarks each), all 240
+ordered pairs compared: without the spread term (--spread-factor 0) 79 pairs had a benchmark
+SLOWER or FASTER beyond its band (one benchmark 19% off, every process of each run agreeing),
+with a spread factor of 4 (the default) 11, judging 34% of the benchmarks rather than 45%; a
+25% plant into a judged benchmark (8 a pair) was caught, and named alone, 1226 times in
+1272. Taking the reference and the spread from the other benchmarks only keeps a plant from
+widening its own band (with all of them, a plant into a 20-benchmark log moved the median
+enough to leave every benchmark UNCERTAIN).
+
+Stalls. With the other core busy, a parallel benchmark (cpu_omp, oneDNN, the threaded memcpy)
+loses a time slice whenever the scheduler holds one of its threads at a barrier: 69-75 of 143
+benchmarks of each busy --quick run had a repetition 10x their fastest or more (up to 235x),
+every one of them threaded, against none in 14 quiet runs; and their fastest repetitions then
+moved from run to run too (gelu_tanh/cpu_omp/f32/n:65536: 33.9-34.2 us in all four processes
+of one busy run, 54.2-54.7 us in all four of the next, the only benchmark beyond its band).
+Such a benchmark is UNCERTAIN, saying so, and the single-threaded ones are judged: the 4 busy
+runs' 12 ordered pairs then had no benchmark beyond its band (7% judged).
 
 A baseline of several runs. Noise measured within one run cannot see what moves between runs
 taken at different times: on the build machine a benchmark's fastest repetitions agreed within
@@ -104,6 +115,9 @@ MAX_BAND = 0.15
 MIN_REPETITIONS = 5  # fewer: UNCERTAIN (and 4 vs 4 is the least a rank test can reject at 5%)
 MAX_RUN_SHIFT = 0.1
 SPREAD_FACTOR = 4.0
+# A repetition this many times the fastest: stalled (see unjudgeable). A repetition is the mean
+# of many iterations: no benchmark's own variation comes near it, a time slice lost does.
+STALL_RATIO = 10.0
 MIN_BENCHMARKS_FOR_SHIFT = 5
 
 
@@ -127,7 +141,13 @@ class Verdict:
 def unjudgeable(b: gbjson.Benchmark) -> str | None:
     """Why one side's repetitions cannot carry a noise estimate, or None."""
     if b.repetitions >= MIN_REPETITIONS:
-        return None
+        fastest = min(b.times_ns)
+        stall = max(b.times_ns) / fastest if fastest > 0 else math.inf
+        if stall < STALL_RATIO:
+            return None
+        return (f"a repetition took {stall:.0f}x its fastest: the benchmark was stalled (on a "
+                f"busy machine the scheduler holds one of a parallel region's threads for a "
+                f"time slice), and then its fastest repetitions move from run to run as well")
     if not b.times_ns:
         return ("only aggregates (--benchmark_report_aggregates_only): no repetitions to "
                 "estimate the noise from")
@@ -314,8 +334,8 @@ def exit_status(verdicts: list[Verdict]) -> int:
 
 EPILOG = f"""\
 statuses: SLOWER, FASTER, SAME; UNCERTAIN (not judged: fewer than {MIN_REPETITIONS} repetitions
-on a side, only aggregates, a noise band wider than --max-band, or the whole run moved by
-more than --max-run-shift); NEW, GONE (in one log only); ERROR (failed on a side).
+on a side, only aggregates, a side stalled (a repetition {STALL_RATIO:g}x its fastest), a noise
+band wider than --max-band, or the whole run moved by more than --max-run-shift); NEW, GONE (in one log only); ERROR (failed on a side).
 exit status: 0 no regression (UNCERTAIN benchmarks do not fail it; the summary line counts
 them and stderr warns), 1 a SLOWER or ERROR benchmark, 2 unusable input or arguments."""
 
@@ -390,7 +410,7 @@ def main(argv: list[str]) -> int:
     uncertain = sum(v.status == "UNCERTAIN" for v in verdicts)
     if uncertain:
         print(f"compare.py: warning: {uncertain} of {len(verdicts)} benchmarks UNCERTAIN: not "
-              f"judged (too few repetitions, or too noisy; see the notes above)",
+              f"judged (too few repetitions, stalled, or too noisy; see the notes above)",
               file=sys.stderr)
     return exit_status(verdicts)
 
