@@ -957,11 +957,13 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   // Host buffers of up to 2^26 elements come and go with every benchmark and repetition
-  // (outputs, the runner's guarded copies, workspaces). glibc serves allocations above its
-  // mmap threshold (at most 32 MiB) from fresh mappings, so each one page-faults anew and
-  // returns its pages at free; from the heap, and with the heap's top kept, freed memory is
-  // reused as it is. CPU variants' timed calls are unaffected (each rep warms its output first).
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  // (outputs, the runner's guarded copies, workspaces). Below 32 MiB they come from the heap,
+  // whose top is kept: freed memory is reused as it is, without page faults. From 32 MiB on
+  // they are mappings of their own, returned at free: kept in the heap, freed buffers of
+  // mixed sizes fragmented it until the full CPU sweep's resident set passed the 24 GB of the
+  // build machine (the prepared cases it counts against half of memory were 12 GB of it).
+  // CPU variants' timed calls are unaffected (each rep warms its output first).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   try {
     return actbench::run(argc, argv);
