@@ -208,8 +208,7 @@ def compare(base: gbjson.Run, new: gbjson.Run, args: argparse.Namespace) -> list
     verdicts = [judge(n, base_keyed.get(n), new_keyed.get(n), args) for n in names]
     shift = run_shift(verdicts)
     moved = 0.0 if shift is None else shift[0]
-    # the others: those with a noise estimate (a band), not the stalled or unrepeated ones
-    changes = timed_changes([v for v in verdicts if v.band is not None])
+    changes = spread_changes(verdicts)
     for v in verdicts:
         if v.status != "SAME":
             continue
@@ -243,6 +242,12 @@ def timed_changes(verdicts: list[Verdict]) -> dict[int, float]:
     verdict."""
     return {id(v): v.change for v in verdicts
             if v.change is not None and math.isfinite(v.change) and v.status != "ERROR"}
+
+
+def spread_changes(verdicts: list[Verdict]) -> dict[int, float]:
+    """timed_changes of the benchmarks with a noise estimate (a band), not the stalled or
+    unrepeated ones: what each benchmark's reference and spread are taken from."""
+    return timed_changes([v for v in verdicts if v.band is not None])
 
 
 def run_shift(verdicts: list[Verdict]) -> tuple[float, int] | None:
@@ -304,9 +309,10 @@ def summary_line(verdicts: list[Verdict], args: argparse.Namespace) -> str:
     counts = {s: sum(v.status == s for v in verdicts) for s in STATUSES}
     parts = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
     shift = run_shift(verdicts)
-    spread = "" if shift is None else (
+    changes = list(spread_changes(verdicts).values())
+    spread = "" if len(changes) < MIN_BENCHMARKS_FOR_SHIFT else (
         f", {args.spread_factor:g} x the benchmarks' spread "
-        f"±{run_spread(list(timed_changes(verdicts).values()), shift[0]):.1%}")
+        f"±{run_spread(changes, statistics.median(changes)):.1%}")
     rule = (f"fastest repetition (median over processes), noise band max({args.threshold:.0%}, "
             f"{args.noise_factor:g} x its spread{spread}) up to {args.max_band:.0%}, "
             f">= {MIN_REPETITIONS} repetitions")

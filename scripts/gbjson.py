@@ -379,9 +379,7 @@ def pool(runs: list[Run]) -> Run:
         first_process = after
     for key, b in pooled.items():
         if b.times_ns:
-            b.center_ns = statistics.median(b.times_ns)
-            if len(b.times_ns) >= 2 and b.center_ns > 0:
-                b.cv = statistics.stdev(b.times_ns) / statistics.fmean(b.times_ns)
+            _center_and_cv(b)
         elif key in centers:  # only aggregates in every run: the median of their centers
             b.center_ns = statistics.median(centers[key])
     first = runs[0]
@@ -452,9 +450,7 @@ def _fold(path: Path, rows: list[Any]) -> dict[str, Benchmark]:
 def _benchmark(run_name: str, g: _Rows) -> Benchmark:
     b = Benchmark(parse_name(run_name), times_ns=g.times_ns, processes=g.processes, errors=g.errors)
     if g.times_ns:
-        b.center_ns = statistics.median(g.times_ns)
-        if len(g.times_ns) >= 2 and b.center_ns > 0:
-            b.cv = statistics.stdev(g.times_ns) / statistics.fmean(g.times_ns)
+        _center_and_cv(b)
         b.counters = _fold_counters(g.counters)
         return b
     # Only aggregates (--benchmark_report_aggregates_only): take the log's own statistics.
@@ -467,6 +463,13 @@ def _benchmark(run_name: str, g: _Rows) -> Benchmark:
     elif "stddev" in g.aggregates and "mean" in g.aggregates and g.aggregates["mean"][0] > 0:
         b.cv = g.aggregates["stddev"][0] / g.aggregates["mean"][0]
     return b
+
+
+def _center_and_cv(b: Benchmark) -> None:
+    """center_ns and cv from the repetitions' times (b.times_ns, not empty)."""
+    b.center_ns = statistics.median(b.times_ns)
+    if len(b.times_ns) >= 2 and b.center_ns > 0:
+        b.cv = statistics.stdev(b.times_ns) / statistics.fmean(b.times_ns)
 
 
 def _fold_counters(per_repetition: list[dict[str, float]]) -> dict[str, float]:
