@@ -67,9 +67,10 @@ leave every benchmark UNCERTAIN); and those with a noise estimate only, not the 
 
 Stalls. With the other core busy, a parallel benchmark (cpu_omp, oneDNN, the threaded memcpy)
 loses a time slice whenever the scheduler holds one of its threads at a barrier: 69-75 of 143
-benchmarks of each busy --quick run had a repetition 10x their fastest or more (up to 235x),
-every one of them threaded, against none in 14 quiet runs; and their fastest repetitions then
-moved from run to run too (gelu_tanh/cpu_omp/f32/n:65536: 33.9-34.2 us in all four processes
+benchmarks of each of 3 busy --quick runs had a repetition 10x their fastest or more (up to
+235x), every one of them threaded, against none in 14 of 16 quiet runs (23 and 41 in the
+other two, which ran beside another busy process); and their fastest repetitions then moved
+from run to run too (gelu_tanh/cpu_omp/f32/n:65536: 33.9-34.2 us in all four processes
 of one busy run, 54.2-54.7 us in all four of the next, the only benchmark beyond its band).
 Such a benchmark is UNCERTAIN, saying so, and the single-threaded ones are judged: 8 busy runs
 (4 back-to-back pairs), all 56 ordered pairs, had no benchmark beyond its band, judging 41% of
