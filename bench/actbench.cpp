@@ -53,7 +53,7 @@ logs the results. Without a GPU the CPU benchmarks run and the GPU ones are skip
 options:
   --list             print every registered variant with its summary and exit (and the
                      variants this build or CPU cannot run, with the reason)
-  --quick            a small sweep for smoke runs
+  --quick            a small sweep (143 benchmarks without a GPU), 16 repetitions of ~10 ms
   --n=N[,N...]       elementwise/copy sizes instead of the default sweep (N or 2^K, each once)
   --shape=RxC[,...]  rows x cols for the bias, gated and softmax families instead of the
                      sweep (cols: the output's; a gated family's x is R x 2C)
@@ -68,8 +68,9 @@ Benchmark names are FAMILY/VARIANT/TYPE/n:N or FAMILY/VARIANT/TYPE/rows:R/cols:C
 f32, f16, bf16. Google Benchmark flags pass through, e.g. --benchmark_filter='^softmax/.*/bf16/',
 --benchmark_out=run.json (checked before the run; written whole or not at all, also when the
 run is interrupted), --benchmark_repetitions=5 (at least 1), --benchmark_min_time=0.05 (bare
-seconds). The console shows a table (time of one call, GB/s, % of the copy bandwidth, max
-absolute error), the log is JSON whatever --benchmark_format/--benchmark_out_format say.
+seconds). Defaults: 5 repetitions of min_time 0.02 s, interleaved (--quick: 16 of 0.007 s).
+The console shows a table, one line per benchmark (time of one call, the median of its
+repetitions, their cv, GB/s, % of the copy bandwidth, max absolute error), the log is JSON whatever --benchmark_format/--benchmark_out_format say.
 Exit status: 0 all verified, 1 a mismatch or a failure in some benchmark, 2 bad usage or a
 fatal error; SIGINT, SIGTERM, SIGHUP and SIGPIPE end it as the signal does, after removing
 the unfinished log.
@@ -252,8 +253,8 @@ std::vector<Shape> rows_for_total(const std::vector<int64_t>& cols, int64_t tota
 // reaches), one row length in cache and one in memory on the CPU (where bias_* have no
 // baseline), and a single shape under --quick. --quick takes its shapes in f32 and the largest
 // of them in f16 and bf16 (what a 16-bit type changes, the bytes and the conversions, shows at
-// any shape): 143 CPU benchmarks rather than 210, so that its 20 repetitions a benchmark stay
-// within a minute on the 2-core build machine.
+// any shape): 143 CPU benchmarks rather than 210, so that its 16 repetitions a benchmark stay
+// well within a minute on the 2-core build machine.
 std::vector<Shape> sweep(const Family& f, Device device, DType t, const Options& o) {
   const bool gpu = device == Device::Gpu;
   const bool f32 = t == DType::F32;
@@ -596,10 +597,11 @@ class RegisteredNames : public Reporter {
   }
 };
 
-// The console's table: one line per benchmark as it completes (and per aggregate, with
-// repetitions), every column labelled and every figure in its unit: time of one call, effective
-// GB/s, percent of the copy bandwidth, the largest absolute error of the verification. A cv
-// aggregate is relative: its time and counters are shown as percentages.
+// The console's table: one line per benchmark as it completes, every column labelled and every
+// figure in its unit: time of one call, iterations (or repetitions), their spread, effective
+// GB/s, percent of the copy bandwidth, the largest absolute error of the verification. With
+// repetitions, a benchmark's line is the median of them (Google Benchmark's median aggregate)
+// with their cv; its mean and stddev stay in the log, as does every repetition.
 class ConsoleTable : public benchmark::BenchmarkReporter {
  public:
   bool ReportContext(const Context& context) override {
@@ -607,32 +609,33 @@ class ConsoleTable : public benchmark::BenchmarkReporter {
     // Google Benchmark sizes names with the "/manual_time" that RegisteredNames drops.
     const size_t suffix = std::string("/manual_time").size();
     width_ = std::max<size_t>(context.name_field_width > suffix ? context.name_field_width - suffix : 0, 9);
-    const std::string header = row("%-*s  %-6s  %13s  %10s  %9s  %9s  %11s", "benchmark", "device", "time",
-                                   "iterations", "GB/s", "% of copy", "max abs err");
+    const std::string header = row("%-*s  %-6s  %13s  %10s  %7s  %9s  %9s  %11s", "benchmark", "device", "time",
+                                   "iterations", "cv", "GB/s", "% of copy", "max abs err");
     GetOutputStream() << header << "\n" << std::string(header.size(), '-') << "\n";
     return true;
   }
 
   void ReportRuns(const std::vector<Run>& runs) override {
+    const Run* cv = nullptr;
+    for (const Run& run : runs) {
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "cv") cv = &run;
+    }
     for (const Run& run : runs) {
       const std::string name = run.benchmark_name();
       if (run.error_occurred) {
         print(row("%-*s  %-6s  ERROR: %s", name.c_str(), run.report_label.c_str(), run.error_message.c_str()));
         continue;
       }
-      // A cv row holds the ratio itself: no time unit, no division by iterations.
-      const bool relative = run.run_type == Run::RT_Aggregate && run.aggregate_unit == benchmark::kPercentage;
-      const std::string time = relative ? percent(run.real_accumulated_time)
-                                        : fixed(run.GetAdjustedRealTime(), "%10.3f ") +
-                                              benchmark::GetTimeUnitString(run.time_unit);
-      // An aggregate's iteration count is the number of repetitions it sums up.
-      const std::string iterations =
-          std::to_string(run.iterations) + (run.run_type == Run::RT_Aggregate ? " reps" : "");
-      print(row("%-*s  %-6s  %13s  %10s  %9s  %9s  %11s", name.c_str(), run.report_label.c_str(), time.c_str(),
-                iterations.c_str(),
-                counter(run, "bytes_per_second", 1e-9, "%.2f", relative).c_str(),
-                counter(run, "pct_copy_bw", 1.0, "%.1f", relative).c_str(),
-                counter(run, "max_abs_err", 1.0, "%.3g", relative).c_str()));
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
+      // A median's iteration count is the number of repetitions it sums up.
+      const bool median = run.run_type == Run::RT_Aggregate;
+      const std::string time = fixed(run.GetAdjustedRealTime(), "%10.3f ") + benchmark::GetTimeUnitString(run.time_unit);
+      const std::string iterations = std::to_string(run.iterations) + (median ? " reps" : "");
+      // cv's row holds the ratio itself; "-" for a cv of 0 / 0 or a run without repetitions.
+      const std::string spread = median && cv ? percent(cv->real_accumulated_time) : "-";
+      print(row("%-*s  %-6s  %13s  %10s  %7s  %9s  %9s  %11s", name.c_str(), run.report_label.c_str(), time.c_str(),
+                iterations.c_str(), spread.c_str(), counter(run, "bytes_per_second", 1e-9, "%.2f").c_str(),
+                counter(run, "pct_copy_bw", 1.0, "%.1f").c_str(), counter(run, "max_abs_err", 1.0, "%.3g").c_str()));
     }
   }
 
@@ -643,14 +646,13 @@ class ConsoleTable : public benchmark::BenchmarkReporter {
     return buf;
   }
 
-  // A ratio as a percentage; "-" for a cv of nothing (0 / 0: an error that is always 0).
-  static std::string percent(double ratio) { return std::isfinite(ratio) ? fixed(100.0 * ratio, "%.2f %%") : "-"; }
+  // A ratio as a percentage; "-" for a cv of nothing (0 / 0).
+  static std::string percent(double ratio) { return std::isfinite(ratio) ? fixed(100.0 * ratio, "%.1f %%") : "-"; }
 
   // A counter's value scaled into its column's unit, or "-" when the run has none.
-  static std::string counter(const Run& run, const char* key, double scale, const char* format, bool relative) {
+  static std::string counter(const Run& run, const char* key, double scale, const char* format) {
     const auto it = run.counters.find(key);
-    if (it == run.counters.end()) return "-";
-    return relative ? percent(it->second.value) : fixed(scale * it->second.value, format);
+    return it == run.counters.end() ? "-" : fixed(scale * it->second.value, format);
   }
 
   // One line of the table; the first field is the name column, padded to the longest name.
@@ -882,13 +884,15 @@ int run(int argc, char** argv) {
   // Repetitions in random order (Google Benchmark's interleaving) spread each benchmark's
   // repetitions over the run: drift or a burst of load lands on a few repetitions of many
   // benchmarks, which compare.py's medians see past, rather than on all of one. --quick takes
-  // 20 repetitions of 10 ms: on the 2-core build machine, 2 ms ones left 94% of its benchmarks
-  // too noisy to judge and two false alarms in 30 A/A pairs, 10 ms ones 74% and none (the
-  // worst change 0.42 of its band), for ~10 s. The console shows the aggregates, the log
-  // every repetition.
+  // 16 repetitions of about 10 ms (Google Benchmark sizes a repetition to 1.4 x min_time): on
+  // the 2-core build machine, in 4 processes (scripts/bench.sh --quick), 3 quiet A/A pairs of
+  // them judged 90-96% of the benchmarks with no false alarm, across the pairs too, in 33 s a
+  // run; 20 of 14 ms (min_time 0.01) judged 78-90% and false-alarmed in 1 of 6 baselines pooled
+  // across pairs, in 52-54 s (2 ms ones, earlier, left 94% too noisy to judge). The console
+  // shows each benchmark's median and cv, the log every repetition.
   std::vector<std::string> gb_args = {
-      argv[0], session.options.quick ? "--benchmark_min_time=0.01" : "--benchmark_min_time=0.02",
-      session.options.quick ? "--benchmark_repetitions=20" : "--benchmark_repetitions=5",
+      argv[0], session.options.quick ? "--benchmark_min_time=0.007" : "--benchmark_min_time=0.02",
+      session.options.quick ? "--benchmark_repetitions=16" : "--benchmark_repetitions=5",
       "--benchmark_enable_random_interleaving=true", "--benchmark_display_aggregates_only=true"};
   if (!tmp_out.empty()) gb_args.push_back("--benchmark_out=" + tmp_out);
   for (int i = 1; i < argc; ++i) gb_args.push_back(argv[i]);

@@ -31,7 +31,7 @@ options:
   -- FLAGS...        passed to actbench as they are (actbench --help lists them), e.g.
                      -- --benchmark_repetitions=5
 
-Repetitions: actbench's default (20 with --quick, else 5) or -- --benchmark_repetitions=R,
+Repetitions: actbench's default (16 with --quick, else 5) or -- --benchmark_repetitions=R,
 spread over the processes: each runs every benchmark ceil(R/N) times, interleaved in random
 order, and the log holds them all (scripts/merge_logs.py says why several processes: what a
 process fixes at its start, code and data layout, a library's dispatch, varies between runs
@@ -84,7 +84,7 @@ positive() { [[ "$2" =~ ^[0-9]{1,6}$ ]] && [ "$((10#$2))" -ge 1 ] || bad_usage "
 [ -z "$repetitions" ] || positive --benchmark_repetitions "$repetitions"
 [ -z "$processes" ] || positive --processes "$processes"
 processes=$((10#${processes:-$((quick ? 4 : 1))}))
-repetitions=$((10#${repetitions:-$((quick ? 20 : 5))}))
+repetitions=$((10#${repetitions:-$((quick ? 16 : 5))}))
 per_process=$(( (repetitions + processes - 1) / processes ))
 if [ -n "$binary" ] && [ ! -x "$binary" ]; then bad_usage "--binary: '$binary' is not an executable"; fi
 

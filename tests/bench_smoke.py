@@ -127,39 +127,41 @@ class BenchSmoke(unittest.TestCase):
             self.assertNotIn("registered", r.stderr, out)  # refused before the run
         self.assertEqual(os.listdir(self.dir.name), [])
 
-    def test_console_table_is_labelled(self):
-        r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/f32/n:1024$", out=self.out)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        lines = r.stdout.splitlines()
-        header = next(i for i, line in enumerate(lines) if line.startswith("benchmark "))
-        self.assertEqual(re.split(r"\s{2,}", lines[header].strip()),
-                         ["benchmark", "device", "time", "iterations", "GB/s", "% of copy",
-                          "max abs err"])
-        self.assertRegex(lines[header + 1], r"^-+$")
-        rows = [line for line in lines[header + 2:] if line.startswith("relu/")]
-        self.assertTrue(rows, r.stdout)
-        # Each row against the logged row it shows (repetitions share a name: in order).
-        logged: dict[str, list[dict]] = {}
-        for b in json.loads(open(self.out).read())["benchmarks"]:
-            logged.setdefault(b["name"], []).append(b)
-        for line in rows:
-            name = line.split()[0]
-            self.assertIn(name, logged, line)
-            b = logged[name].pop(0)
-            if b.get("aggregate_name") == "cv":  # a relative spread: every figure a percentage
-                self.assertRegex(line, r" cpu +[\d.]+ % +\d+ reps +[\d.]+ % +[\d.]+ % +(-|[\d.]+ %)$")
-                continue
-            row = re.fullmatch(
-                r"(\S+) +cpu +([\d.]+) (ns|us|ms|s) +(\d+)( reps)? +([\d.]+) +([\d.]+) +(\S+)", line)
-            self.assertIsNotNone(row, line)
-            _, time_, unit, iterations, reps, gbs, pct, err = row.groups()
-            self.assertEqual(unit, b["time_unit"])
-            self.assertAlmostEqual(float(time_), b["real_time"], places=3)
-            self.assertEqual(int(iterations), b["iterations"])
-            self.assertEqual(bool(reps), b["run_type"] == "aggregate")
-            self.assertAlmostEqual(float(gbs), b["bytes_per_second"] / 1e9, places=2)
-            self.assertAlmostEqual(float(pct), b["pct_copy_bw"], places=1)
-            self.assertLessEqual(abs(float(err) - b["max_abs_err"]), 5e-3 * b["max_abs_err"])  # %.3g
+    def test_console_table_is_labelled_and_has_one_line_per_benchmark(self):
+        for reps in (1, 3):
+            r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/f32/n:", f"--benchmark_repetitions={reps}",
+                    out=self.out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = r.stdout.splitlines()
+            header = next(i for i, line in enumerate(lines) if line.startswith("benchmark "))
+            self.assertEqual(re.split(r"\s{2,}", lines[header].strip()),
+                             ["benchmark", "device", "time", "iterations", "cv", "GB/s", "% of copy",
+                              "max abs err"])
+            self.assertRegex(lines[header + 1], r"^-+$")
+            rows = [line for line in lines[header + 2:] if line.startswith("relu/")]
+            logged = {b["name"]: b for b in json.loads(open(self.out).read())["benchmarks"]}
+            # One line per benchmark: its only repetition, or the median of its repetitions.
+            names = {b["run_name"] for b in logged.values()}
+            self.assertEqual(len(rows), len(names), r.stdout)
+            for line in rows:
+                row = re.fullmatch(r"(\S+) +cpu +([\d.]+) (ns|us|ms|s) +(\d+)( reps)? +(-|[\d.]+ %) +"
+                                   r"([\d.]+) +([\d.]+) +(\S+)", line)
+                self.assertIsNotNone(row, line)
+                name, time_, unit, iterations, reps_, cv, gbs, pct, err = row.groups()
+                self.assertEqual(name.endswith("_median"), reps > 1, line)
+                b = logged[name]
+                self.assertEqual(unit, b["time_unit"])
+                self.assertAlmostEqual(float(time_), b["real_time"], places=3)
+                self.assertEqual(int(iterations), b["iterations"])
+                self.assertEqual(bool(reps_), reps > 1)
+                if reps > 1:
+                    spread = logged[name.replace("_median", "_cv")]["real_time"]
+                    self.assertAlmostEqual(float(cv[:-2]), 100 * spread, places=1)
+                else:
+                    self.assertEqual(cv, "-")
+                self.assertAlmostEqual(float(gbs), b["bytes_per_second"] / 1e9, places=2)
+                self.assertAlmostEqual(float(pct), b["pct_copy_bw"], places=1)
+                self.assertLessEqual(abs(float(err) - b["max_abs_err"]), 5e-3 * b["max_abs_err"])  # %.3g
 
     def test_l2_flush_context_says_what_was_flushed(self):
         r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/f32/n:1024$", out=self.out)
