@@ -53,7 +53,7 @@ logs the results. Without a GPU the CPU benchmarks run and the GPU ones are skip
 options:
   --list             print every registered variant with its summary and exit (and the
                      variants this build or CPU cannot run, with the reason)
-  --quick            a small sweep (143 benchmarks without a GPU), 16 repetitions of ~10 ms
+  --quick            a small sweep (143 benchmarks without a GPU), 16 repetitions
   --n=N[,N...]       elementwise/copy sizes instead of the default sweep (N or 2^K, each once)
   --shape=RxC[,...]  rows x cols for the bias, gated and softmax families instead of the
                      sweep (cols: the output's; a gated family's x is R x 2C)
@@ -68,9 +68,11 @@ Benchmark names are FAMILY/VARIANT/TYPE/n:N or FAMILY/VARIANT/TYPE/rows:R/cols:C
 f32, f16, bf16. Google Benchmark flags pass through, e.g. --benchmark_filter='^softmax/.*/bf16/',
 --benchmark_out=run.json (checked before the run; written whole or not at all, also when the
 run is interrupted), --benchmark_repetitions=5 (at least 1), --benchmark_min_time=0.05 (bare
-seconds). Defaults: 5 repetitions of min_time 0.02 s, interleaved (--quick: 16 of 0.007 s).
-The console shows a table, one line per benchmark (time of one call, the median of its
-repetitions, their cv, GB/s, % of the copy bandwidth, max absolute error), the log is JSON whatever --benchmark_format/--benchmark_out_format say.
+seconds). Defaults: 5 repetitions of min_time 0.02 s, interleaved (--quick: 16 of min_time
+0.007 s, about 10 ms a repetition). The console shows a table, one line per benchmark: time of
+one call (the median of the repetitions), iterations or repetitions, their cv, GB/s, % of the
+copy bandwidth, max absolute error; a failed benchmark, one ERROR line. The log is JSON
+whatever --benchmark_format/--benchmark_out_format say.
 Exit status: 0 all verified, 1 a mismatch or a failure in some benchmark, 2 bad usage or a
 fatal error; SIGINT, SIGTERM, SIGHUP and SIGPIPE end it as the signal does, after removing
 the unfinished log.
@@ -598,10 +600,12 @@ class RegisteredNames : public Reporter {
 };
 
 // The console's table: one line per benchmark as it completes, every column labelled and every
-// figure in its unit: time of one call, iterations (or repetitions), their spread, effective
-// GB/s, percent of the copy bandwidth, the largest absolute error of the verification. With
-// repetitions, a benchmark's line is the median of them (Google Benchmark's median aggregate)
-// with their cv; its mean and stddev stay in the log, as does every repetition.
+// figure in its unit: time of one call, iterations (or repetitions), their cv, effective GB/s,
+// percent of the copy bandwidth, the largest absolute error of the verification. With
+// repetitions, a benchmark's line is their median (Google Benchmark's median aggregate, over this
+// process's repetitions) with their cv; its mean and stddev stay in the log, as does every
+// repetition. A benchmark with a failed repetition has one ERROR line instead, saying how many
+// failed and why the first did.
 class ConsoleTable : public benchmark::BenchmarkReporter {
  public:
   bool ReportContext(const Context& context) override {
@@ -615,31 +619,42 @@ class ConsoleTable : public benchmark::BenchmarkReporter {
     return true;
   }
 
+  // Google Benchmark reports a benchmark's repetitions, then, when two or more of them succeeded,
+  // their aggregates.
   void ReportRuns(const std::vector<Run>& runs) override {
-    const Run* cv = nullptr;
-    for (const Run& run : runs) {
-      if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "cv") cv = &run;
+    if (runs.empty()) return;
+    const std::string benchmark = runs.front().run_name.str();
+    if (runs.front().run_type == Run::RT_Aggregate) {
+      if (benchmark == failed_) return;  // its ERROR line is out
+      const auto median = std::find_if(runs.begin(), runs.end(), [](const Run& r) { return r.aggregate_name == "median"; });
+      const auto cv = std::find_if(runs.begin(), runs.end(), [](const Run& r) { return r.aggregate_name == "cv"; });
+      // cv's row holds the ratio itself.
+      if (median != runs.end()) line(*median, cv == runs.end() ? "-" : percent(cv->real_accumulated_time));
+      return;
     }
-    for (const Run& run : runs) {
-      const std::string name = run.benchmark_name();
-      if (run.error_occurred) {
-        print(row("%-*s  %-6s  ERROR: %s", name.c_str(), run.report_label.c_str(), run.error_message.c_str()));
-        continue;
-      }
-      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
-      // A median's iteration count is the number of repetitions it sums up.
-      const bool median = run.run_type == Run::RT_Aggregate;
-      const std::string time = fixed(run.GetAdjustedRealTime(), "%10.3f ") + benchmark::GetTimeUnitString(run.time_unit);
-      const std::string iterations = std::to_string(run.iterations) + (median ? " reps" : "");
-      // cv's row holds the ratio itself; "-" for a cv of 0 / 0 or a run without repetitions.
-      const std::string spread = median && cv ? percent(cv->real_accumulated_time) : "-";
-      print(row("%-*s  %-6s  %13s  %10s  %7s  %9s  %9s  %11s", name.c_str(), run.report_label.c_str(), time.c_str(),
-                iterations.c_str(), spread.c_str(), counter(run, "bytes_per_second", 1e-9, "%.2f").c_str(),
-                counter(run, "pct_copy_bw", 1.0, "%.1f").c_str(), counter(run, "max_abs_err", 1.0, "%.3g").c_str()));
+    const auto failed = std::count_if(runs.begin(), runs.end(), [](const Run& r) { return r.error_occurred; });
+    if (failed == 0) {
+      if (runs.size() == 1) line(runs.front(), "-");  // else the median comes with the aggregates
+      return;
     }
+    failed_ = benchmark;
+    const Run& first = *std::find_if(runs.begin(), runs.end(), [](const Run& r) { return r.error_occurred; });
+    const std::string count = runs.size() == 1 ? "" : " (" + std::to_string(failed) + " of " + std::to_string(runs.size()) + " repetitions)";
+    print(row("%-*s  %-6s  ERROR%s: %s", first.benchmark_name().c_str(), first.report_label.c_str(), count.c_str(),
+              first.error_message.c_str()));
   }
 
  private:
+  // One run's line: a repetition's, or a median's (whose iteration count is the repetitions').
+  void line(const Run& run, const std::string& cv) {
+    const bool median = run.run_type == Run::RT_Aggregate;
+    const std::string time = fixed(run.GetAdjustedRealTime(), "%10.3f ") + benchmark::GetTimeUnitString(run.time_unit);
+    const std::string iterations = std::to_string(run.iterations) + (median ? " reps" : "");
+    print(row("%-*s  %-6s  %13s  %10s  %7s  %9s  %9s  %11s", run.benchmark_name().c_str(), run.report_label.c_str(),
+              time.c_str(), iterations.c_str(), cv.c_str(), counter(run, "bytes_per_second", 1e-9, "%.2f").c_str(),
+              counter(run, "pct_copy_bw", 1.0, "%.1f").c_str(), counter(run, "max_abs_err", 1.0, "%.3g").c_str()));
+  }
+
   static std::string fixed(double value, const char* format) {
     char buf[64];
     std::snprintf(buf, sizeof buf, format, value);
@@ -666,6 +681,7 @@ class ConsoleTable : public benchmark::BenchmarkReporter {
   void print(const std::string& text) { GetOutputStream() << text << std::endl; }  // as it completes
 
   size_t width_ = 0;
+  std::string failed_;  // the last benchmark with a failed repetition
 };
 
 // ---- context -------------------------------------------------------------------------------
@@ -884,16 +900,15 @@ int run(int argc, char** argv) {
   // Repetitions in random order (Google Benchmark's interleaving) spread each benchmark's
   // repetitions over the run: drift or a burst of load lands on a few repetitions of many
   // benchmarks, which compare.py's medians see past, rather than on all of one. --quick takes
-  // 16 repetitions of about 10 ms (Google Benchmark sizes a repetition to 1.4 x min_time): on
-  // the 2-core build machine, in 4 processes (scripts/bench.sh --quick), 3 quiet A/A pairs of
-  // them judged 90-96% of the benchmarks with no false alarm, across the pairs too, in 33 s a
-  // run; 20 of 14 ms (min_time 0.01) judged 78-90% and false-alarmed in 1 of 6 baselines pooled
-  // across pairs, in 52-54 s (2 ms ones, earlier, left 94% too noisy to judge). The console
-  // shows each benchmark's median and cv, the log every repetition.
+  // 16 repetitions of min_time 0.007 s, about 10 ms each (Google Benchmark sizes a repetition
+  // to 1.4 x min_time): in 4 processes (scripts/bench.sh --quick) on the 2-core build machine,
+  // 6 quiet A/A pairs passed judging 90-99% of the benchmarks, 32-36 s a run, where 20 of 14 ms
+  // judged 78-90% in 52-54 s (results/README.md, "The --quick defaults"). The console shows each
+  // benchmark's median and cv, the log every repetition.
   std::vector<std::string> gb_args = {
       argv[0], session.options.quick ? "--benchmark_min_time=0.007" : "--benchmark_min_time=0.02",
       session.options.quick ? "--benchmark_repetitions=16" : "--benchmark_repetitions=5",
-      "--benchmark_enable_random_interleaving=true", "--benchmark_display_aggregates_only=true"};
+      "--benchmark_enable_random_interleaving=true"};
   if (!tmp_out.empty()) gb_args.push_back("--benchmark_out=" + tmp_out);
   for (int i = 1; i < argc; ++i) gb_args.push_back(argv[i]);
   std::vector<char*> gb_argv;

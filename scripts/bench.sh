@@ -10,7 +10,7 @@ usage() {
 usage: scripts/bench.sh [options] [-- actbench flags...]
 
 Builds actbench (the release preset, when needed), runs the benchmark sweep, verified against
-the CPU reference, and prints one line per benchmark as it completes. Writes
+the CPU reference, and prints one line per benchmark (and process) as it completes. Writes
   results/<date>_<machine>_<sha>.json      the log (Google Benchmark JSON)
   results/reports/<same name>.md           its report (and plots, with matplotlib)
 <date> is the UTC time the run started, to the second (2026-11-27T140215Z); a name already

@@ -7,7 +7,7 @@ One log gives DIR/<stem>.md; several give one combined report, DIR/<stem1>_vs_<s
 (H100 vs H200, before vs after), where every plot has one line style per run. Every family
 (sigmoid, softmax, ...) has a section and a plot per element type (f32, f16, bf16: the type is
 part of every benchmark's name; a log from before the types is all f32; no plot where the runs
-hold one size of it, as a --quick run's f16 and bf16: the table says all), which shows:
+hold one shape of it, as a --quick run's f16 and bf16: the table says all), which shows:
 
   * effective bandwidth (GB/s from the ideal bytes) against size, with each run's measured copy
     bandwidth as the roofline, and error bars for the noise where there are repetitions;
@@ -839,6 +839,8 @@ def forward_backward_section(acts: list[ActivationPasses], labels: list[str], mu
         for a in mine:
             if a.key in plots:
                 out += [f"![{plots[a.key][1]}]({plots[a.key][0]})", ""]
+            elif step_lines(pts := step_points(a)) and one_shape([p.sample for p in pts]):
+                out += [f"{a.title}: one shape only, no plot against size.", ""]
         out += md_table(header, rows)
     return out
 
@@ -899,8 +901,8 @@ def family_section(fam: Family, labels: list[str], multi: bool,
     out = [f"## {fam.title}", ""]
     if plot:
         out += [f"![{plot[1]}]({plot[0]})", ""]
-    elif one_size(fam.rows):
-        out += ["One size only: no plot against size (the table has every value).", ""]
+    elif one_shape(fam.rows):
+        out += ["One shape only: no plot against size (the table has every value).", ""]
     out += cache_note(fam)
     first = f"× {fam.first.variant}" if fam.first else "× first step"
     header = ["variant"] + (["run"] if multi else []) + [
@@ -1130,10 +1132,11 @@ def plot_family(plt: Any, fam: Family, runs: list[gbjson.Run], labels: list[str]
             (", with error bars for the noise over repetitions" if noisy else ""))
 
 
-def one_size(rows: list[Row]) -> bool:
-    """Whether rows are all at one size: a plot against size would be a column of dots that
-    says no more than the table (a --quick run's f16 and bf16 families), and is not drawn."""
-    return len({r.x for r in rows}) <= 1
+def one_shape(rows: list[Row]) -> bool:
+    """Whether rows are all of one shape (one x and one series: a row-shaped family's 64 x 1024
+    and 16384 x 1024 are two): a plot against size would be a column of dots that says no more
+    than the table (a --quick run's f16 and bf16 families), and is not drawn."""
+    return len({(r.x, r.series) for r in rows}) <= 1
 
 
 def joined(fam: Family, pts: list[Row]) -> bool:
@@ -1327,11 +1330,12 @@ def main(argv: list[str]) -> int:
         print(f"report.py: warning: {note}", file=sys.stderr)
     else:
         for fam in families:
-            if not one_size(fam.rows):
+            if not one_shape(fam.rows):
                 name = f"{stem}_{fam.key}.png"
                 plots[fam.key] = (name, plot_family(plt, fam, runs, labels, args.out / name))
         for act in activations(families):
-            if step_lines(step_points(act)) and not one_size(act.backward.rows):
+            points = step_points(act)
+            if step_lines(points) and not one_shape([p.sample for p in points]):
                 name = f"{stem}_{act.key}.png"
                 plots[act.key] = (name, plot_forward_backward(plt, act, runs, labels,
                                                               args.out / name))

@@ -97,6 +97,19 @@ class BenchSmoke(unittest.TestCase):
         self.assertTrue(rows[0]["error_occurred"])
         self.assertIn("mismatch", rows[0]["error_message"])
 
+    def test_a_failed_benchmark_has_one_error_line(self):
+        for reps in (1, 3):
+            r = run(*QUICK, "--benchmark_filter=^relu/cpu_scalar/f32/n:", f"--benchmark_repetitions={reps}",
+                    "--inject-mismatch=relu/cpu_scalar/f32", out=self.out)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            lines = [line for line in r.stdout.splitlines() if line.startswith("relu/")]
+            errors = [line for line in lines if " ERROR" in line]
+            self.assertEqual(len(errors), 2, r.stdout)  # n:1024 and n:65536, once each
+            self.assertEqual(len(lines), 2, r.stdout)    # and no median line beside them
+            count = f" ({reps} of {reps} repetitions)" if reps > 1 else ""
+            for line in errors:
+                self.assertRegex(line, rf"^relu/cpu_scalar/f32/n:\d+ +cpu +ERROR{re.escape(count)}: .*mismatch")
+
     def test_bad_usage_fails_cleanly(self):
         # (arguments, what the message must name): each is refused before anything runs.
         cases = [(["--no-such-flag"], "'--no-such-flag'"), (["stray"], "'stray'"),

@@ -50,6 +50,7 @@ class CompareStep(unittest.TestCase):
         """The step's script under bash -e (GitHub's shell for `run`), in the checkout: exit
         status, what it printed, and the job summary it wrote."""
         summary = self.dir / "summary.md"
+        summary.unlink(missing_ok=True)
         env = dict(os.environ, BASELINE=str(self.baseline), LOG=str(log),
                    RUNNER_TEMP=str(self.dir), GITHUB_STEP_SUMMARY=str(summary))
         r = subprocess.run(["bash", "-e", "-c", self.script], cwd=ROOT, env=env,
@@ -66,6 +67,21 @@ class CompareStep(unittest.TestCase):
         self.assertIn("::warning::no baseline runs in", out)
         self.assertEqual(summary, "")
 
+    def test_an_empty_folder_is_no_baseline(self):
+        self.baseline.mkdir(parents=True)
+        (self.baseline / "README.md").write_text("not a run\n")
+        code, out, _ = self.run_step(FIXTURES / "cpu_quick_b.json")
+        self.assertEqual(code, 0, out)
+        self.assertIn("::warning::no baseline runs in", out)
+
+    def test_a_log_that_cannot_be_compared_fails_the_job_with_the_reason(self):
+        self.add_baseline("cpu_quick_a.json")
+        (self.baseline / "notes.json").write_text('{"not": "a Google Benchmark log"}')
+        code, out, _ = self.run_step(FIXTURES / "cpu_quick_b.json")
+        self.assertEqual(code, 2, out)
+        self.assertIn("compare.py: error:", out)
+        self.assertIn("::error::compare.py could not compare", out)
+
     def test_a_baseline_of_one_run_is_compared_and_warned_about(self):
         self.add_baseline("cpu_quick_a.json")
         code, out, summary = self.run_step(FIXTURES / "cpu_quick_b.json")
@@ -74,6 +90,9 @@ class CompareStep(unittest.TestCase):
         self.assertIn("no regression", summary)
 
     def test_two_runs_are_pooled_and_a_planted_slowdown_fails_the_job(self):
+        # The fixtures hold one quiet A/A pair: the pool holds the new log's own run, which
+        # tests the plumbing (both runs read, pooled, the verdict and the exit status), not
+        # compare.py's judgement (test_compare does that).
         self.add_baseline("cpu_quick_a.json", "cpu_quick_b.json")
         code, out, summary = self.run_step(FIXTURES / "cpu_quick_b.json")
         self.assertEqual(code, 0, out)

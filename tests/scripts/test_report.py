@@ -488,11 +488,12 @@ class ReportTest(unittest.TestCase):
         fwd_bwd = sorted(p.name for p in self.out.glob("*forward-backward*.png"))
         self.assertEqual(fwd_bwd, [f"bwd_forward-backward_{k}.png" for k in
                                    ("sigmoid_f16", "sigmoid_f32")])
-        # tanh_backward (f32) holds one size: its table, and no plot of one column of dots
+        # tanh_backward (f32) holds one shape: its table, and no plot of one column of dots
         tanh = md.split("## tanh_backward (f32)")[1].split("\n## ")[0]
-        self.assertIn("One size only: no plot against size", tanh)
+        self.assertIn("One shape only: no plot against size", tanh)
         self.assertNotIn("![", tanh)
         section = md.split("## Forward and backward")[1].split("\n## ")[0]
+        self.assertIn("tanh (f32): one shape only, no plot against size.", section)
         self.assertIn("![sigmoid (f16): effective bandwidth of the best forward, best backward "
                       "and PyTorch's forward against elements (n)](bwd_forward-backward_sigmoid_f16.png)",
                       section)
