@@ -31,6 +31,7 @@ Comparison compare_range(const float* got, const double* ref, int64_t begin, int
   for (int64_t i = begin; i < end; ++i) {
     const double g = got[i], r = ref[i];
     bool bad;
+    const bool special = !std::isfinite(r) || !std::isfinite(g);
     if (std::isnan(r) || std::isinf(r)) {
       bad = std::isnan(r) ? !std::isnan(g) : g != r;
     } else if (!std::isfinite(g)) {
@@ -47,6 +48,7 @@ Comparison compare_range(const float* got, const double* ref, int64_t begin, int
     }
     if (bad) {
       ++c.mismatches;
+      c.special_mismatches += special;
       if (c.first.size() < kReported) c.first.push_back({i, got[i], r});
     }
   }
@@ -70,6 +72,7 @@ Comparison compare(const float* got, const double* ref, int64_t count, const Tol
   for (const Comparison& part : parts) {
     c.count += part.count;
     c.mismatches += part.mismatches;
+    c.special_mismatches += part.special_mismatches;
     c.max_abs_err = std::fmax(c.max_abs_err, part.max_abs_err);
     c.max_rel_err = std::fmax(c.max_rel_err, part.max_rel_err);
     c.max_ulp_err = std::fmax(c.max_ulp_err, part.max_ulp_err);
@@ -94,7 +97,10 @@ Comparison compare(const std::vector<float>& got, const Expected& want, const To
 std::string Comparison::describe(const Tolerance& tol) const {
   std::string s = ok() ? "ok:" : "mismatch: " + std::to_string(mismatches) + " of " +
                                      std::to_string(count) + " outside atol=" + format_number(tol.atol) +
-                                     " rtol=" + format_number(tol.rtol) + ";";
+                                     " rtol=" + format_number(tol.rtol) +
+                                     (special_mismatches ? " (" + std::to_string(special_mismatches) +
+                                                               " NaN or inf, which the maxima leave out)"
+                                                         : "") + ";";
   s += " max_abs_err=" + format_number(max_abs_err) + " max_rel_err=" + format_number(max_rel_err) +
        " max_ulp_err=" + format_number(max_ulp_err) + " tol_used=" + format_number(tol_used);
   if (!first.empty()) {

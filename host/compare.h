@@ -22,6 +22,7 @@ struct Mismatch {
 struct Comparison {
   int64_t count = 0;
   int64_t mismatches = 0;
+  int64_t special_mismatches = 0;  // of them, where got or ref is NaN or inf: outside the maxima
   double max_abs_err = 0.0;  // over positions where both are finite
   double max_rel_err = 0.0;  // |got - ref| / |ref|, over finite nonzero ref
   double max_ulp_err = 0.0;  // in units of the type's spacing at ref
@@ -33,7 +34,8 @@ struct Comparison {
   std::vector<Mismatch> first;  // the first few mismatching positions, in index order
 
   bool ok() const { return mismatches == 0; }
-  // One line: "ok: max_abs_err=..." or "mismatch: 3 of 4099 outside atol=.. rtol=..; first [7] got .. want ..".
+  // One line: "ok: max_abs_err=..." or "mismatch: 3 of 4099 outside atol=.. rtol=..; first [7] got .. want ..",
+  // saying how many mismatches are NaN or inf (the maxima, over finite pairs, do not show them).
   std::string describe(const Tolerance& tol) const;
 };
 

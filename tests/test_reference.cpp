@@ -215,6 +215,16 @@ TEST(Compare, SpecialValuesMustMatchByPosition) {
   EXPECT_FALSE(compare(std::vector<float>{kNaN, kNaN, -kInf}, ref, loose, DType::F32).ok());  // extra NaN
   EXPECT_FALSE(compare(std::vector<float>{kNaN, 1.0f, kInf}, ref, loose, DType::F32).ok());   // wrong sign
   EXPECT_FALSE(compare(std::vector<float>{kNaN, kInf, -kInf}, ref, loose, DType::F32).ok());  // extra inf
+  // The maxima are over finite pairs: the message says how many mismatches they leave out.
+  const Comparison c = compare(std::vector<float>{kNaN, 1.5f, kInf}, ref, loose, DType::F32);
+  EXPECT_EQ(c.mismatches, 1);
+  EXPECT_EQ(c.special_mismatches, 1);
+  EXPECT_NE(c.describe(loose).find("mismatch: 1 of 3 outside atol=1 rtol=1 (1 NaN or inf, which the maxima leave "
+                                   "out); max_abs_err=0.5"),
+            std::string::npos)
+      << c.describe(loose);
+  EXPECT_EQ(compare(std::vector<float>{kNaN, 3.5f, -kInf}, ref, loose, DType::F32).describe(loose).find("NaN or inf"),
+            std::string::npos);  // a finite mismatch alone
 }
 
 TEST(Compare, ChunkedPassReportsTheFirstMismatchesInIndexOrder) {
