@@ -74,6 +74,14 @@ class CompareStep(unittest.TestCase):
         self.assertEqual(code, 0, out)
         self.assertIn("::warning::no baseline runs in", out)
 
+    def test_a_baseline_file_of_the_old_layout_is_named(self):
+        self.baseline.parent.mkdir(parents=True)
+        shutil.copy(FIXTURES / "cpu_quick_a.json", self.baseline.with_suffix(".json"))
+        code, out, _ = self.run_step(FIXTURES / "cpu_quick_b.json")
+        self.assertEqual(code, 0, out)
+        self.assertIn("nvidia-h200.json is a baseline of the old layout and is not read", out)
+        self.assertIn("::warning::no baseline runs in", out)
+
     def test_a_log_that_cannot_be_compared_fails_the_job_with_the_reason(self):
         self.add_baseline("cpu_quick_a.json")
         (self.baseline / "notes.json").write_text('{"not": "a Google Benchmark log"}')
