@@ -902,7 +902,7 @@ int run(int argc, char** argv) {
   // benchmarks, which compare.py's medians see past, rather than on all of one. --quick takes
   // 16 repetitions of min_time 0.007 s, about 10 ms each (Google Benchmark sizes a repetition
   // to 1.4 x min_time): in 4 processes (scripts/bench.sh --quick) on the 2-core build machine,
-  // 6 quiet A/A pairs passed judging 90-99% of the benchmarks, 32-36 s a run, where 20 of 14 ms
+  // 9 quiet A/A pairs passed judging 90-99% of the benchmarks, 32-36 s a run, where 20 of 14 ms
   // judged 78-90% in 52-54 s (results/README.md, "The --quick defaults"). The console shows each
   // benchmark's median and cv, the log every repetition.
   std::vector<std::string> gb_args = {
