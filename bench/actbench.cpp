@@ -626,8 +626,10 @@ class ConsoleTable : public benchmark::BenchmarkReporter {
     const std::string benchmark = runs.front().run_name.str();
     if (runs.front().run_type == Run::RT_Aggregate) {
       if (benchmark == failed_) return;  // its ERROR line is out
-      const auto median = std::find_if(runs.begin(), runs.end(), [](const Run& r) { return r.aggregate_name == "median"; });
-      const auto cv = std::find_if(runs.begin(), runs.end(), [](const Run& r) { return r.aggregate_name == "cv"; });
+      const auto named = [&runs](const char* aggregate) {
+        return std::find_if(runs.begin(), runs.end(), [aggregate](const Run& r) { return r.aggregate_name == aggregate; });
+      };
+      const auto median = named("median"), cv = named("cv");
       // cv's row holds the ratio itself.
       if (median != runs.end()) line(*median, cv == runs.end() ? "-" : percent(cv->real_accumulated_time));
       return;
@@ -639,7 +641,8 @@ class ConsoleTable : public benchmark::BenchmarkReporter {
     }
     failed_ = benchmark;
     const Run& first = *std::find_if(runs.begin(), runs.end(), [](const Run& r) { return r.error_occurred; });
-    const std::string count = runs.size() == 1 ? "" : " (" + std::to_string(failed) + " of " + std::to_string(runs.size()) + " repetitions)";
+    const std::string count =
+        runs.size() == 1 ? "" : " (" + std::to_string(failed) + " of " + std::to_string(runs.size()) + " repetitions)";
     print(row("%-*s  %-6s  ERROR%s: %s", first.benchmark_name().c_str(), first.report_label.c_str(), count.c_str(),
               first.error_message.c_str()));
   }
