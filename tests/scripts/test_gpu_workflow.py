@@ -57,45 +57,41 @@ class CompareStep(unittest.TestCase):
                            capture_output=True, text=True, timeout=60)
         return r.returncode, r.stdout + r.stderr, summary.read_text() if summary.exists() else ""
 
+    def expect(self, code: int, *said: str, log: Path = FIXTURES / "cpu_quick_b.json") -> str:
+        """Runs the step on log; checks its exit status and that it said each of `said`;
+        returns the job summary it wrote."""
+        status, out, summary = self.run_step(log)
+        self.assertEqual(status, code, out)
+        for text in said:
+            self.assertIn(text, out)
+        return summary
+
     def test_the_step_is_found_and_pools_every_run_of_the_folder(self):
         self.assertIn('"$BASELINE"/*.json', self.script)
         self.assertIn('scripts/compare.py "${runs[@]}" "$LOG"', self.script)
 
     def test_without_a_baseline_it_passes_with_a_warning(self):
-        code, out, summary = self.run_step(FIXTURES / "cpu_quick_b.json")
-        self.assertEqual(code, 0, out)
-        self.assertIn("::warning::no baseline runs in", out)
-        self.assertEqual(summary, "")
+        self.assertEqual(self.expect(0, "::warning::no baseline runs in"), "")
 
     def test_an_empty_folder_is_no_baseline(self):
         self.baseline.mkdir(parents=True)
         (self.baseline / "README.md").write_text("not a run\n")
-        code, out, _ = self.run_step(FIXTURES / "cpu_quick_b.json")
-        self.assertEqual(code, 0, out)
-        self.assertIn("::warning::no baseline runs in", out)
+        self.expect(0, "::warning::no baseline runs in")
 
     def test_a_baseline_file_of_the_old_layout_is_named(self):
         self.baseline.parent.mkdir(parents=True)
         shutil.copy(FIXTURES / "cpu_quick_a.json", self.baseline.with_suffix(".json"))
-        code, out, _ = self.run_step(FIXTURES / "cpu_quick_b.json")
-        self.assertEqual(code, 0, out)
-        self.assertIn("nvidia-h200.json is a baseline of the old layout and is not read", out)
-        self.assertIn("::warning::no baseline runs in", out)
+        self.expect(0, "nvidia-h200.json is a baseline of the old layout and is not read",
+                    "::warning::no baseline runs in")
 
     def test_a_log_that_cannot_be_compared_fails_the_job_with_the_reason(self):
         self.add_baseline("cpu_quick_a.json")
         (self.baseline / "notes.json").write_text('{"not": "a Google Benchmark log"}')
-        code, out, _ = self.run_step(FIXTURES / "cpu_quick_b.json")
-        self.assertEqual(code, 2, out)
-        self.assertIn("compare.py: error:", out)
-        self.assertIn("::error::compare.py could not compare", out)
+        self.expect(2, "compare.py: error:", "::error::compare.py could not compare")
 
     def test_a_baseline_of_one_run_is_compared_and_warned_about(self):
         self.add_baseline("cpu_quick_a.json")
-        code, out, summary = self.run_step(FIXTURES / "cpu_quick_b.json")
-        self.assertEqual(code, 0, out)
-        self.assertIn("holds one run", out)
-        self.assertIn("no regression", summary)
+        self.assertIn("no regression", self.expect(0, "holds one run"))
 
     def test_two_runs_are_pooled_and_a_planted_slowdown_fails_the_job(self):
         # The fixtures hold one quiet A/A pair: the pool holds the new log's own run, which
