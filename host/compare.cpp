@@ -30,13 +30,13 @@ Comparison compare_range(const float* got, const double* ref, int64_t begin, int
   c.count = end - begin;
   for (int64_t i = begin; i < end; ++i) {
     const double g = got[i], r = ref[i];
-    bool bad;
-    const bool special = !std::isfinite(r) || !std::isfinite(g);
+    bool bad, special = true;  // special: got or ref is NaN or inf (the first two branches)
     if (std::isnan(r) || std::isinf(r)) {
       bad = std::isnan(r) ? !std::isnan(g) : g != r;
     } else if (!std::isfinite(g)) {
       bad = true;
     } else {
+      special = false;
       const double err = std::fabs(g - r), bound = tol.atol + tol.rtol * std::fabs(r) + (extra ? extra[i] : 0.0);
       bad = err > bound;
       c.max_abs_err = std::fmax(c.max_abs_err, err);
